@@ -1,0 +1,96 @@
+"""`./walkout` subcommands (the bash script sets up the environment, then calls this)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(os.environ.get("WALKOUT_ROOT", Path(__file__).resolve().parents[4]))
+EXAMPLE_STORE = ROOT / "calibration" / "nanostore" / "store.yaml"
+EXAMPLE_CATALOG = ROOT / "calibration" / "nanostore" / "catalog.yaml"
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """ruff, then every pytest suite (core modules, nodes over rclpy, end to end)."""
+    print("walkout: ruff check", flush=True)
+    rc = subprocess.call([sys.executable, "-m", "ruff", "check", "ros2_ws/src", "tests", "launch"], cwd=ROOT)
+    if rc:
+        return rc
+    suites = [str(p) for p in sorted((ROOT / "ros2_ws" / "src").glob("*/test")) if any(p.glob("test_*.py"))]
+    suites.append(str(ROOT / "tests"))
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *suites, *args.pytest_args]
+    print("walkout: " + " ".join(cmd[2:]), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import main as replay_main
+
+    return replay_main(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(args)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from walkout_sim.cli import main as sim_main
+
+    return sim_main(args.sim_args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="walkout", description="Walkout: open cashierless checkout on ROS 2")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("test", help="run every test")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("replay", help="offline replay of a rosbag2 bag into the contract's receipts JSON")
+    p.add_argument("bag", type=Path)
+    p.add_argument("--store", type=Path, required=True)
+    p.add_argument("--catalog", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--params", type=Path, default=None, help="parameter YAML overriding the defaults")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("demo", help="a simulated store through every node over ROS 2 topics")
+    p.add_argument("--store", type=Path, default=EXAMPLE_STORE)
+    p.add_argument("--catalog", type=Path, default=EXAMPLE_CATALOG)
+    p.add_argument("--shoppers", type=int, default=4)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--rate", type=float, default=1.0, help="simulated seconds per wall second")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sim", help="simulate a store and record a rosbag2 bag (see ./walkout sim --help)")
+    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("eval", help="the scenario suite's accuracy report")
+    p.add_argument("--sessions", type=int, default=200)
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "eval")
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Conversions from ROS messages to core types.
+
+Duck-typed on field names, so they accept rclpy messages in the live nodes and
+rosbags' deserialized messages in the offline replay alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .types import GateEvent, LoadCellBatch, PersonDetection, DetectionFrame, PlateEvent
+
+
+class BadMessageError(ValueError):
+    """A message that breaks the contract; the text names the field at fault."""
+
+
+def stamp_to_sec(stamp: Any) -> float:
+    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
+
+
+def sec_to_stamp_fields(t: float) -> tuple[int, int]:
+    """(sec, nanosec) of a time in seconds, rounded to the nanosecond."""
+    ns = int(round(t * 1e9))
+    return ns // 1_000_000_000, ns % 1_000_000_000
+
+
+def load_cell_batch(msg: Any) -> LoadCellBatch:
+    plate_ids = [str(p) for p in msg.plate_ids]
+    grams = np.asarray(msg.grams, dtype=np.float64)
+    shelf = str(msg.shelf_id)
+    if not shelf:
+        raise BadMessageError("LoadCellBatch with an empty shelf_id")
+    if not plate_ids:
+        raise BadMessageError(f"LoadCellBatch of shelf '{shelf}' names no plate_ids")
+    if grams.size % len(plate_ids):
+        raise BadMessageError(
+            f"LoadCellBatch of shelf '{shelf}': {grams.size} grams do not divide into {len(plate_ids)} plates"
+        )
+    rate = float(msg.sample_rate_hz)
+    if not np.isfinite(rate) or rate <= 0:
+        raise BadMessageError(f"LoadCellBatch of shelf '{shelf}': sample_rate_hz is {rate}")
+    return LoadCellBatch(
+        stamp=stamp_to_sec(msg.header.stamp),
+        shelf_id=shelf,
+        sample_rate_hz=rate,
+        plate_ids=plate_ids,
+        grams=grams.reshape(-1, len(plate_ids)),
+    )
+
+
+def gate_event(msg: Any) -> GateEvent:
+    kind = int(msg.kind)
+    if kind not in (0, 1):
+        raise BadMessageError(f"GateEvent at gate '{msg.gate_id}': kind {kind} is neither ENTRY (0) nor EXIT (1)")
+    if kind == 0 and not str(msg.session_token).strip():
+        raise BadMessageError(f"GateEvent ENTRY at gate '{msg.gate_id}' has an empty session_token")
+    return GateEvent(stamp_to_sec(msg.header.stamp), str(msg.gate_id), kind, str(msg.session_token))
+
+
+def plate_event(msg: Any) -> PlateEvent:
+    return PlateEvent(
+        plate_id=str(msg.plate_id),
+        shelf_id=str(msg.shelf_id),
+        start=stamp_to_sec(msg.start),
+        end=stamp_to_sec(msg.end),
+        delta_g=float(msg.delta_g),
+        delta_std_g=float(msg.delta_std_g),
+        settled=bool(msg.settled),
+        event_id=f"{msg.plate_id}@{stamp_to_sec(msg.end):.3f}",
+    )
+
+
+def _point(p: Any) -> np.ndarray:
+    return np.array([p.x, p.y, p.z], dtype=float)
+
+
+def detection_frame(msg: Any) -> DetectionFrame:
+    people = [
+        PersonDetection(
+            head=_point(d.head),
+            height_m=float(d.height_m),
+            hands=[_point(h.position) for h in d.hands],
+            num_points=int(d.num_points),
+        )
+        for d in msg.people
+    ]
+    return DetectionFrame(stamp_to_sec(msg.header.stamp), str(msg.camera_id), people)

@@ -1,0 +1,166 @@
+"""Core data types that flow between Walkout's algorithms.
+
+They mirror `walkout_msgs` but hold plain floats (seconds of ROS time) and numpy
+arrays, so the cores never depend on rclpy and the offline replay and the live nodes
+pass the very same objects to the very same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ENTRY = 0
+EXIT = 1
+
+
+@dataclass
+class LoadCellBatch:
+    stamp: float  # time of the first sample (s)
+    shelf_id: str
+    sample_rate_hz: float
+    plate_ids: list[str]
+    grams: np.ndarray  # (samples, plates), NaN = lost
+
+    def sample_times(self) -> np.ndarray:
+        n = self.grams.shape[0]
+        return self.stamp + np.arange(n) / self.sample_rate_hz
+
+
+@dataclass
+class GateEvent:
+    stamp: float
+    gate_id: str
+    kind: int  # ENTRY | EXIT
+    session_token: str
+
+
+@dataclass
+class PlateEvent:
+    plate_id: str
+    shelf_id: str
+    start: float  # the plate left its last stable level
+    end: float  # the plate settled at its new level
+    delta_g: float  # new level - old level; negative = taken
+    delta_std_g: float
+    settled: bool = True
+    event_id: str = ""
+
+
+@dataclass
+class PersonDetection:
+    head: np.ndarray  # (3,) top of the head in map
+    height_m: float
+    hands: list[np.ndarray] = field(default_factory=list)  # (3,) arm tips in map
+    num_points: int = 0
+
+
+@dataclass
+class DetectionFrame:
+    stamp: float
+    camera_id: str
+    people: list[PersonDetection]
+
+
+@dataclass
+class ProductObservation:
+    stamp: float
+    camera_id: str
+    hand: np.ndarray  # (3,) in map
+    scores: dict[str, float]  # sku -> probability ("" = nothing in the hand)
+
+
+@dataclass
+class TrackSnapshot:
+    """One track at one time, as the tracker saw it (what the association needs)."""
+
+    track_id: str
+    session_token: str
+    state: int  # TENTATIVE, CONFIRMED, LOST, EXITED (walkout_msgs/Track)
+    stamp: float
+    position: np.ndarray  # (3,) head in map
+    velocity: np.ndarray  # (2,)
+    covariance: np.ndarray  # (2, 2) position covariance
+    hands: list[np.ndarray] = field(default_factory=list)
+
+
+TENTATIVE, CONFIRMED, LOST, EXITED = 0, 1, 2, 3
+
+
+@dataclass
+class TrackCandidate:
+    track_id: str
+    session_token: str
+    probability: float
+
+
+@dataclass
+class ItemEvent:
+    TAKE = 0
+    RETURN = 1
+
+    event_id: str
+    stamp: float
+    plate_id: str
+    action: int
+    sku: str
+    quantity: int
+    session_token: str
+    probability: float
+    candidates: list[TrackCandidate] = field(default_factory=list)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # (reading, probability)
+    delta_g: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class BasketLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    probability: float
+
+
+@dataclass
+class Basket:
+    session_token: str
+    stamp: float
+    lines: list[BasketLine]
+    currency: str
+    confidence: float
+    open: bool = True
+    review_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.quantity * line.unit_price_cents for line in self.lines)
+
+
+@dataclass
+class Receipt:
+    store_id: str
+    session_token: str
+    exit_stamp: float
+    status: str  # approved | review | open
+    confidence: float
+    lines: list[BasketLine]
+    currency: str
+    review_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.quantity * line.unit_price_cents for line in self.lines)
+
+    def to_contract(self) -> dict:
+        """The receipt as the contract's receipts file spells it."""
+        return {
+            "session_token": self.session_token,
+            "exit_stamp": round(float(self.exit_stamp), 3),
+            "status": self.status,
+            "confidence": round(float(self.confidence), 4),
+            "items": [{"sku": line.sku, "qty": int(line.quantity)} for line in self.lines if line.quantity > 0],
+            "total_cents": int(self.total_cents),
+            "review_reasons": list(self.review_reasons),
+        }
