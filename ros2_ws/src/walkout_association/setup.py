@@ -23,7 +23,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # NODES:walkout_association
+            "association_node = walkout_association.association_node:main",
         ],
     },
 )

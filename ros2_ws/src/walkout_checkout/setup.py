@@ -23,7 +23,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # NODES:walkout_checkout
+            "checkout_node = walkout_checkout.checkout_node:main",
         ],
     },
 )

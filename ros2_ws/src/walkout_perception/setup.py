@@ -23,7 +23,9 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # NODES:walkout_perception
+            "weight_node = walkout_perception.weight_node:main",
+            "depth_node = walkout_perception.depth_node:main",
+            "camera_node = walkout_perception.camera_node:main",
         ],
     },
 )

@@ -23,7 +23,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # NODES:walkout_sim
+            "sim_node = walkout_sim.sim_node:main",
         ],
     },
 )

@@ -23,7 +23,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # NODES:walkout_tracking
+            "tracker_node = walkout_tracking.tracker_node:main",
         ],
     },
 )
