@@ -21,7 +21,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return rc
     suites = [str(p) for p in sorted((ROOT / "ros2_ws" / "src").glob("*/test")) if any(p.glob("test_*.py"))]
     suites.append(str(ROOT / "tests"))
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *suites, *args.pytest_args]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:dash", "--import-mode=importlib", *suites, *args.pytest_args]
     print("walkout: " + " ".join(cmd[2:]), flush=True)
     return subprocess.call(cmd, cwd=ROOT)
 

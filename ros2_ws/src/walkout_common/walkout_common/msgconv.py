@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import GateEvent, LoadCellBatch, PersonDetection, DetectionFrame, PlateEvent
+from .types import DetectionFrame, GateEvent, LoadCellBatch, PersonDetection, PlateEvent, ProductObservation, TrackSnapshot
 
 
 class BadMessageError(ValueError):
@@ -88,3 +88,39 @@ def detection_frame(msg: Any) -> DetectionFrame:
         for d in msg.people
     ]
     return DetectionFrame(stamp_to_sec(msg.header.stamp), str(msg.camera_id), people)
+
+
+def track_snapshots(msg: Any) -> list[TrackSnapshot]:
+    """The tracks of a walkout_msgs/TrackArray as core snapshots."""
+    stamp = stamp_to_sec(msg.header.stamp)
+    out = []
+    for t in msg.tracks:
+        cov = np.asarray(t.position_covariance, dtype=float).reshape(2, 2)
+        out.append(
+            TrackSnapshot(
+                track_id=str(t.track_id),
+                session_token=str(t.session_token),
+                state=int(t.state),
+                stamp=stamp,
+                position=_point(t.position),
+                velocity=np.array([t.velocity.x, t.velocity.y], dtype=float),
+                covariance=cov,
+                hands=[_point(h.position) for h in t.hands],
+            )
+        )
+    return out
+
+
+def product_observation(msg: Any) -> ProductObservation:
+    return ProductObservation(
+        stamp=stamp_to_sec(msg.header.stamp),
+        camera_id=str(msg.camera_id),
+        hand=_point(msg.hand),
+        scores={str(s.sku): float(s.probability) for s in msg.scores},
+    )
+
+
+def set_stamp(stamp: Any, t: float) -> Any:
+    """Writes a time in seconds into a builtin_interfaces/Time (rclpy or rosbags)."""
+    stamp.sec, stamp.nanosec = sec_to_stamp_fields(t)
+    return stamp

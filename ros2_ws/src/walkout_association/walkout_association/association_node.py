@@ -1,0 +1,125 @@
+"""Association node: plate events + tracks -> item events and live baskets."""
+
+from __future__ import annotations
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from walkout_common import msgconv
+from walkout_common.params import declare
+from walkout_common.store import load_catalog, load_store
+from walkout_common.types import ENTRY, Basket, ItemEvent
+from walkout_msgs import msg as wm
+from walkout_tracking.history import TrackHistory
+
+from .associator import AssociationParams, Associator
+
+EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class AssociationNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("association_node", **kwargs)
+        store_file = self.declare_parameter("store_file", "").value
+        catalog_file = self.declare_parameter("catalog_file", "").value
+        params = declare(self, AssociationParams)
+        self.store = load_store(store_file)
+        self.catalog = load_catalog(catalog_file, self.store)
+        self.core = Associator(self.store, self.catalog, TrackHistory(), params)
+        self._warned: set[str] = set()
+        self.pub_items = self.create_publisher(wm.ItemEvent, "/association/item_events", EVENTS_QOS)
+        self.pub_baskets = self.create_publisher(wm.Basket, "/association/baskets", LATCHED_QOS)
+        self.create_subscription(wm.PlateEvent, "/perception/plate_events", self.on_plate_event, EVENTS_QOS)
+        self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(wm.GateEvent, "/gates/events", self.on_gate, EVENTS_QOS)
+        self.create_subscription(wm.ProductObservation, "/perception/products", self.on_product, qos_profile_sensor_data)
+        self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
+
+    def _bad(self, what: str, exc: Exception) -> None:
+        reason = f"{what}: {exc}"
+        if reason not in self._warned:
+            self._warned.add(reason)
+            self.get_logger().warning(f"skipped a bad message on {reason}")
+
+    def on_plate_event(self, msg: wm.PlateEvent) -> None:
+        if not msg.settled:
+            return
+        try:
+            items, baskets = self.core.on_plate_event(msgconv.plate_event(msg))
+        except (KeyError, ValueError) as exc:
+            self._bad("/perception/plate_events", exc)
+            return
+        for item in items:
+            self.pub_items.publish(item_msg(item))
+        for b in baskets:
+            self.publish_basket(b)
+
+    def on_tracks(self, msg: wm.TrackArray) -> None:
+        try:
+            snaps = msgconv.track_snapshots(msg)
+        except (ValueError, AttributeError) as exc:
+            self._bad("/tracking/tracks", exc)
+            return
+        for b in self.core.observe_tracks(snaps):
+            self.publish_basket(b)
+        if snaps:
+            self.core.prune(max(s.stamp for s in snaps))
+
+    def on_gate(self, msg: wm.GateEvent) -> None:
+        try:
+            event = msgconv.gate_event(msg)
+        except msgconv.BadMessageError as exc:
+            self._bad("/gates/events", exc)
+            return
+        if event.kind == ENTRY:
+            b = self.core.open_session(event.session_token, event.stamp)
+            if b:
+                self.publish_basket(b)
+
+    def on_product(self, msg: wm.ProductObservation) -> None:
+        self.core.add_observation(msgconv.product_observation(msg))
+
+    def publish_basket(self, basket: Basket) -> None:
+        self.pub_baskets.publish(basket_msg(basket, self.store.frame_id))
+        total = basket.total_cents / 100
+        state = "open" if basket.open else "closed"
+        self.get_logger().info(f"basket {basket.session_token} ({state}): {len(basket.lines)} lines, {total:.2f} {basket.currency}, confidence {basket.confidence:.3f}")
+
+
+def item_msg(item: ItemEvent) -> wm.ItemEvent:
+    m = wm.ItemEvent()
+    msgconv.set_stamp(m.header.stamp, item.stamp)
+    m.header.frame_id = "map"
+    m.event_id, m.plate_id, m.action, m.sku, m.quantity = item.event_id, item.plate_id, item.action, item.sku, item.quantity
+    m.session_token, m.probability, m.delta_g, m.note = item.session_token, float(item.probability), float(item.delta_g), item.note
+    m.candidates = [wm.TrackCandidate(track_id=c.track_id, session_token=c.session_token, probability=float(c.probability)) for c in item.candidates]
+    m.alternatives = [wm.ProductScore(sku=label, probability=float(p)) for label, p in item.alternatives]
+    return m
+
+
+def basket_msg(basket: Basket, frame_id: str = "map") -> wm.Basket:
+    m = wm.Basket()
+    msgconv.set_stamp(m.header.stamp, basket.stamp)
+    m.header.frame_id = frame_id
+    m.session_token, m.currency, m.confidence, m.open = basket.session_token, basket.currency, float(basket.confidence), basket.open
+    m.total_cents = int(basket.total_cents)
+    m.lines = [
+        wm.BasketLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents, probability=float(ln.probability))
+        for ln in basket.lines
+    ]
+    m.review_reasons = list(basket.review_reasons)
+    return m
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = AssociationNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,30 @@
+from dataclasses import dataclass
+
+import pytest
+
+from walkout_common.params import from_dict, from_yaml
+
+
+@dataclass
+class P:
+    rate: float = 1.0
+    count: int = 3
+    name: str = "x"
+    on: bool = True
+
+
+def test_from_dict_checks_names_and_types():
+    assert from_dict(P, {"rate": 2}).rate == 2.0
+    with pytest.raises(ValueError, match="unknown parameters \\['ratee'\\]"):
+        from_dict(P, {"ratee": 2})
+    with pytest.raises(ValueError, match="'on' must be true or false"):
+        from_dict(P, {"on": 1})
+    with pytest.raises(ValueError, match="'count' must be int"):
+        from_dict(P, {"count": "three"})
+
+
+def test_from_yaml_reads_ros_parameter_files(tmp_path):
+    f = tmp_path / "n.yaml"
+    f.write_text("/**:\n  ros__parameters:\n    rate: 5.0\n    store_file: s.yaml\nmy_node:\n  ros__parameters:\n    count: 7\n")
+    p = from_yaml(P, f, "my_node", {"name": "y"})
+    assert (p.rate, p.count, p.name) == (5.0, 7, "y")
