@@ -148,6 +148,7 @@ class Associator:
         self.learned: dict[str, set[str]] = defaultdict(set)  # plate -> skus seen taken there
         self.observations: list[ProductObservation] = []
         self._plates = store.plates_by_id
+        self._seen_events: set[str] = set()
 
     # ---- inputs -------------------------------------------------------------
     def open_session(self, token: str, stamp: float) -> Basket | None:
@@ -196,6 +197,9 @@ class Associator:
             raise KeyError(f"plate event for unknown plate '{event.plate_id}' (not in {self.store.path})")
         if not event.event_id:
             event.event_id = f"{event.plate_id}@{event.end:.3f}"
+        if event.event_id in self._seen_events:  # redelivered: already counted
+            return [], []
+        self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
         cands, p_nobody = who_made(plate, event, window, self.who_params)

@@ -1,0 +1,83 @@
+"""The association node over real rclpy topics: tracks + a plate event in, a basket out."""
+
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from walkout_association.association_node import LATCHED_QOS, AssociationNode
+from walkout_bringup.testing import spin_until, wait_matched
+from walkout_common.msgconv import set_stamp
+from walkout_msgs import msg as wm
+
+ROOT = Path(__file__).resolve().parents[4]
+RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def track_array(t: float, hand: bool) -> wm.TrackArray:
+    arr = wm.TrackArray()
+    set_stamp(arr.header.stamp, t)
+    arr.header.frame_id = "map"
+    tr = wm.Track(track_id="t1", session_token="tok-1", state=wm.Track.CONFIRMED)
+    tr.position.x, tr.position.y, tr.position.z = 1.95, 1.55, 1.75
+    tr.position_covariance = [0.01, 0.0, 0.0, 0.01]
+    if hand:
+        h = wm.HandPoint(reach_m=0.45)
+        h.position.x, h.position.y, h.position.z = 1.95, 2.0, 1.0
+        tr.hands = [h]
+    arr.tracks = [tr]
+    return arr
+
+
+def test_plate_event_becomes_a_basket_line():
+    rclpy.init()
+    try:
+        node = AssociationNode(
+            parameter_overrides=[
+                Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
+                Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml")),
+            ]
+        )
+        probe = rclpy.create_node("probe")
+        baskets: list[wm.Basket] = []
+        items: list[wm.ItemEvent] = []
+        probe.create_subscription(wm.Basket, "/association/baskets", baskets.append, LATCHED_QOS)
+        probe.create_subscription(wm.ItemEvent, "/association/item_events", items.append, RELIABLE)
+        pub_tracks = probe.create_publisher(wm.TrackArray, "/tracking/tracks", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        pub_events = probe.create_publisher(wm.PlateEvent, "/perception/plate_events", RELIABLE)
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        wait_matched(ex, [pub_tracks, pub_events])
+
+        for i in range(60):
+            pub_tracks.publish(track_array(i * 0.1, hand=20 <= i <= 40))
+        spin_until(ex, lambda: any(b.session_token == "tok-1" for b in baskets))
+        ev = wm.PlateEvent(plate_id="G1A-S1-P1", shelf_id="G1A-S1", delta_g=-519.0, delta_std_g=1.2, settled=True)
+        set_stamp(ev.start, 2.5)
+        set_stamp(ev.end, 3.5)
+        set_stamp(ev.header.stamp, 3.5)
+        pub_events.publish(ev)
+        assert spin_until(ex, lambda: any(b.lines for b in baskets))
+        last = [b for b in baskets if b.lines][-1]
+        assert [(ln.sku, ln.quantity) for ln in last.lines] == [("012000286209", 1)]
+        assert last.total_cents == 199 and last.open and last.confidence > 0.9
+        assert spin_until(ex, lambda: len(items) == 1)
+        assert items[0].session_token == "tok-1" and items[0].candidates[0].track_id == "t1"
+
+        # A plate that does not exist is logged and skipped; the node carries on.
+        bad = wm.PlateEvent(plate_id="NO-SUCH-PLATE", shelf_id="X", delta_g=-10.0, delta_std_g=1.0, settled=True)
+        pub_events.publish(bad)
+        pub_events.publish(ev)  # a duplicate of a known event changes nothing
+        ev2 = wm.PlateEvent(plate_id="G1A-S1-P1", shelf_id="G1A-S1", delta_g=+520.0, delta_std_g=1.2, settled=True)
+        set_stamp(ev2.start, 4.0)
+        set_stamp(ev2.end, 5.0)
+        pub_events.publish(ev2)  # then the bottle goes back
+        assert spin_until(ex, lambda: len(items) == 2)
+        assert items[1].action == wm.ItemEvent.RETURN and items[1].sku == "012000286209"
+        assert spin_until(ex, lambda: not baskets[-1].lines)
+        assert len(items) == 2
+    finally:
+        rclpy.try_shutdown()
