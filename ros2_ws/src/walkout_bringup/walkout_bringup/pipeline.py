@@ -20,7 +20,7 @@ from walkout_common import msgconv
 from walkout_common.images import ImageEncodingError, color_to_rgb, depth_to_metres
 from walkout_common.params import from_yaml
 from walkout_common.store import Catalog, Store
-from walkout_common.types import ENTRY, Basket, Receipt
+from walkout_common.types import CONFIRMED, ENTRY, Basket, Receipt
 from walkout_perception.depth import DepthParams, DepthPerceiver
 from walkout_perception.weight import WeightEventDetector, WeightParams
 from walkout_tracking.history import TrackHistory
@@ -87,6 +87,8 @@ class Pipeline:
         self.stats = PipelineStats()
         self.now = 0.0
         self._last_advance = -1e9
+        self.track_log: list[tuple[float, str, float, float]] = []  # (t, id, x, y) at ~10 Hz, for scoring
+        self._last_logged = -1e9
 
     def _color_perceivers(self, params_file: Path | None) -> dict[str, Any]:
         cams = self.store.cameras_of_kind("color")
@@ -176,9 +178,15 @@ class Pipeline:
                     self.associator.add_observation(obs)
 
     def _tracks_changed(self) -> None:
-        for b in self.associator.observe_tracks(self.tracker.snapshots()):
+        snaps = self.tracker.snapshots()
+        for b in self.associator.observe_tracks(snaps):
             self._basket(b)
         self.associator.prune(self.now)
+        if self.now - self._last_logged >= 0.1:
+            self._last_logged = self.now
+            self.track_log.extend(
+                (self.now, s.track_id, float(s.position[0]), float(s.position[1])) for s in snaps if s.state == CONFIRMED
+            )
 
     def _basket(self, basket: Basket) -> None:
         self.baskets[basket.session_token] = basket
