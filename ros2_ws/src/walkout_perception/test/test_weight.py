@@ -1,0 +1,103 @@
+"""Weight events from synthetic load-cell signals across the contract's envelope."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from walkout_common.store import load_store
+from walkout_common.types import LoadCellBatch
+from walkout_perception.weight import WeightEventDetector, WeightParams
+
+ROOT = Path(__file__).resolve().parents[4]
+STORE = load_store(ROOT / "calibration" / "nanostore" / "store.yaml")
+PLATES = [p.id for p in STORE.plates if p.shelf_id == "G1A-S1"]
+
+
+def run(signal, dur=20.0, rate=60.0, noise=5.0, batch=6, seed=0, drop=0.0, nan=0.0, params=None):
+    """Feeds plate 0 of shelf G1A-S1 with offset + signal(t) + noise; the others are quiet."""
+    rng = np.random.default_rng(seed)
+    det = WeightEventDetector(STORE, params)
+    t = np.arange(0, dur, 1 / rate)
+    cols = []
+    for i, _ in enumerate(PLATES):
+        sig = 1500 + 300 * i + (signal(t) if i == 0 else 0) + rng.normal(0, noise, t.size)
+        sig[rng.uniform(size=t.size) < nan] = np.nan
+        cols.append(sig)
+    grams = np.stack(cols, 1)
+    events = []
+    for k in range(0, t.size, batch):
+        if rng.uniform() < drop:
+            continue
+        events += det.add_batch(LoadCellBatch(float(t[k]), "G1A-S1", rate, PLATES, grams[k : k + batch]))
+    return events
+
+
+def step(at, delta):
+    return lambda t: np.where(t >= at, delta, 0.0)
+
+
+def test_single_take():
+    (ev,) = run(step(8.0, -520.0))
+    assert ev.plate_id == PLATES[0] and ev.shelf_id == "G1A-S1"
+    assert ev.delta_g == pytest.approx(-520.0, abs=3 * ev.delta_std_g + 1)
+    assert 7.5 <= ev.start <= 8.05 and 7.9 <= ev.end <= 8.2
+
+
+@pytest.mark.parametrize("grams,noise", [(5.0, 1.0), (8.0, 5.0), (-8.0, 5.0)])
+def test_small_items_at_the_detection_limit(grams, noise):
+    # 5 g on a quiet plate, 8 g on a plate with the envelope's worst noise (5 g sd).
+    (ev,) = run(step(8.0, grams), noise=noise)
+    assert ev.delta_g == pytest.approx(grams, abs=max(1.5, 3 * ev.delta_std_g))
+
+
+def test_multi_unit_and_return():
+    events = run(lambda t: np.where(t >= 5, -1040.0, 0.0) + np.where(t >= 12, 520.0, 0.0))
+    assert [round(e.delta_g / 520) for e in events] == [-2, 1]
+
+
+def test_hand_rest_and_knock_give_no_event():
+    assert run(lambda t: np.where((t > 8) & (t < 8.7), 400.0, 0.0)) == []
+    assert run(lambda t: np.where((t > 8) & (t < 8.3), 300 * np.sin(60 * t), 0.0)) == []
+
+
+def test_drift_of_100_g_per_hour_is_followed():
+    assert run(lambda t: t * 100 / 3600, dur=1800, rate=30, batch=10) == []
+    (ev,) = run(lambda t: t * 100 / 3600 + np.where(t >= 1000, -130.0, 0.0), dur=1100, rate=30, batch=10)
+    assert ev.delta_g == pytest.approx(-130.0, abs=2.0)
+
+
+def test_slow_pick_press_and_close_events():
+    (ev,) = run(lambda t: np.clip((t - 8) / 3, 0, 1) * -350)
+    assert ev.delta_g == pytest.approx(-350, abs=3)
+    (ev,) = run(lambda t: np.where((t > 8) & (t < 8.5), 200, 0) + np.where(t >= 8.5, -520, 0))
+    assert ev.delta_g == pytest.approx(-520, abs=3)
+    two = run(lambda t: np.where(t >= 8, -352, 0) + np.where(t >= 9.5, -352, 0))
+    assert [round(e.delta_g) for e in two] == pytest.approx([-352, -352], abs=3)
+
+
+@pytest.mark.parametrize("rate,batch", [(30.0, 20), (100.0, 1), (60.0, 6)])
+def test_rates_batches_nan_and_lost_batches(rate, batch):
+    (ev,) = run(step(8.0, -520.0), rate=rate, batch=batch, nan=0.05, drop=0.01)
+    assert ev.delta_g == pytest.approx(-520.0, abs=3)
+
+
+def test_unknown_plate_and_wrong_shelf_are_named_and_skipped():
+    det = WeightEventDetector(STORE)
+    grams = np.full((6, 2), 1000.0)
+    det.add_batch(LoadCellBatch(0.0, "G1A-S1", 60.0, [PLATES[0], "NOPE"], grams))
+    assert det.rejected == ["LoadCellBatch of shelf 'G1A-S1': plate 'NOPE' is not in the store file"]
+    det.add_batch(LoadCellBatch(0.1, "G1A-S2", 60.0, [PLATES[0]], grams[:, :1]))
+    assert "belongs to shelf 'G1A-S1', not 'G1A-S2'" in det.rejected[0]
+    det.add_batch(LoadCellBatch(0.2, "G1A-S1", 60.0, [PLATES[0]], np.full((6, 1), np.nan)))
+    assert det.rejected == []
+
+
+def test_unsettled_plate_is_visible_while_disturbed():
+    det = WeightEventDetector(STORE, WeightParams())
+    t = np.arange(0, 10, 1 / 60)
+    g = np.where(t < 5, 1000.0, 600.0)
+    for k in range(0, 5 * 60 + 12, 6):
+        det.add_batch(LoadCellBatch(float(t[k]), "G1A-S1", 60.0, [PLATES[0]], g[k : k + 6, None]))
+    (live,) = det.unsettled()
+    assert not live.settled and live.delta_g == pytest.approx(-400, abs=1)
