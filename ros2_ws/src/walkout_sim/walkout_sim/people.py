@@ -1,0 +1,336 @@
+"""Shoppers moving through a store: paths around gondolas, reaches, and what they move.
+
+Paths are planned with A* on an occupancy grid of the floor (gondolas grown by a body's
+radius), so any store layout works. People step at 20 Hz along their paths, waiting
+when someone stands in their way, stop in front of a plate, and reach: the arm goes
+out, the hand may rest on the plate, units leave or arrive, the arm comes back.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from walkout_common.store import Catalog, Store
+
+from .bodies import PersonPose, gondolas
+from .scenario import Scenario, Shopper
+
+DT = 0.05
+CELL = 0.1
+
+
+@dataclass
+class PlateChange:
+    """How one plate's load changes: a ramp of `grams` over [t0, t1], or a press."""
+
+    plate_id: str
+    t0: float
+    t1: float
+    grams: float
+    press: bool = False  # a hand resting: the load returns after t1
+
+
+@dataclass
+class TruthEvent:
+    t: float
+    person_id: str
+    token: str
+    plate_id: str
+    sku: str
+    n: int  # > 0 taken, < 0 put back
+
+
+@dataclass
+class Track:
+    person_id: str
+    token: str
+    t: list[float] = field(default_factory=list)
+    poses: list[PersonPose] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    tracks: list[Track]
+    plate_changes: list[PlateChange]
+    truth_events: list[TruthEvent]
+    gate_events: list[tuple[float, str, int, str]]  # (t, gate id, kind, token)
+    exits: dict[str, float]  # person -> exit time
+    end_time: float
+    initial_load: dict[str, float]  # plate -> grams of stock at start
+
+    def poses_at(self, t: float) -> list[PersonPose]:
+        out = []
+        for tr in self.tracks:
+            if not tr.t or t < tr.t[0] or t > tr.t[-1]:
+                continue
+            i = min(int(round((t - tr.t[0]) / DT)), len(tr.t) - 1)
+            out.append(tr.poses[i])
+        return out
+
+
+class Grid:
+    """Free floor cells (gondolas grown by a body radius), with A* paths."""
+
+    def __init__(self, store: Store, radius: float = 0.3) -> None:
+        lo = store.floor_min - 1.5
+        hi = store.floor_max + 1.5
+        self.origin = lo
+        self.shape = tuple(np.ceil((hi - lo) / CELL).astype(int) + 1)
+        xs = lo[0] + np.arange(self.shape[0]) * CELL
+        ys = lo[1] + np.arange(self.shape[1]) * CELL
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        pts = np.stack([gx, gy], -1)
+        inside = np.all((pts >= store.floor_min - 1e-6) & (pts <= store.floor_max + 1e-6), -1)
+        free = np.ones(self.shape, dtype=bool)
+        for box in gondolas(store):
+            free &= ~box.contains_xy(pts, radius)
+        # Outside the floor only the gates' approaches are walkable.
+        approach = np.zeros(self.shape, dtype=bool)
+        for g in store.gates:
+            along = np.array([-g.normal[1], g.normal[0]])
+            rel = pts - g.center
+            approach |= (np.abs(rel @ along) <= g.width / 2) & (rel @ g.normal >= -1.3) & (rel @ g.normal <= 0.3)
+        self.free = free & (inside | approach)
+        # Stay a little away from the walls.
+        self.free &= ~(inside & ~np.all((pts >= store.floor_min + 0.2) & (pts <= store.floor_max - 0.2), -1)) | approach
+
+    def cell(self, xy: np.ndarray) -> tuple[int, int]:
+        c = np.round((np.asarray(xy) - self.origin) / CELL).astype(int)
+        return int(np.clip(c[0], 0, self.shape[0] - 1)), int(np.clip(c[1], 0, self.shape[1] - 1))
+
+    def xy(self, cell: tuple[int, int]) -> np.ndarray:
+        return self.origin + np.array(cell) * CELL
+
+    def nearest_free(self, xy: np.ndarray) -> tuple[int, int]:
+        c = self.cell(xy)
+        if self.free[c]:
+            return c
+        idx = np.argwhere(self.free)
+        d = np.linalg.norm(idx - np.array(c), axis=1)
+        return tuple(idx[int(np.argmin(d))])
+
+    def path(self, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+        start, goal = self.nearest_free(a), self.nearest_free(b)
+        steps = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]
+        openq = [(0.0, start)]
+        came: dict = {start: None}
+        cost = {start: 0.0}
+        while openq:
+            _, cur = heapq.heappop(openq)
+            if cur == goal:
+                break
+            for dx, dy in steps:
+                nxt = (cur[0] + dx, cur[1] + dy)
+                if not (0 <= nxt[0] < self.shape[0] and 0 <= nxt[1] < self.shape[1]) or not self.free[nxt]:
+                    continue
+                c = cost[cur] + math.hypot(dx, dy)
+                if c < cost.get(nxt, math.inf):
+                    cost[nxt] = c
+                    came[nxt] = cur
+                    heapq.heappush(openq, (c + math.hypot(goal[0] - nxt[0], goal[1] - nxt[1]), nxt))
+        if goal not in came:
+            return [np.asarray(a, float), np.asarray(b, float)]
+        cells = []
+        cur = goal
+        while cur is not None:
+            cells.append(cur)
+            cur = came[cur]
+        pts = [self.xy(c) for c in reversed(cells)]
+        return [np.asarray(a, float)] + pts[1:-1] + [np.asarray(b, float)]
+
+
+@dataclass
+class _Step:
+    kind: str  # walk | reach | wait
+    path: list[np.ndarray] = field(default_factory=list)
+    action: object = None
+    duration: float = 0.0
+
+
+class PeopleSim:
+    def __init__(self, store: Store, catalog: Catalog, scenario: Scenario) -> None:
+        self.store, self.catalog, self.sc = store, catalog, scenario
+        self.rng = np.random.default_rng(scenario.seed + 1000)
+        self.grid = Grid(store)
+        self.plates = store.plates_by_id
+        self.gates = store.gates_by_id
+        # Stock: unit weights per (plate, sku), from the planogram.
+        self.stock: dict[str, dict[str, list[float]]] = {p.id: {} for p in store.plates}
+        for prod in catalog.products:
+            for plate in prod.plates:
+                self.stock[plate][prod.sku] = list(self.rng.normal(prod.weight_g, prod.weight_std_g, 12))
+        self.initial_load = {pid: float(sum(sum(u) for u in skus.values())) for pid, skus in self.stock.items()}
+
+    def _stand_point(self, plate_id: str) -> np.ndarray:
+        plate = self.plates[plate_id]
+        return plate.front_center[:2] + plate.front_normal * 0.42
+
+    def run(self) -> Timeline:
+        tracks, changes, truth, gates_ev, exits = [], [], [], [], {}
+        held_units: dict[str, dict[str, list[float]]] = {}
+        states = []
+        for sh in self.sc.shoppers:
+            gate = self.gates[sh.entry_gate]
+            start = gate.center - gate.normal * 1.1
+            inside = gate.center + gate.normal * 0.8
+            plan: list[_Step] = [_Step("walk", [start, inside])]
+            pos = inside
+            for act in sh.actions:
+                stand = self._stand_point(act.plate_id)
+                plan.append(_Step("walk", self.grid.path(pos, stand)))
+                plan.append(_Step("reach", action=act))
+                pos = stand
+            xg = self.gates[sh.exit_gate]
+            plan.append(_Step("walk", self.grid.path(pos, xg.center + xg.normal * 0.6)))
+            plan.append(_Step("walk", [xg.center + xg.normal * 0.6, xg.center - xg.normal * 1.2]))
+            states.append({"sh": sh, "plan": plan, "i": 0, "seg": 0, "pos": start.copy(), "facing": float(np.arctan2(*gate.normal[::-1])),
+                           "t_step": 0.0, "done": False, "started": False, "wait": 0.0, "track": Track(sh.person_id, sh.token),
+                           "crossed_in": False, "crossed_out": False, "held": None})
+            held_units[sh.person_id] = {}
+        t = 0.0
+        while True:
+            active = [s for s in states if not s["done"]]
+            if not active:
+                break
+            for s in active:
+                sh: Shopper = s["sh"]
+                if t < sh.enter_at:
+                    continue
+                s["started"] = True
+                self._advance(s, t, states, changes, truth, held_units)
+                pose = self._pose(s, t)
+                s["track"].t.append(round(t, 4))
+                s["track"].poses.append(pose)
+                self._gates(s, t, gates_ev, exits)
+            t += DT
+            if t > 3600:
+                break
+        tracks = [s["track"] for s in states]
+        end = max((tr.t[-1] for tr in tracks if tr.t), default=0.0)
+        gates_ev.sort()
+        return Timeline(tracks, changes, truth, gates_ev, exits, end, self.initial_load)
+
+    def _gates(self, s: dict, t: float, gates_ev: list, exits: dict) -> None:
+        sh: Shopper = s["sh"]
+        pos = s["pos"]
+        if not s["crossed_in"]:
+            g = self.gates[sh.entry_gate]
+            if (pos - g.center) @ g.normal >= 0:
+                s["crossed_in"] = True
+                gates_ev.append((t + float(self.rng.uniform(-0.3, 0.3)), g.id, 0, sh.token))
+        elif s["i"] >= len(s["plan"]) - 1 and not s["crossed_out"]:
+            g = self.gates[sh.exit_gate]
+            if (pos - g.center) @ g.normal < 0:
+                s["crossed_out"] = True
+                exits[sh.person_id] = t
+                gates_ev.append((t + float(self.rng.uniform(-0.3, 0.3)), g.id, 1, ""))
+
+    def _blocked(self, s: dict, nxt: np.ndarray, states: list) -> bool:
+        for o in states:
+            if o is s or not o["started"] or o["done"]:
+                continue
+            d_now = np.linalg.norm(o["pos"] - s["pos"])
+            d_next = np.linalg.norm(o["pos"] - nxt)
+            if d_next < 0.5 and d_next < d_now:
+                return True
+        return False
+
+    def _advance(self, s: dict, t: float, states: list, changes: list, truth: list, held_units: dict) -> None:
+        plan = s["plan"]
+        if s["i"] >= len(plan):
+            s["done"] = True
+            return
+        step = plan[s["i"]]
+        sh: Shopper = s["sh"]
+        if step.kind == "walk":
+            remaining = sh.speed * DT
+            while remaining > 1e-9 and s["seg"] < len(step.path) - 1:
+                target = step.path[s["seg"] + 1]
+                vec = target - s["pos"]
+                dist = float(np.linalg.norm(vec))
+                if dist < 1e-9:
+                    s["seg"] += 1
+                    continue
+                move = min(remaining, dist)
+                nxt = s["pos"] + vec / dist * move
+                if self._blocked(s, nxt, states) and s["wait"] < 2.0:
+                    s["wait"] += DT
+                    return
+                s["wait"] = 0.0
+                s["facing"] = float(np.arctan2(vec[1], vec[0]))
+                s["pos"] = nxt
+                remaining -= move
+                if move >= dist - 1e-9:
+                    s["seg"] += 1
+            if s["seg"] >= len(step.path) - 1:
+                s["i"] += 1
+                s["seg"] = 0
+                s["t_step"] = t
+            return
+        # A reach: timings relative to its start.
+        act = step.action
+        if "reach" not in s or s["reach"]["act"] is not act:
+            s["reach"] = self._plan_reach(act, t, sh, changes, truth, held_units)
+        r = s["reach"]
+        if t >= r["end"]:
+            s["i"] += 1
+            s["reach"] = {"act": None}
+            s["held"] = None
+
+    def _plan_reach(self, act, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> dict:
+        plate = self.plates[act.plate_id]
+        rng = self.rng
+        side = float(rng.uniform(-1, 1)) * max(plate.size[0] / 2 - 0.06, 0.0)
+        hand = np.array([*(plate.front_center[:2] + plate.along * side - plate.front_normal * 0.08), plate.center[2] + 0.07])
+        out_s, back_s = float(rng.uniform(0.4, 0.7)), float(rng.uniform(0.4, 0.7))
+        touch = t0 + out_s
+        cursor = touch
+        if act.press:
+            changes.append(PlateChange(act.plate_id, touch, touch + float(rng.uniform(0.25, 0.6)), float(rng.uniform(150, 600)), press=True))
+            cursor += 0.7
+        ramp = float(rng.uniform(2.0, 3.0)) if act.slow else float(rng.uniform(0.15, 0.35))
+        units = self.stock[act.plate_id].setdefault(act.sku, [])
+        grams = 0.0
+        mine = held_units[sh.person_id].setdefault(act.sku, [])
+        for _ in range(abs(act.n)):
+            if act.n > 0:
+                w = units.pop(int(rng.integers(len(units)))) if units else float(self.catalog.by_sku[act.sku].weight_g)
+                mine.append(w)
+                grams -= w
+            else:
+                w = mine.pop() if mine else float(self.catalog.by_sku[act.sku].weight_g)
+                units.append(w)
+                grams += w
+        changes.append(PlateChange(act.plate_id, cursor, cursor + ramp, grams))
+        truth.append(TruthEvent(cursor + ramp / 2, sh.person_id, sh.token, act.plate_id, act.sku, act.n))
+        end_contact = cursor + ramp + float(rng.uniform(0.2, 0.5))
+        return {"act": act, "start": t0, "touch": touch, "release": end_contact, "end": end_contact + back_s + act.linger_s,
+                "hand": hand, "out": out_s, "back": back_s, "sku": act.sku, "take": act.n > 0}
+
+    def _pose(self, s: dict, t: float) -> PersonPose:
+        sh: Shopper = s["sh"]
+        hands: list[np.ndarray] = []
+        held = None
+        r = s.get("reach")
+        facing = s["facing"]
+        if r and r.get("act") is not None:
+            plate = self.plates[r["act"].plate_id]
+            facing = float(np.arctan2(-plate.front_normal[1], -plate.front_normal[0]))
+            shoulder = np.array([*s["pos"], sh.height - 0.3])
+            if t < r["touch"]:
+                a = (t - r["start"]) / r["out"]
+            elif t <= r["release"]:
+                a = 1.0
+            else:
+                a = 1.0 - (t - r["release"]) / r["back"]
+            a = float(np.clip(a, 0.0, 1.0))
+            if a > 0.25:
+                hands.append(shoulder + a * (r["hand"] - shoulder))
+                # the product is in the hand on the way out of a take, or in of a return
+                if (r["take"] and t > r["release"]) or (not r["take"] and t < r["touch"]):
+                    held = r["sku"]
+        return PersonPose(s["pos"].copy(), sh.height, facing, hands, held)
