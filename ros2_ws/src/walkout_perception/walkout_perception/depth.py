@@ -1,0 +1,166 @@
+"""People from one overhead depth camera: head points and reaching-arm tips in map.
+
+depth image + CameraInfo + the camera's pose (store.yaml) -> point cloud in map (open3d)
+-> floor and shelves removed (floor height, plate footprints from store.yaml) -> a
+top-down height map -> heads as its local maxima above a person's minimum height ->
+each person's region by watershed from the heads (so touching shoulders split, and an
+arm belongs to the body it is connected to) -> head top, height, and arm tips: the
+region's points stretched farthest from the head.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import open3d as o3d
+from scipy import ndimage
+
+from walkout_common.store import Camera, Store
+from walkout_common.types import DetectionFrame, PersonDetection
+
+log = logging.getLogger("walkout.depth")
+
+
+@dataclass
+class DepthParams:
+    floor_margin_m: float = 0.3  # points below this height are floor (and feet)
+    shelf_margin_m: float = 0.03  # plate footprints grown by this much are shelf
+    cell_m: float = 0.04  # height-map resolution
+    min_head_m: float = 1.25  # lowest head top of a person (contract: 1.45 m tall, minus noise)
+    head_separation_m: float = 0.26  # heads can be 0.35 m apart
+    body_min_m: float = 0.6  # a person's region in the height map is above this
+    shoulder_drop_m: float = 0.12  # a peak this much lower right beside a head is a shoulder
+    head_band_m: float = 0.06  # the head top is the mean of points this close to the peak
+    min_area_m2: float = 0.03  # smaller regions are noise
+    arm_min_reach_m: float = 0.35  # arm tips farther than this from the head count
+    arm_max_reach_m: float = 1.1
+    arm_min_cells: int = 3
+    max_range_m: float = 8.0
+
+
+class DepthPerceiver:
+    def __init__(self, store: Store, camera: Camera, params: DepthParams | None = None) -> None:
+        self.store, self.camera = store, camera
+        self.params = params or DepthParams()
+        self.intrinsic: o3d.camera.PinholeCameraIntrinsic | None = None
+        self.size: tuple[int, int] | None = None
+        self.extrinsic = np.linalg.inv(camera.transform)  # map -> optical frame
+        self._plates = store.plates
+        self._warned_distortion = False
+
+    @property
+    def ready(self) -> bool:
+        return self.intrinsic is not None
+
+    def set_camera_info(self, k: np.ndarray, width: int, height: int, d: np.ndarray | None = None) -> None:
+        k = np.asarray(k, dtype=float).reshape(3, 3)
+        if width <= 0 or height <= 0 or k[0, 0] <= 0 or k[1, 1] <= 0:
+            raise ValueError(f"camera {self.camera.id}: CameraInfo has no usable intrinsics (k={k.ravel().tolist()}, {width}x{height})")
+        if d is not None and np.any(np.abs(np.asarray(d)) > 1e-9) and not self._warned_distortion:
+            self._warned_distortion = True
+            log.warning("camera %s: non-zero distortion coefficients are ignored", self.camera.id)
+        self.size = (int(width), int(height))
+        self.intrinsic = o3d.camera.PinholeCameraIntrinsic(int(width), int(height), k[0, 0], k[1, 1], k[0, 2], k[1, 2])
+
+    def points(self, depth_m: np.ndarray) -> np.ndarray:
+        """(n, 3) points in map of every valid pixel."""
+        if self.intrinsic is None or self.size is None:
+            raise ValueError(f"camera {self.camera.id}: depth image before its CameraInfo")
+        if depth_m.shape != (self.size[1], self.size[0]):
+            raise ValueError(f"camera {self.camera.id}: depth image is {depth_m.shape[1]}x{depth_m.shape[0]}, CameraInfo says {self.size[0]}x{self.size[1]}")
+        d = np.nan_to_num(depth_m.astype(np.float32), nan=0.0)
+        pcd = o3d.geometry.PointCloud.create_from_depth_image(
+            o3d.geometry.Image(d), self.intrinsic, self.extrinsic, depth_scale=1.0, depth_trunc=self.params.max_range_m
+        )
+        return np.asarray(pcd.points)
+
+    def foreground(self, pts: np.ndarray) -> np.ndarray:
+        """Points that are neither floor nor shelf."""
+        p = self.params
+        keep = pts[:, 2] > p.floor_margin_m
+        pts = pts[keep]
+        for plate in self._plates:
+            if not len(pts):
+                break
+            local = (pts[:, :2] - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T
+            inside = np.all(np.abs(local) <= plate.size / 2 + p.shelf_margin_m, axis=1)
+            pts = pts[~inside]
+        return pts
+
+    def process(self, stamp: float, depth_m: np.ndarray) -> DetectionFrame:
+        pts = self.foreground(self.points(depth_m))
+        return DetectionFrame(stamp, self.camera.id, self.people(pts))
+
+    def people(self, pts: np.ndarray) -> list[PersonDetection]:
+        p = self.params
+        if len(pts) < 10:
+            return []
+        origin = pts[:, :2].min(axis=0) - 2 * p.cell_m
+        idx = np.floor((pts[:, :2] - origin) / p.cell_m).astype(int)
+        shape = tuple(idx.max(axis=0) + 3)
+        flat = np.ravel_multi_index((idx[:, 0], idx[:, 1]), shape)
+        hmap = np.zeros(int(np.prod(shape)))
+        np.maximum.at(hmap, flat, pts[:, 2])
+        hmap = hmap.reshape(shape)
+        # Holes inside a person (missing pixels) would split regions: close them.
+        filled = ndimage.grey_closing(hmap, size=(3, 3))
+        body = filled > p.body_min_m
+        size = max(int(round(p.head_separation_m / p.cell_m)), 3) | 1
+        peaks = (filled == ndimage.maximum_filter(filled, size=size)) & (filled >= p.min_head_m)
+        labels, n = ndimage.label(peaks)
+        if n == 0:
+            return []
+        markers = np.zeros(shape, dtype=np.int32)
+        centres = ndimage.center_of_mass(peaks, labels, range(1, n + 1))
+        order = sorted(range(n), key=lambda i: -filled[tuple(np.round(centres[i]).astype(int))])
+        kept: list[np.ndarray] = []
+        for i in order:
+            c = np.array(centres[i])
+            if all(np.linalg.norm(c - k) * p.cell_m >= p.head_separation_m for k in kept):
+                kept.append(c)
+                markers[tuple(np.round(c).astype(int))] = len(kept)
+        # Watershed on the inverted height map: each head floods downhill into its body.
+        inv = np.where(body, (2.5 - np.clip(filled, 0, 2.5)) * 1000, 65535).astype(np.uint16)
+        markers[~body] = -1
+        regions = ndimage.watershed_ift(inv, markers)
+        cell_of_pt = regions[idx[:, 0], idx[:, 1]]
+        out: list[PersonDetection] = []
+        for k in range(1, len(kept) + 1):
+            mine = pts[cell_of_pt == k]
+            if len(mine) < 5 or (regions == k).sum() * p.cell_m**2 < p.min_area_m2:
+                continue
+            top = mine[:, 2].max()
+            head_pts = mine[mine[:, 2] >= top - p.head_band_m]
+            head = np.array([head_pts[:, 0].mean(), head_pts[:, 1].mean(), float(np.median(head_pts[:, 2]))])
+            out.append(PersonDetection(head=head, height_m=float(head[2]), hands=self._arm_tips(mine, head), num_points=len(mine)))
+        # A shoulder or a raised arm beside a higher head is part of that person.
+        return [
+            d for d in out
+            if not any(
+                o is not d and np.linalg.norm(o.head[:2] - d.head[:2]) < p.head_separation_m + 0.05 and o.height_m - d.height_m > p.shoulder_drop_m
+                for o in out
+            )
+        ]
+
+    def _arm_tips(self, pts: np.ndarray, head: np.ndarray) -> list[np.ndarray]:
+        p = self.params
+        rel = pts[:, :2] - head[:2]
+        dist = np.linalg.norm(rel, axis=1)
+        arm = (dist > p.arm_min_reach_m) & (dist < p.arm_max_reach_m) & (pts[:, 2] < head[2] - 0.1)
+        if arm.sum() < p.arm_min_cells:
+            return []
+        tips = []
+        cand = pts[arm]
+        cd, ang = dist[arm], np.arctan2(rel[arm, 1], rel[arm, 0])
+        for _ in range(2):
+            if len(cand) < p.arm_min_cells:
+                break
+            i = int(np.argmax(cd))
+            # the tip: the farthest few points, averaged against noise
+            near = (np.abs(np.angle(np.exp(1j * (ang - ang[i])))) < 0.35) & (cd > cd[i] - 0.06)
+            tips.append(cand[near].mean(axis=0))
+            other = np.abs(np.angle(np.exp(1j * (ang - ang[i])))) > np.radians(60)
+            cand, cd, ang = cand[other], cd[other], ang[other]
+        return tips
