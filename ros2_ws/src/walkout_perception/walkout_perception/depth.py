@@ -34,6 +34,7 @@ class DepthParams:
     shoulder_drop_m: float = 0.12  # a peak this much lower right beside a head is a shoulder
     head_band_m: float = 0.06  # the head top is the mean of points this close to the peak
     min_area_m2: float = 0.03  # smaller regions are noise
+    person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
     arm_min_reach_m: float = 0.35  # arm tips farther than this from the head count
     arm_max_reach_m: float = 1.1
     arm_min_cells: int = 3
@@ -125,6 +126,7 @@ class DepthPerceiver:
         inv = np.where(body, (2.5 - np.clip(filled, 0, 2.5)) * 1000, 65535).astype(np.uint16)
         markers[~body] = -1
         regions = ndimage.watershed_ift(inv, markers)
+        regions = self._merge_limbs(regions, len(kept), filled)
         cell_of_pt = regions[idx[:, 0], idx[:, 1]]
         out: list[PersonDetection] = []
         for k in range(1, len(kept) + 1):
@@ -143,6 +145,32 @@ class DepthPerceiver:
                 for o in out
             )
         ]
+
+    def _merge_limbs(self, regions: np.ndarray, n: int, hmap: np.ndarray) -> np.ndarray:
+        """A region too small for a body (a raised arm's own peak, or a head whose body
+        was flooded from a raised arm) joins the neighbouring region it touches most,
+        under the label of the higher peak; an isolated one is dropped."""
+        p = self.params
+        min_cells = p.person_min_area_m2 / p.cell_m**2
+        areas = ndimage.sum_labels(np.ones_like(regions), regions, range(n + 1))
+        peaks = ndimage.maximum(hmap, regions, range(n + 1))
+        for k in sorted(range(1, n + 1), key=lambda k: areas[k]):
+            if areas[k] >= min_cells or areas[k] == 0:
+                continue
+            mask = regions == k
+            ring = ndimage.binary_dilation(mask, iterations=1) & ~mask
+            neighbours = regions[ring]
+            neighbours = neighbours[(neighbours > 0) & (neighbours != k)]
+            if len(neighbours):
+                best = int(np.bincount(neighbours).argmax())
+                # one body: keep the label of the higher peak (the head), whichever is small
+                keep, drop = (best, k) if peaks[best] >= peaks[k] else (k, best)
+                regions[regions == drop] = keep
+                areas[keep] = areas[best] + areas[k]
+                areas[drop] = 0
+                continue
+            regions[mask] = 0
+        return regions
 
     def _arm_tips(self, pts: np.ndarray, head: np.ndarray) -> list[np.ndarray]:
         p = self.params
