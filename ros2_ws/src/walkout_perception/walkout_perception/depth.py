@@ -35,6 +35,8 @@ class DepthParams:
     head_band_m: float = 0.06  # the head top is the mean of points this close to the peak
     min_area_m2: float = 0.03  # smaller regions are noise
     person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
+    shelf_head_clearance_m: float = 0.12  # no head peaks this close to a shelf: an arm does
+    border_px: float = 3.0  # tops this close to the image border are cut-off people
     arm_min_reach_m: float = 0.35  # arm tips farther than this from the head count
     arm_max_reach_m: float = 1.1
     arm_min_cells: int = 3
@@ -126,7 +128,7 @@ class DepthPerceiver:
         inv = np.where(body, (2.5 - np.clip(filled, 0, 2.5)) * 1000, 65535).astype(np.uint16)
         markers[~body] = -1
         regions = ndimage.watershed_ift(inv, markers)
-        regions = self._merge_limbs(regions, len(kept), filled)
+        regions = self._merge_limbs(regions, len(kept), filled, origin)
         cell_of_pt = regions[idx[:, 0], idx[:, 1]]
         out: list[PersonDetection] = []
         for k in range(1, len(kept) + 1):
@@ -136,6 +138,8 @@ class DepthPerceiver:
             top = mine[:, 2].max()
             head_pts = mine[mine[:, 2] >= top - p.head_band_m]
             head = np.array([head_pts[:, 0].mean(), head_pts[:, 1].mean(), float(np.median(head_pts[:, 2]))])
+            if self._at_border(head) or self._near_shelf(head[:2]):
+                continue
             out.append(PersonDetection(head=head, height_m=float(head[2]), hands=self._arm_tips(mine, head), num_points=len(mine)))
         # A shoulder or a raised arm beside a higher head is part of that person.
         return [
@@ -146,7 +150,7 @@ class DepthPerceiver:
             )
         ]
 
-    def _merge_limbs(self, regions: np.ndarray, n: int, hmap: np.ndarray) -> np.ndarray:
+    def _merge_limbs(self, regions: np.ndarray, n: int, hmap: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """A region too small for a body (a raised arm's own peak, or a head whose body
         was flooded from a raised arm) joins the neighbouring region it touches most,
         under the label of the higher peak; an isolated one is dropped."""
@@ -154,8 +158,11 @@ class DepthPerceiver:
         min_cells = p.person_min_area_m2 / p.cell_m**2
         areas = ndimage.sum_labels(np.ones_like(regions), regions, range(n + 1))
         peaks = ndimage.maximum(hmap, regions, range(n + 1))
+        where = ndimage.maximum_position(hmap, regions, range(n + 1))
+        # An arm reaching into a shelf peaks at the shelf front, where no head can be.
+        at_shelf = [k > 0 and self._near_shelf(origin + (np.array(where[k]) + 0.5) * p.cell_m) for k in range(n + 1)]
         for k in sorted(range(1, n + 1), key=lambda k: areas[k]):
-            if areas[k] >= min_cells or areas[k] == 0:
+            if (areas[k] >= min_cells and not at_shelf[k]) or areas[k] == 0:
                 continue
             mask = regions == k
             ring = ndimage.binary_dilation(mask, iterations=1) & ~mask
@@ -164,13 +171,31 @@ class DepthPerceiver:
             if len(neighbours):
                 best = int(np.bincount(neighbours).argmax())
                 # one body: keep the label of the higher peak (the head), whichever is small
-                keep, drop = (best, k) if peaks[best] >= peaks[k] else (k, best)
+                keep, drop = (best, k) if (peaks[best] >= peaks[k] or at_shelf[k]) and not at_shelf[best] else (k, best)
                 regions[regions == drop] = keep
                 areas[keep] = areas[best] + areas[k]
                 areas[drop] = 0
                 continue
             regions[mask] = 0
         return regions
+
+    def _near_shelf(self, xy: np.ndarray) -> bool:
+        for plate in self._plates:
+            local = (xy - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T
+            if np.all(np.abs(local) <= plate.size / 2 + self.params.shelf_head_clearance_m):
+                return True
+        return False
+
+    def _at_border(self, point: np.ndarray) -> bool:
+        """A person cut by the image border shows a false top: leave them to another camera."""
+        assert self.intrinsic is not None and self.size is not None
+        pc = self.extrinsic[:3, :3] @ point + self.extrinsic[:3, 3]
+        if pc[2] <= 0:
+            return True
+        k = self.intrinsic.intrinsic_matrix
+        u, v = k[0, 0] * pc[0] / pc[2] + k[0, 2], k[1, 1] * pc[1] / pc[2] + k[1, 2]
+        b = self.params.border_px
+        return not (b <= u <= self.size[0] - 1 - b and b <= v <= self.size[1] - 1 - b)
 
     def _arm_tips(self, pts: np.ndarray, head: np.ndarray) -> list[np.ndarray]:
         p = self.params
