@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shoppers", type=int, default=4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rate", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument("--verbose", action="store_true", help="show every node's log")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("sim", help="simulate a store and record a rosbag2 bag (see ./walkout sim --help)")
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:  # the simulator parses its own options
+        from walkout_sim.cli import main as sim_main
+
+        return sim_main(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -73,15 +73,28 @@ def main(args: argparse.Namespace) -> int:
     truth_file = work / "truth.json"
     env = ros_env()
     print(f"walkout demo: {args.shoppers} shoppers in {args.store.parent.name} (seed {args.seed}), ROS_DOMAIN_ID={env['ROS_DOMAIN_ID']}")
-    group = ProcessGroup(quiet=("weight_node", "depth_node", "camera_node", "tracker_node", "association_node", "checkout_node", "sim_node"))
+    quiet = () if args.verbose else ("weight_node", "depth_node", "camera_node", "tracker_node", "association_node", "checkout_node", "sim_node")
+    group = ProcessGroup(quiet=quiet)
     rclpy.init()
     listener = ReceiptListener()
     try:
         start_stack(group, args.store, args.catalog, use_sim_time=True, db_file=work / "receipts.sqlite")
+        # Every node is up once its output topic is discovered: only then start the store.
+        outputs = ["/perception/plate_events", "/perception/people", "/tracking/tracks", "/association/baskets", "/checkout/receipts"]
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and not all(listener.count_publishers(t) > 0 for t in outputs):
+            rclpy.spin_once(listener, timeout_sec=0.1)
+            if group.failed():
+                break
+        missing = [t for t in outputs if listener.count_publishers(t) == 0]
+        if missing:
+            print(f"walkout demo: the stack did not come up (no publisher on {', '.join(missing)})")
+            print("\n".join(group.lines[-40:]))
+            return 1
         sim = NodeSpec("walkout_sim", "sim_node", "sim_node")
         sim_cmd = executable(sim) + ["--ros-args", "-p", f"store_file:={args.store}", "-p", f"catalog_file:={args.catalog}"]
         sim_cmd += ["-p", f"shoppers:={args.shoppers}", "-p", f"seed:={args.seed}", "-p", f"rate:={args.rate}"]
-        sim_cmd += ["-p", f"truth_file:={truth_file}", "-p", "start_delay_s:=4.0"]
+        sim_cmd += ["-p", f"truth_file:={truth_file}"]
         sim_proc = group.start("sim_node", sim_cmd, env)
         t0 = time.monotonic()
         while sim_proc.poll() is None:

@@ -1,0 +1,99 @@
+"""Tracker node: /perception/people + /gates/events -> /tracking/tracks."""
+
+from __future__ import annotations
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from walkout_common import msgconv
+from walkout_common.params import declare
+from walkout_common.store import load_store
+from walkout_common.types import TrackSnapshot
+from walkout_msgs import msg as wm
+
+from .tracker import Tracker, TrackerParams
+
+TRACKS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class TrackerNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("tracker_node", **kwargs)
+        store_file = self.declare_parameter("store_file", "").value
+        period = float(self.declare_parameter("publish_period_s", 0.1).value)
+        self.store = load_store(store_file)
+        self.core = Tracker(self.store, declare(self, TrackerParams))
+        self._warned: set[str] = set()
+        self._rebinds_seen = 0
+        self.pub = self.create_publisher(wm.TrackArray, "/tracking/tracks", TRACKS_QOS)
+        self.create_subscription(wm.PersonDetectionArray, "/perception/people", self.on_people, qos_profile_sensor_data)
+        self.create_subscription(wm.GateEvent, "/gates/events", self.on_gate, EVENTS_QOS)
+        self.create_timer(period, self.on_timer)
+        self.get_logger().info(f"tracking shoppers in {self.store.store_id} ({len(self.store.gates)} gates)")
+
+    def _warn(self, reason: str) -> None:
+        if reason not in self._warned:
+            self._warned.add(reason)
+            self.get_logger().warning(reason)
+
+    def on_people(self, msg: wm.PersonDetectionArray) -> None:
+        try:
+            self.core.update(msgconv.detection_frame(msg))
+        except (ValueError, AttributeError) as exc:
+            self._warn(f"skipped a bad message on /perception/people: {exc}")
+            return
+        self.publish()
+
+    def on_gate(self, msg: wm.GateEvent) -> None:
+        try:
+            event = msgconv.gate_event(msg)
+            closed = self.core.on_gate(event)
+        except (msgconv.BadMessageError, KeyError, ValueError) as exc:
+            self._warn(f"skipped a bad message on /gates/events: {exc}")
+            return
+        for c in closed:
+            self.get_logger().info(f"session {c.token} left the store at {c.stamp:.2f} s")
+        self.publish()
+
+    def on_timer(self) -> None:
+        now = self.get_clock().now().nanoseconds * 1e-9
+        if now > self.core.now:
+            self.core.advance(now)
+        for rb in self.core.rebinds[self._rebinds_seen :]:
+            self.get_logger().info(f"re-bound a track to session {rb.token} (p={rb.probability:.2f})")
+        self._rebinds_seen = len(self.core.rebinds)
+        self.publish()
+
+    def publish(self) -> None:
+        self.pub.publish(tracks_msg(self.core.snapshots(), self.core.now))
+
+
+def tracks_msg(snaps: list[TrackSnapshot], stamp: float) -> wm.TrackArray:
+    out = wm.TrackArray()
+    msgconv.set_stamp(out.header.stamp, stamp)
+    out.header.frame_id = "map"
+    for s in snaps:
+        m = wm.Track(track_id=s.track_id, session_token=s.session_token, state=s.state)
+        m.position.x, m.position.y, m.position.z = (float(v) for v in s.position)
+        m.velocity.x, m.velocity.y = float(s.velocity[0]), float(s.velocity[1])
+        m.position_covariance = [float(v) for v in s.covariance.ravel()]
+        for h in s.hands:
+            hp = wm.HandPoint()
+            hp.position.x, hp.position.y, hp.position.z = (float(v) for v in h)
+            m.hands.append(hp)
+        out.tracks.append(m)
+    return out
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = TrackerNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
