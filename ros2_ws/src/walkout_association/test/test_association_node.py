@@ -54,7 +54,10 @@ def test_plate_event_becomes_a_basket_line():
 
         for i in range(60):
             pub_tracks.publish(track_array(i * 0.1, hand=20 <= i <= 40))
-        spin_until(ex, lambda: any(b.session_token == "tok-1" for b in baskets))
+            ex.spin_once(timeout_sec=0.01)
+        # the plate event is only judged once the tracks around it have arrived
+        assert spin_until(ex, lambda: node.core.history.at("t1", 5.9) is not None and node.core.history.window(5.85, 6.0))
+        assert spin_until(ex, lambda: any(b.session_token == "tok-1" for b in baskets))
         ev = wm.PlateEvent(plate_id="G1A-S1-P1", shelf_id="G1A-S1", delta_g=-519.0, delta_std_g=1.2, settled=True)
         set_stamp(ev.start, 2.5)
         set_stamp(ev.end, 3.5)

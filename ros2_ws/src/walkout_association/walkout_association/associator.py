@@ -43,8 +43,8 @@ class AssociationParams:
     hand_max_height_gap_m: float = 0.6
     reach_m: float = 0.85
     reach_soft_m: float = 0.25
-    head_only_weight: float = 0.05
-    nobody_likelihood: float = 1e-3
+    head_only_weight: float = 0.02
+    nobody_likelihood: float = 1e-4
     # what
     max_units: int = 6
     count_decay: float = 0.45
@@ -56,10 +56,10 @@ class AssociationParams:
     min_std_g: float = 1.0
     vision_alpha: float = 0.15
     # where items can come from
-    off_planogram_prior: float = 0.01  # the planogram can be wrong
+    off_planogram_prior: float = 0.01  # the planogram can be wrong: total, over all other products
     foreign_prior: float = 1.0  # items put back on this plate from elsewhere
     other_basket_prior: float = 0.03  # a return of another session's item (handed over)
-    unowned_return_prior: float = 0.01  # a return of an item no basket holds
+    unowned_return_prior: float = 0.002  # a return of an item no basket holds
     learn_planogram_probability: float = 0.9  # off-planogram takes this sure teach the plate
     vision_window_s: float = 1.5
     vision_hand_radius_m: float = 0.35
@@ -258,7 +258,8 @@ class Associator:
 
     def _take_options(self, plate_id: str) -> list[Option]:
         p = self.params
-        prior: dict[str, float] = {prod.sku: p.off_planogram_prior for prod in self.catalog.products}
+        off = p.off_planogram_prior / max(len(self.catalog.products), 1)
+        prior: dict[str, float] = {prod.sku: off for prod in self.catalog.products}
         for prod in self.catalog.stocked_on(plate_id):
             prior[prod.sku] = 1.0
         for sku in self.learned[plate_id]:

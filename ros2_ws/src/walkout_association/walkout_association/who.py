@@ -23,8 +23,8 @@ class WhoParams:
     hand_max_height_gap_m: float = 0.6  # arm tip height vs plate height (reaches above a plate still count)
     reach_m: float = 0.85  # how far a head can be from the front edge to reach it
     reach_soft_m: float = 0.25  # fall-off beyond reach_m
-    head_only_weight: float = 0.05  # a head in reach without a seen hand is weak evidence
-    nobody_likelihood: float = 1e-3  # nobody (or an untracked person) did it
+    head_only_weight: float = 0.02  # a head in reach without a seen hand is weak evidence
+    nobody_likelihood: float = 1e-4  # nobody tracked did it (every aisle point is seen)
 
 
 @dataclass

@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         from walkout_sim.cli import main as sim_main
 
         return sim_main(argv[1:])
+    if argv[:1] == ["test"]:  # everything after `test` goes to pytest
+        return cmd_test(argparse.Namespace(pytest_args=argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -21,8 +21,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from walkout_common.msgconv import stamp_to_sec
 from walkout_msgs import msg as wm
 
-from .runner import ProcessGroup, executable, ros_env, start_stack
 from .plan import NodeSpec
+from .runner import ProcessGroup, executable, ros_env, start_stack
 from .score import score_receipts
 
 LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -31,6 +31,8 @@ def replay_bag(
     store = load_store(store_path)
     catalog = load_catalog(catalog_path, store)
     info = bag_info(bag)
+    for w in store.warnings:
+        logging.getLogger("walkout.replay").warning(w)
     pipeline = Pipeline(store, catalog, params_file)
     wanted = {"/shelves/load_cells", "/gates/events"} | set(pipeline.routes)
     missing = sorted(t for t in wanted if t not in info["topics"])

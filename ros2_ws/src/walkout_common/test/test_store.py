@@ -43,11 +43,12 @@ def _write(tmp_path: Path, data: dict) -> Path:
     return p
 
 
-def test_camera_without_pose_is_named(tmp_path):
+def test_camera_without_pose_is_named_and_skipped(tmp_path):
     data = yaml.safe_load(STORE.read_text())
     del data["cameras"][2]["pose"]
-    with pytest.raises(StoreFileError, match=r"cameras\[2\] \(depth3\): camera has no pose"):
-        load_store(_write(tmp_path, data))
+    store = load_store(_write(tmp_path, data))
+    assert [c.id for c in store.cameras_of_kind("depth")] == ["depth1", "depth2", "depth4", "depth5", "depth6"]
+    assert len(store.warnings) == 1 and "cameras[2] (depth3): camera has no pose" in store.warnings[0]
 
 
 def test_bad_fields_are_named(tmp_path):

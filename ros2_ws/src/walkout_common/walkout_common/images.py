@@ -33,8 +33,8 @@ def _ros_cv_bridge() -> Any | None:
     if not os.environ.get("ROS_DISTRO"):
         return None
     try:
-        from cv_bridge import CvBridge  # noqa: PLC0415 - only with a full ROS 2 install
-    except Exception:  # noqa: BLE001 - any import failure means: use numpy
+        from cv_bridge import CvBridge
+    except Exception:
         return None
     return CvBridge()
 
@@ -48,7 +48,7 @@ def image_to_array(msg: Any) -> np.ndarray:
     if _BRIDGE is not None and type(msg).__module__.startswith("sensor_msgs"):
         try:
             return np.asarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="passthrough"))
-        except Exception as exc:  # noqa: BLE001 - cv_bridge raises its own error types
+        except Exception as exc:
             raise ImageEncodingError(f"cv_bridge could not decode a '{enc}' image: {exc}") from None
     if enc not in _DTYPES:
         raise ImageEncodingError(f"unsupported image encoding '{enc}' (expected one of {sorted(_DTYPES)})")

@@ -101,6 +101,7 @@ class Store:
     plates: tuple[Plate, ...]
     cameras: tuple[Camera, ...]
     path: Path | None = None
+    warnings: tuple[str, ...] = ()  # entries skipped (e.g. a camera with no pose), for the caller to log
 
     @property
     def plates_by_id(self) -> dict[str, Plate]:
@@ -247,7 +248,7 @@ def load_store(path: str | Path) -> Store:
     path = Path(path)
     top = _Reader(_load_yaml(path), str(path))
     floor = _Reader(top.get("floor"), f"{path}: floor")
-    gates, plates, cameras = [], [], []
+    gates, plates, cameras, warnings = [], [], [], []
     seen: set[str] = set()
 
     def unique(kind: str, ident: str, where: str) -> str:
@@ -279,7 +280,9 @@ def load_store(path: str | Path) -> Store:
         if kind not in ("depth", "color"):
             raise StoreFileError(f"{r.where} ({cid}): kind must be depth or color, got {kind!r}")
         if r.get("pose", None) is None:
-            raise StoreFileError(f"{r.where} ({cid}): camera has no pose")
+            # One camera without a pose must not stop the store: skip it, say so.
+            warnings.append(f"{r.where} ({cid}): camera has no pose; it is not used")
+            continue
         pose = _Reader(r.get("pose"), f"{r.where} ({cid}): pose")
         cameras.append(
             Camera(
@@ -301,6 +304,7 @@ def load_store(path: str | Path) -> Store:
         plates=tuple(plates),
         cameras=tuple(cameras),
         path=path,
+        warnings=tuple(warnings),
     )
 
 

@@ -39,6 +39,10 @@ class DepthParams:
     border_px: float = 3.0  # tops this close to the image border are cut-off people
     arm_min_reach_m: float = 0.35  # arm tips farther than this from the head count
     arm_max_reach_m: float = 1.1
+    arm_touch_min_reach_m: float = 0.2  # nearer than this to the head is the shoulder
+    shelf_touch_m: float = 0.08
+    below_shoulder_m: float = 0.45
+    low_arm_min_reach_m: float = 0.26
     arm_min_cells: int = 3
     max_range_m: float = 8.0
 
@@ -197,11 +201,25 @@ class DepthPerceiver:
         b = self.params.border_px
         return not (b <= u <= self.size[0] - 1 - b and b <= v <= self.size[1] - 1 - b)
 
+    def _shelf_distance(self, xy: np.ndarray) -> np.ndarray:
+        """Horizontal distance of points to the nearest plate footprint."""
+        best = np.full(len(xy), np.inf)
+        for plate in self._plates:
+            local = np.abs((xy - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T) - plate.size / 2
+            best = np.minimum(best, np.linalg.norm(np.maximum(local, 0.0), axis=1))
+        return best
+
     def _arm_tips(self, pts: np.ndarray, head: np.ndarray) -> list[np.ndarray]:
         p = self.params
         rel = pts[:, :2] - head[:2]
         dist = np.linalg.norm(rel, axis=1)
-        arm = (dist > p.arm_min_reach_m) & (dist < p.arm_max_reach_m) & (pts[:, 2] < head[2] - 0.1)
+        below = pts[:, 2] < head[2] - 0.1
+        # An arm is seen up to the shelf front: whatever of a person touches a shelf is a
+        # hand there, even when the person stands close and the arm looks short.
+        touching = below & (dist > p.arm_touch_min_reach_m) & (self._shelf_distance(pts[:, :2]) < p.shelf_touch_m)
+        # Below the shoulders the body is narrow: anything sticking out there is an arm.
+        low = (pts[:, 2] < head[2] - p.below_shoulder_m) & (dist > p.low_arm_min_reach_m)
+        arm = ((dist > p.arm_min_reach_m) | touching | low) & (dist < p.arm_max_reach_m) & below
         if arm.sum() < p.arm_min_cells:
             return []
         tips = []

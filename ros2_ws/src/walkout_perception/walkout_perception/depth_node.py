@@ -31,6 +31,8 @@ class DepthNode(Node):
             # One broken camera entry must not take the others down: retry without cameras.
             self.get_logger().error(f"{exc}; running with no cameras until the store file is fixed")
             store = None
+        for w in store.warnings if store else ():
+            self.get_logger().warning(w)
         self.perceivers: dict[str, DepthPerceiver] = {}
         for cam in store.cameras_of_kind("depth") if store else []:
             self.perceivers[cam.id] = DepthPerceiver(store, cam, params)

@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color-hz", type=float, default=0.0)
     p.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1")
     p.add_argument("--noise", type=float, default=0.008, help="depth noise, fraction of range (contract: up to 0.015)")
+    p.add_argument("--holes", type=float, default=0.04, help="fraction of depth pixels without a reading (contract: up to 0.10)")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--out", type=Path, required=True)
     return p
@@ -39,7 +40,8 @@ def main(argv: list[str]) -> int:
     except StoreFileError as exc:
         print(f"walkout sim: {exc}", file=sys.stderr)
         return 2
-    sensors = SensorConfig(depth_hz=args.depth_hz, depth_encoding=args.encoding, depth_noise_frac=args.noise, color_hz=args.color_hz)
+    sensors = SensorConfig(depth_hz=args.depth_hz, depth_encoding=args.encoding, depth_noise_frac=args.noise,
+                           depth_hole_frac=args.holes, color_hz=args.color_hz)
     if args.scenario == "random":
         scenario = random_scenario(store, catalog, args.shoppers, args.seed, args.duration, sensors=sensors)
     elif args.scenario in NAMED:
