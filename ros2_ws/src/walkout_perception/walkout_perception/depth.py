@@ -35,7 +35,7 @@ class DepthParams:
     head_band_m: float = 0.06  # the head top is the mean of points this close to the peak
     min_area_m2: float = 0.03  # smaller regions are noise
     person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
-    shelf_head_clearance_m: float = 0.12  # no head peaks this close to a shelf: an arm does
+    shelf_head_clearance_m: float = 0.15  # no head peaks this close to a shelf: an arm does
     border_px: float = 3.0  # tops this close to the image border are cut-off people
     arm_min_reach_m: float = 0.35  # arm tips farther than this from the head count
     arm_max_reach_m: float = 1.1

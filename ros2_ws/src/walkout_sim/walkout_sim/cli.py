@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=0.0, help="seconds at least (0: until the last shopper left)")
     p.add_argument("--depth-hz", type=float, default=15.0)
     p.add_argument("--color-hz", type=float, default=0.0)
+    p.add_argument("--depth-size", default="160x120", help="depth image WIDTHxHEIGHT (contract: at least 160x120)")
     p.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1")
     p.add_argument("--noise", type=float, default=0.008, help="depth noise, fraction of range (contract: up to 0.015)")
     p.add_argument("--holes", type=float, default=0.04, help="fraction of depth pixels without a reading (contract: up to 0.10)")
@@ -40,7 +41,13 @@ def main(argv: list[str]) -> int:
     except StoreFileError as exc:
         print(f"walkout sim: {exc}", file=sys.stderr)
         return 2
-    sensors = SensorConfig(depth_hz=args.depth_hz, depth_encoding=args.encoding, depth_noise_frac=args.noise,
+    try:
+        size = tuple(int(v) for v in args.depth_size.lower().split("x"))
+        assert len(size) == 2 and min(size) > 0
+    except (ValueError, AssertionError):
+        print(f"walkout sim: --depth-size must be WIDTHxHEIGHT, got {args.depth_size!r}", file=sys.stderr)
+        return 2
+    sensors = SensorConfig(depth_hz=args.depth_hz, depth_size=size, depth_encoding=args.encoding, depth_noise_frac=args.noise,
                            depth_hole_frac=args.holes, color_hz=args.color_hz)
     if args.scenario == "random":
         scenario = random_scenario(store, catalog, args.shoppers, args.seed, args.duration, sensors=sensors)

@@ -73,6 +73,7 @@ class _Track:
     hands: list[np.ndarray] = field(default_factory=list)
     exited_at: float | None = None
     exit_gate: str = ""
+    born_xy: np.ndarray | None = None
 
     @property
     def xy(self) -> np.ndarray:
@@ -126,7 +127,16 @@ class Tracker:
         r = np.eye(2) * self.p.meas_std_m**2
         costs = mahalanobis_costs(means, covs, meas, r)
         dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1) if len(live) and len(dets) else np.zeros((len(live), len(dets)))
-        pairs = assign(costs, self.p.gate_chi2, dist, self.p.gate_max_m)
+        # Established tracks choose first; tentative ones only get what is left, so a
+        # spurious birth beside a person can never pull that person's detections away.
+        established = np.array([tr.state != TENTATIVE for tr in live], dtype=bool)
+        pairs = assign(np.where(established[:, None], costs, np.inf) if len(live) else costs, self.p.gate_chi2, dist, self.p.gate_max_m)
+        taken = {di for _, di in pairs}
+        rest = [k for k in range(len(dets)) if k not in taken]
+        if rest and (~established).any():
+            sub = assign(costs[~established][:, rest], self.p.gate_chi2, dist[~established][:, rest], self.p.gate_max_m)
+            tent = np.flatnonzero(~established)
+            pairs += [(int(tent[i]), rest[j]) for i, j in sub]
         used = set()
         for ti, di in pairs:
             tr, d = live[ti], dets[di]
@@ -147,7 +157,8 @@ class Tracker:
             if any(np.linalg.norm(tr.xy - d.head[:2]) < self.p.birth_clearance_m for tr in live):
                 continue
             kf = make_filter(d.head[:2], self.p.meas_std_m, 0.8)
-            self.tracks.append(_Track(self._new_id(), kf, t, t, d.height_m, last_seen=t, hands=[np.asarray(h, float) for h in d.hands]))
+            self.tracks.append(_Track(self._new_id(), kf, t, t, d.height_m, last_seen=t, hands=[np.asarray(h, float) for h in d.hands],
+                                      born_xy=d.head[:2].copy()))
         for tr in self.tracks:
             # someone seen again may only be recognisable once the old track is LOST
             if tr.state == CONFIRMED and not tr.token and t - tr.born < self.p.rebind_retry_s:
@@ -193,7 +204,11 @@ class Tracker:
     # ---- sessions -----------------------------------------------------------
     def _near_gate(self, tr: _Track, gate: Gate, reach: float) -> float | None:
         """Distance of a track to a gate's line segment, if it is close enough."""
-        rel = tr.xy - gate.center
+        return self._near_point(tr.xy, gate, reach)
+
+    @staticmethod
+    def _near_point(xy: np.ndarray, gate: Gate, reach: float) -> float | None:
+        rel = xy - gate.center
         along = np.array([-gate.normal[1], gate.normal[0]])
         a, n = float(rel @ along), float(rel @ gate.normal)
         if abs(a) > gate.width / 2 + 0.4 or abs(n) > reach:
@@ -248,6 +263,15 @@ class Tracker:
         if not cands:
             return []  # a duplicate EXIT of someone just gone, or nobody we know: nothing to close
         _, tr = min(cands, key=lambda c: c[0])
+        if not tr.token:
+            # An unbound track leaving while a session's member is LOST: that is the
+            # member, seen again under a new track; close the member.
+            lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
+            if lost:
+                member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - tr.xy)))
+                self.rebinds.append(Rebind(tr.id, member.id, member.token, 1.0 / len(lost), stamp))
+                tr.exited_at, tr.exit_gate, tr.state = stamp, gate.id, EXITED
+                tr = member
         tr.exited_at, tr.exit_gate, tr.state = stamp, gate.id, EXITED
         tr.hands = []
         self.history.add(tr.snapshot(max(stamp, self.now)))
@@ -261,7 +285,8 @@ class Tracker:
 
     def _on_confirmed(self, tr: _Track) -> None:
         """A track born away from every entry gate is someone seen again: re-bind."""
-        near_entry = any(self._near_gate(tr, g, self.p.gate_reach_m + 0.5) is not None for g in self.store.gates if g.accepts("entry"))
+        born = tr.born_xy if tr.born_xy is not None else tr.xy
+        near_entry = any(self._near_point(born, g, self.p.gate_reach_m + 0.5) is not None for g in self.store.gates if g.accepts("entry"))
         if near_entry or tr.token:
             return
         cands = []
