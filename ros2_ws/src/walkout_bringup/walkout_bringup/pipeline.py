@@ -99,8 +99,8 @@ class Pipeline:
         except ImportError as exc:  # the camera model is optional evidence
             log.warning("no product recognition: %s", exc)
             return {}
-        recognizer = ProductRecognizer(self.catalog)
         params = node_params(CameraParams, "walkout_perception", "camera_node", params_file)
+        recognizer = ProductRecognizer(self.catalog, params=params)
         return {c.id: ColorCameraPerceiver(self.store, c, recognizer, params) for c in cams}
 
     # ---- one message --------------------------------------------------------
