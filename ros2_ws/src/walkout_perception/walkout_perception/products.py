@@ -43,8 +43,8 @@ def providers() -> list[str]:
 @dataclass
 class CameraParams:
     crop_m: float = 0.16  # crop side at the hand, metres
-    temperature: float = 0.05  # softmax temperature on cosine similarities
-    none_similarity: float = 0.6  # below this, the hand most likely holds no known product
+    temperature: float = 0.1  # softmax temperature on cosine similarities
+    none_similarity: float = 0.25  # below this, the hand most likely holds no known product
     min_crop_px: int = 6
 
 
