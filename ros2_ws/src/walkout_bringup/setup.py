@@ -22,4 +22,9 @@ setup(
     description="Walkout bringup: launch, offline replay, node runner, scoring, CLI.",
     license="Apache-2.0",
     tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "markers_node = walkout_bringup.markers_node:main",
+        ],
+    },
 )

@@ -61,7 +61,7 @@ def test_a_take_lowers_its_plate_by_one_unit(tmp_path):
     first = truth["events"][0]
     shelf = first["plate"].rsplit("-", 1)[0]
     series = []
-    for topic, _, msg in read_messages(tmp_path / "bag", ["/shelves/load_cells"]):
+    for _topic, _, msg in read_messages(tmp_path / "bag", ["/shelves/load_cells"]):
         b = load_cell_batch(msg)
         if b.shelf_id == shelf:
             col = b.plate_ids.index(first["plate"])
