@@ -32,7 +32,8 @@ class DepthParams:
     head_separation_m: float = 0.26  # heads can be 0.35 m apart
     body_min_m: float = 0.6  # a person's region in the height map is above this
     shoulder_drop_m: float = 0.12  # a peak this much lower right beside a head is a shoulder
-    head_band_m: float = 0.06  # the head top is the mean of points this close to the peak
+    head_band_m: float = 0.06
+    head_radius_m: float = 0.15  # the head's points lie this close to its peak  # the head top is the mean of points this close to the peak
     min_area_m2: float = 0.03  # smaller regions are noise
     person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
     shelf_head_clearance_m: float = 0.15  # no head peaks this close to a shelf: an arm does
@@ -139,8 +140,13 @@ class DepthPerceiver:
             mine = pts[cell_of_pt == k]
             if len(mine) < 5 or (regions == k).sum() * p.cell_m**2 < p.min_area_m2:
                 continue
-            top = mine[:, 2].max()
-            head_pts = mine[mine[:, 2] >= top - p.head_band_m]
+            # The head is at this region's own marker (not at a raised arm that peaks higher).
+            marker_xy = origin + (kept[k - 1] + 0.5) * p.cell_m
+            near = mine[np.linalg.norm(mine[:, :2] - marker_xy, axis=1) < p.head_radius_m]
+            if len(near) < 3:
+                near = mine
+            top = near[:, 2].max()
+            head_pts = near[near[:, 2] >= top - p.head_band_m]
             head = np.array([head_pts[:, 0].mean(), head_pts[:, 1].mean(), float(np.median(head_pts[:, 2]))])
             if self._at_border(head) or self._near_shelf(head[:2]):
                 continue
@@ -219,7 +225,8 @@ class DepthPerceiver:
         touching = below & (dist > p.arm_touch_min_reach_m) & (self._shelf_distance(pts[:, :2]) < p.shelf_touch_m)
         # Below the shoulders the body is narrow: anything sticking out there is an arm.
         low = (pts[:, 2] < head[2] - p.below_shoulder_m) & (dist > p.low_arm_min_reach_m)
-        arm = ((dist > p.arm_min_reach_m) | touching | low) & (dist < p.arm_max_reach_m) & below
+        # An arm reaching up to a high shelf may rise above the head: far points count at any height.
+        arm = ((dist > p.arm_min_reach_m) | touching | low) & (dist < p.arm_max_reach_m)
         if arm.sum() < p.arm_min_cells:
             return []
         tips = []
