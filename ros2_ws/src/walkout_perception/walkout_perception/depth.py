@@ -20,6 +20,8 @@ from scipy import ndimage
 from walkout_common.store import Camera, Store
 from walkout_common.types import DetectionFrame, PersonDetection
 
+from .depth_shelves import shelf_map
+
 log = logging.getLogger("walkout.depth")
 
 
@@ -55,7 +57,7 @@ class DepthPerceiver:
         self.intrinsic: o3d.camera.PinholeCameraIntrinsic | None = None
         self.size: tuple[int, int] | None = None
         self.extrinsic = np.linalg.inv(camera.transform)  # map -> optical frame
-        self._plates = store.plates
+        self._shelves = shelf_map(store.plates, self.params.shelf_margin_m, self.params.shelf_head_clearance_m)
         self._warned_distortion = False
 
     @property
@@ -87,15 +89,8 @@ class DepthPerceiver:
     def foreground(self, pts: np.ndarray) -> np.ndarray:
         """Points that are neither floor nor shelf."""
         p = self.params
-        keep = pts[:, 2] > p.floor_margin_m
-        pts = pts[keep]
-        for plate in self._plates:
-            if not len(pts):
-                break
-            local = (pts[:, :2] - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T
-            inside = np.all(np.abs(local) <= plate.size / 2 + p.shelf_margin_m, axis=1)
-            pts = pts[~inside]
-        return pts
+        pts = pts[pts[:, 2] > p.floor_margin_m]
+        return pts[~self._shelves.in_shelf(pts[:, :2])]
 
     def process(self, stamp: float, depth_m: np.ndarray) -> DetectionFrame:
         pts = self.foreground(self.points(depth_m))
@@ -190,11 +185,7 @@ class DepthPerceiver:
         return regions
 
     def _near_shelf(self, xy: np.ndarray) -> bool:
-        for plate in self._plates:
-            local = (xy - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T
-            if np.all(np.abs(local) <= plate.size / 2 + self.params.shelf_head_clearance_m):
-                return True
-        return False
+        return bool(self._shelves.near_shelf(np.asarray(xy, dtype=float)[None, :2])[0])
 
     def _at_border(self, point: np.ndarray) -> bool:
         """A person cut by the image border shows a false top: leave them to another camera."""
@@ -209,11 +200,7 @@ class DepthPerceiver:
 
     def _shelf_distance(self, xy: np.ndarray) -> np.ndarray:
         """Horizontal distance of points to the nearest plate footprint."""
-        best = np.full(len(xy), np.inf)
-        for plate in self._plates:
-            local = np.abs((xy - plate.center[:2]) @ np.array([plate.along, plate.front_normal]).T) - plate.size / 2
-            best = np.minimum(best, np.linalg.norm(np.maximum(local, 0.0), axis=1))
-        return best
+        return self._shelves.distance_to(xy)
 
     def _arm_tips(self, pts: np.ndarray, head: np.ndarray) -> list[np.ndarray]:
         p = self.params

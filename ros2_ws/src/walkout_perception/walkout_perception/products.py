@@ -1,14 +1,17 @@
 """Products from color cameras: crops around reaching hands -> ONNX embedding -> SKU.
 
-The shipped model (train_products.py) maps a 16x16 RGB crop to an appearance embedding;
-it was trained on synthetic renders of many random product looks, so it is tied to no
-catalog. At run time each catalog product's reference embedding comes from its
-packshot (`image` in catalog.yaml); the crop's probabilities over the catalog follow from
-cosine similarity. A product without a packshot gets no visual evidence.
+The shipped model (train_products.py) maps a crop (resized to 16x16 RGB) to a unit
+appearance embedding; it was trained on synthetic renders of many random product looks,
+so it is tied to no catalog. At run time each catalog product's reference embedding
+comes from its packshot (`image` in catalog.yaml); a crop's probabilities over the
+catalog follow from cosine similarity, with "" (nothing known in the hand) competing
+through the model's empty-hand prototype and a floor similarity. A product without a
+packshot gets no visual evidence: it is left out of the scores.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +22,14 @@ import onnxruntime as ort
 from walkout_common.store import Camera, Catalog, Store
 from walkout_common.types import ProductObservation
 
+from .product_features import CROP, packshot_views, resize
+
 log = logging.getLogger("walkout.products")
 MODEL = Path(__file__).resolve().parent / "models" / "product_embedding.onnx"
-CROP = 16
 
 
-def resize(img: np.ndarray, size: int = CROP) -> np.ndarray:
-    """Nearest-neighbour resize to (size, size, 3) float32 in [0, 1]."""
-    h, w = img.shape[:2]
-    ys = np.clip((np.arange(size) + 0.5) * h / size, 0, h - 1).astype(int)
-    xs = np.clip((np.arange(size) + 0.5) * w / size, 0, w - 1).astype(int)
-    return img[ys][:, xs, :3].astype(np.float32) / 255.0
-
-
-def providers() -> list[str]:
-    """CUDA when onnxruntime-gpu finds a GPU, else the CPU."""
+def default_providers() -> list[str]:
+    """CUDA first when onnxruntime-gpu finds a GPU, else the CPU."""
     ort.set_default_logger_severity(4)  # a missing CUDA is normal on CPU machines: no error spam
     have = ort.get_available_providers()
     want = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in have]
@@ -43,44 +39,55 @@ def providers() -> list[str]:
 @dataclass
 class CameraParams:
     crop_m: float = 0.16  # crop side at the hand, metres
-    temperature: float = 0.1  # softmax temperature on cosine similarities
-    none_similarity: float = 0.25  # below this, the hand most likely holds no known product
-    min_crop_px: int = 6
+    temperature: float = 0.05  # softmax temperature on cosine similarities
+    none_similarity: float = 0.5  # a product must look at least this alike to beat "nothing"
+    min_crop_px: int = 6  # fewer pixels than this (hand at the image edge): no observation
 
 
 class ProductRecognizer:
-    def __init__(self, catalog: Catalog, model_path: Path | None = None, provider_list: list[str] | None = None,
+    def __init__(self, catalog: Catalog | None, model_path: Path | None = None, providers: list[str] | None = None,
                  params: CameraParams | None = None) -> None:
         self.params = params or CameraParams()
         path = Path(model_path) if model_path else MODEL
-        self.session = ort.InferenceSession(str(path), providers=provider_list or providers())
+        self.session = ort.InferenceSession(str(path), providers=providers or default_providers())
         self.input = self.session.get_inputs()[0].name
+        sidecar = path.with_suffix(".json")
+        meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        self.empty = np.asarray(meta["empty_prototype"], np.float32) if "empty_prototype" in meta else None
         self.skus: list[str] = []
-        refs = []
-        for prod in catalog.products:
+        self.refs = np.zeros((0, 1), dtype=np.float32)
+        skus, refs = [], []
+        for prod in catalog.products if catalog is not None else ():
             if prod.image is None:
                 continue
-            if not prod.image.is_file():
-                log.warning("packshot %s of %s is missing: no visual evidence for it", prod.image, prod.sku)
+            try:
+                refs.append(packshot_embedding(self, _read_image(prod.image)))
+            except (OSError, ValueError) as exc:
+                log.warning("packshot %s of %s unreadable (%s): no visual evidence for it", prod.image, prod.sku, exc)
                 continue
-            self.skus.append(prod.sku)
-            refs.append(self.embed(np.asarray(_read_png(prod.image))))
-        self.refs = np.array(refs) if refs else np.zeros((0, 1), dtype=np.float32)
+            skus.append(prod.sku)
+        if skus:
+            self.set_references(skus, np.array(refs))
+
+    def set_references(self, skus: list[str], refs: np.ndarray) -> None:
+        """The products to tell apart and their unit reference embeddings (one row each)."""
+        self.skus, self.refs = list(skus), np.asarray(refs, np.float32)
 
     def embed(self, crop_rgb: np.ndarray) -> np.ndarray:
         return self.embed_many([crop_rgb])[0]
 
     def embed_many(self, crops: list[np.ndarray]) -> np.ndarray:
-        x = np.stack([resize(c) for c in crops]).astype(np.float32)
+        x = np.stack([resize(c, CROP) for c in crops]).astype(np.float32)
         return self.session.run(None, {self.input: x})[0]
 
     def classify(self, crop_rgb: np.ndarray) -> dict[str, float]:
-        """sku -> probability over products with packshots, "" = no known product."""
+        """sku -> probability over products with packshots, "" = no known product; sums to 1."""
         if not self.skus:
             return {"": 1.0}
-        sims = self.refs @ self.embed(crop_rgb)
+        e = self.embed(crop_rgb)
         p = self.params
-        logits = np.append(sims, p.none_similarity) / p.temperature
+        none = p.none_similarity if self.empty is None else max(p.none_similarity, float(self.empty @ e))
+        logits = np.append(self.refs @ e, none) / p.temperature
         w = np.exp(logits - logits.max())
         w /= w.sum()
         out = {sku: float(v) for sku, v in zip(self.skus, w[:-1], strict=True)}
@@ -88,7 +95,17 @@ class ProductRecognizer:
         return out
 
 
-def _read_png(path: Path) -> np.ndarray:
+def packshot_embedding(rec: ProductRecognizer, packshot: np.ndarray) -> np.ndarray:
+    """Unit reference embedding of a product: the mean over views of its packshot as a
+    hand crop would show it (product_features.packshot_views)."""
+    img = np.asarray(packshot)
+    if img.ndim != 3 or img.shape[2] < 3 or min(img.shape[:2]) < 2:
+        raise ValueError(f"not an RGB image: shape {img.shape}")
+    e = rec.embed_many(packshot_views(img[..., :3])).mean(axis=0)
+    return e / np.linalg.norm(e)
+
+
+def _read_image(path: Path) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as im:

@@ -1,7 +1,10 @@
 """Overhead depth images by ray casting the floor, gondolas and people.
 
 The static scene (floor and gondolas) is cast once per camera; each frame only the
-people's spheres are cast, and only inside their projected bounding boxes.
+people's capsules are cast, and only inside each person's projected bounding box.
+Noise (when a generator is given): Gaussian along the ray with a standard deviation of
+`noise_frac` of the range, and `hole_frac` of pixels without a reading, preferring
+depth edges as structured-light and stereo sensors do.
 """
 
 from __future__ import annotations
@@ -49,20 +52,13 @@ class DepthRenderer:
         t_best = self.static.copy()
         who = np.full(t_best.shape, -1, dtype=int)
         for k, person in enumerate(people):
-            centres, radii = person.spheres()
-            box = self._bbox(centres, radii)
+            a, b, radii = person.capsules()
+            box = self._bbox(np.concatenate([a, b]), np.concatenate([radii, radii]))
             if box is None:
                 continue
             u0, u1, v0, v1 = box
             d = self.dirs[v0:v1, u0:u1].reshape(-1, 3)
-            oc = self.t[None, :] - centres  # (S, 3)
-            b = d @ oc.T  # (P, S)
-            c = np.sum(oc * oc, axis=1) - radii**2
-            disc = b * b - c[None, :]
-            hit = disc >= 0
-            tt = np.where(hit, -b - np.sqrt(np.where(hit, disc, 0.0)), np.inf)
-            tt[tt <= 0] = np.inf
-            tmin = tt.min(axis=1).reshape(v1 - v0, u1 - u0)
+            tmin = _ray_capsules(self.t, d, a, b, radii).reshape(v1 - v0, u1 - u0)
             sub = t_best[v0:v1, u0:u1]
             closer = tmin < sub
             sub[closer] = tmin[closer]
@@ -70,19 +66,26 @@ class DepthRenderer:
         return t_best, who
 
     def render(self, people: list[PersonPose], rng: np.random.Generator | None = None) -> np.ndarray:
-        """float32 (height, width) metres along the optical axis, NaN = no reading."""
+        """float32 (height, width) metres along the optical axis (z-depth), NaN = no reading; rng=None -> noise-free."""
         t_best, _ = self.cast(people)
         depth = (t_best * self.zscale).astype(np.float32)
         depth[~np.isfinite(depth)] = np.nan
-        if rng is not None:
-            depth = depth + rng.normal(0.0, 1.0, depth.shape).astype(np.float32) * depth * self.noise_frac
-            holes = rng.uniform(size=depth.shape) < self.hole_frac
-            # depth edges lose readings more often, as real sensors do
-            edge = np.zeros_like(holes)
-            dz = np.abs(np.diff(np.nan_to_num(depth), axis=1)) > 0.3
-            edge[:, 1:] |= dz
-            holes |= edge & (rng.uniform(size=depth.shape) < 0.5)
-            depth[holes] = np.nan
+        if rng is None:
+            return depth
+        # Gaussian along the ray, proportional to range (a fraction of depth is the same fraction of range)
+        depth = depth + (rng.standard_normal(depth.shape) * self.noise_frac).astype(np.float32) * depth
+        # Depth edges lose readings more often, as real sensors do; random pixels make up
+        # the rest so that about `hole_frac` of the image has no reading.
+        clean = np.nan_to_num(t_best * self.zscale, nan=0.0, posinf=0.0)
+        edge = np.zeros(depth.shape, dtype=bool)
+        jump_u = np.abs(np.diff(clean, axis=1)) > 0.25
+        jump_v = np.abs(np.diff(clean, axis=0)) > 0.25
+        edge[:, 1:] |= jump_u
+        edge[1:, :] |= jump_v
+        holes = edge & (rng.uniform(size=depth.shape) < 0.5)
+        rest = max(self.hole_frac - holes.mean(), 0.0) / max(1.0 - holes.mean(), 1e-6)
+        holes |= rng.uniform(size=depth.shape) < rest
+        depth[holes] = np.nan
         return depth
 
     def _bbox(self, centres: np.ndarray, radii: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -116,3 +119,43 @@ def _ray_box(o: np.ndarray, d: np.ndarray, box: Box) -> np.ndarray:
     tmax = np.nanmin(np.maximum(t1, t2), axis=-1)
     hit = (tmax >= np.maximum(tmin, 0.0)) & np.isfinite(tmin)
     return np.where(hit & (tmin > 0), tmin, np.inf)
+
+
+def _ray_capsules(o: np.ndarray, d: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Range to the nearest of n capsules along each of P unit rays from o (P,), inf if missed.
+
+    A capsule is the union of its two end spheres and the finite cylinder between them,
+    so its first hit is the nearest first hit of those three convex parts.
+    """
+    r2 = r * r
+    # end spheres (a sphere is a capsule with a == b)
+    t = np.full((d.shape[0], a.shape[0]), np.inf)
+    for ends in (a, b):
+        oc = o[None, :] - ends  # (n, 3)
+        bb = d @ oc.T  # (P, n)
+        disc = bb * bb - (np.einsum("ij,ij->i", oc, oc) - r2)[None, :]
+        root = -bb - np.sqrt(np.maximum(disc, 0.0))
+        t = np.where((disc >= 0) & (root > 0) & (root < t), root, t)
+    # cylinder bodies of the capsules with length
+    ba = b - a
+    baba = np.einsum("ij,ij->i", ba, ba)
+    long = baba > 1e-10
+    if long.any():
+        ba, baba, aa, rr2 = ba[long], baba[long], a[long], r2[long]
+        oa = o[None, :] - aa  # (m, 3)
+        bard = d @ ba.T  # (P, m)
+        baoa = np.einsum("ij,ij->i", ba, oa)[None, :]
+        rdoa = d @ oa.T
+        oaoa = np.einsum("ij,ij->i", oa, oa)[None, :]
+        qa = baba[None, :] - bard * bard
+        qb = baba[None, :] * rdoa - baoa * bard
+        qc = baba[None, :] * oaoa - baoa * baoa - rr2[None, :] * baba[None, :]
+        h = qb * qb - qa * qc
+        ok = (h >= 0) & (qa > 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = (-qb - np.sqrt(np.maximum(h, 0.0))) / qa
+        y = baoa + root * bard
+        ok &= (root > 0) & (y > 0) & (y < baba[None, :])
+        t_body = np.where(ok, root, np.inf)
+        t[:, long] = np.minimum(t[:, long], t_body)
+    return t.min(axis=1)

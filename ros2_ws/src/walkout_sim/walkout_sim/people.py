@@ -257,7 +257,9 @@ class PeopleSim:
                     continue
                 move = min(remaining, dist)
                 nxt = s["pos"] + vec / dist * move
-                if self._blocked(s, nxt, states) and s["wait"] < 2.0:
+                # wait for whoever stands in the way (heads stay >= 0.35 m apart), but
+                # never forever: after a while squeeze past
+                if self._blocked(s, nxt, states) and s["wait"] < 8.0:
                     s["wait"] += DT
                     return
                 s["wait"] = 0.0

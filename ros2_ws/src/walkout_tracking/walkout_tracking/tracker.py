@@ -28,12 +28,14 @@ class TrackerParams:
     meas_std_m: float = 0.07  # head position noise of a detection
     accel_std: float = 2.0  # people start, stop and turn
     max_speed: float = 2.0
-    gate_chi2: float = 13.8  # 99.9 % for 2 dof
+    gate_chi2: float = 16.3  # 99.9 % for 3 dof (x, y and head height)
+    height_std_m: float = 0.06
     gate_max_m: float = 0.7  # never associate farther than this
     confirm_hits: int = 3
     tentative_timeout_s: float = 0.6
     lost_after_s: float = 0.6
     delete_lost_after_s: float = 60.0
+    delete_unbound_lost_after_s: float = 3.0
     exited_linger_s: float = 1.5  # an exited track still absorbs its person walking out
     birth_clearance_m: float = 0.3  # no new track this close to an existing one
     gate_reach_m: float = 1.2  # how far from a gate line a crossing person can be
@@ -126,6 +128,12 @@ class Tracker:
         covs = np.array([tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
         r = np.eye(2) * self.p.meas_std_m**2
         costs = mahalanobis_costs(means, covs, meas, r)
+        # Head height keeps two people apart when their paths cross (used live, only
+        # within a track's life: nothing about a body is kept or compared across visits).
+        if len(live) and len(dets):
+            dh = np.array([tr.height for tr in live])[:, None] - np.array([d.height_m for d in dets])[None, :]
+            settled = np.array([tr.hits >= 5 for tr in live])[:, None]
+            costs = costs + np.where(settled, (dh / self.p.height_std_m) ** 2, 0.0)
         dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1) if len(live) and len(dets) else np.zeros((len(live), len(dets)))
         # Established tracks choose first; tentative ones only get what is left, so a
         # spurious birth beside a person can never pull that person's detections away.
@@ -177,6 +185,8 @@ class Tracker:
                 tr.hands = []
             if tr.state == LOST and unseen > self.p.delete_lost_after_s:
                 continue
+            if tr.state == LOST and not tr.token and unseen > self.p.delete_unbound_lost_after_s:
+                continue  # never a shopper of any session: a ghost, not worth waiting for
             if tr.exited_at is not None and t - tr.exited_at > self.p.exited_linger_s and unseen > 0.5:
                 continue
             keep.append(tr)

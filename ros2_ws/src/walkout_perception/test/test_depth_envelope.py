@@ -1,0 +1,145 @@
+"""Depth perception across the contract's envelope: encodings, mounting heights, tilt,
+worst-case noise and holes, distortion coefficients, and the shelf rasters."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sensor_msgs.msg import Image
+
+from walkout_common.images import depth_to_metres
+from walkout_common.store import Camera, load_store, matrix_to_quaternion
+from walkout_perception.depth import DepthParams, DepthPerceiver
+from walkout_perception.depth_shelves import ShelfMap
+from walkout_sim.bodies import PersonPose
+from walkout_sim.depth_render import DepthRenderer
+from walkout_sim.encode import depth_bytes
+
+ROOT = Path(__file__).resolve().parents[4]
+STORE = load_store(ROOT / "calibration" / "nanostore" / "store.yaml")
+DOWN = np.diag([1.0, -1.0, -1.0])  # optical z down, as the store's cameras
+
+
+def camera(xyz, tilt_deg=0.0, axis="x") -> Camera:
+    t = np.radians(tilt_deg)
+    c, s = np.cos(t), np.sin(t)
+    r = np.array([[1, 0, 0], [0, c, -s], [0, s, c]]) if axis == "x" else np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    return Camera("test_cam", "depth", "test_optical", "/t/image", "/t/info", np.array(xyz, dtype=float), matrix_to_quaternion(r @ DOWN))
+
+
+def pair(cam, size=(160, 120), noise=0.008, holes=0.04):
+    r = DepthRenderer(STORE, cam, *size, noise_frac=noise, hole_frac=holes)
+    dp = DepthPerceiver(STORE, cam)
+    dp.set_camera_info(r.K, *size)
+    return r, dp
+
+
+def image(depth: np.ndarray, encoding: str) -> Image:
+    data, step = depth_bytes(depth, encoding)
+    return Image(height=depth.shape[0], width=depth.shape[1], encoding=encoding, step=step, data=data)
+
+
+def test_16uc1_and_32fc1_give_the_same_people():
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth1"))
+    people = [PersonPose(np.array([0.9, 1.1]), 1.8, 0.0, hands=[np.array([1.5, 1.3, 1.2])]), PersonPose(np.array([1.3, 0.6]), 1.55, 1.0)]
+    depth = r.render(people, np.random.default_rng(3))
+    a = dp.process(0.0, depth_to_metres(image(depth, "16UC1"))).people
+    b = dp.process(0.0, depth_to_metres(image(depth, "32FC1"))).people
+    assert len(a) == len(b) == 2
+    for x, y in zip(sorted(a, key=lambda d: d.head[0]), sorted(b, key=lambda d: d.head[0])):
+        assert np.linalg.norm(x.head - y.head) < 0.005  # millimetre rounding only
+        assert len(x.hands) == len(y.hands)
+
+
+@pytest.mark.parametrize("mount_z", [2.4, 3.6])
+def test_mounting_heights_of_the_envelope(mount_z):
+    r, dp = pair(camera([1.0, 1.0, mount_z]))
+    for height in (1.45, 2.05):
+        (d,) = dp.process(0.0, r.render([PersonPose(np.array([1.1, 0.9]), height, 0.3)], np.random.default_rng(1))).people
+        assert np.linalg.norm(d.head[:2] - [1.1, 0.9]) < 0.05
+        assert d.height_m == pytest.approx(height, abs=0.05)
+
+
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_25_degree_tilt(axis):
+    r, dp = pair(camera([3.0, 1.0, 3.2], 25.0, axis))
+    for xy in ([3.0, 1.2], [2.6, 0.8], [3.4, 1.3]):
+        people = dp.process(0.0, r.render([PersonPose(np.array(xy), 1.75, 0.0)], np.random.default_rng(2))).people
+        if not people:  # the head may be out of this camera's view; the renderer says
+            assert r.project(np.array([*xy, 1.75])) is None or not _in_view(r, np.array([*xy, 1.75]))
+            continue
+        (d,) = people
+        assert np.linalg.norm(d.head[:2] - xy) < 0.06 and d.height_m == pytest.approx(1.75, abs=0.06)
+
+
+def _in_view(r: DepthRenderer, p: np.ndarray, border: float = 8.0) -> bool:
+    uv = r.project(p)
+    return uv is not None and border <= uv[0] <= r.width - border and border <= uv[1] <= r.height - border
+
+
+def test_worst_noise_and_holes_still_find_heads_arms_and_close_pairs():
+    """1.5 % range noise and 10 % random holes (plus the renderer's edge dropouts)."""
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth4"), noise=0.015, holes=0.10)
+    rng = np.random.default_rng(7)
+    head_err, tip_err, pairs_found = [], [], 0
+    for i in range(12):
+        xy = np.array([1.0, 3.4]) + rng.uniform(-0.4, 0.4, 2) * [1.0, 0.5]
+        ang = rng.uniform(0, 2 * np.pi)
+        tip = np.array([*(xy + 0.6 * np.array([np.cos(ang), np.sin(ang)])), 1.2])
+        (d,) = dp.process(0.0, r.render([PersonPose(xy, 1.7, ang, hands=[tip])], rng)).people
+        head_err.append(np.linalg.norm(d.head[:2] - xy))
+        assert abs(d.height_m - 1.7) < 0.05, i
+        assert len(d.hands) == 1, i
+        tip_err.append(np.linalg.norm(d.hands[0][:2] - tip[:2]))
+        two = [PersonPose(xy, 1.75, 0.0), PersonPose(xy + [0.37, 0.0], 1.6, 0.0)]
+        pairs_found += len(dp.process(0.0, r.render(two, rng)).people) == 2
+    assert max(head_err) < 0.05
+    assert max(tip_err) < 0.10
+    assert pairs_found >= 11  # heads 0.37 m apart: at most one miss in 12 noisy frames
+
+
+def test_nonzero_distortion_is_warned_once_and_ignored(caplog):
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth1"))
+    depth = r.render([PersonPose(np.array([1.0, 1.0]), 1.8, 0.0)])
+    ref = dp.process(0.0, depth).people
+    with caplog.at_level(logging.WARNING, logger="walkout.depth"):
+        dp.set_camera_info(r.K, 160, 120, np.array([0.1, -0.02, 0.0, 0.0, 0.0]))
+        dp.set_camera_info(r.K, 160, 120, np.array([0.1, -0.02, 0.0, 0.0, 0.0]))
+        dp.set_camera_info(r.K, 160, 120, np.zeros(5))
+        dp.set_camera_info(r.K, 160, 120, np.array([]))
+    assert sum("distortion" in rec.getMessage() for rec in caplog.records) == 1
+    (d,) = dp.process(0.0, depth).people
+    assert np.allclose(d.head, ref[0].head)
+
+
+def test_person_leaning_on_a_shelf_is_kept_and_the_shelf_is_not_a_person():
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth2"))
+    # the first gondola's aisle-side front is at y = 1.99; a shopper stands 0.3 m from it
+    (d,) = dp.process(0.0, r.render([PersonPose(np.array([3.0, 1.65]), 1.7, np.pi / 2)], np.random.default_rng(4))).people
+    assert np.linalg.norm(d.head[:2] - [3.0, 1.65]) < 0.05
+    assert all(h[1] < 2.0 for h in d.hands)  # nothing inside the gondola
+
+
+def test_shelf_map_matches_the_exact_rectangles():
+    params = DepthParams()
+    sm = ShelfMap(STORE.plates, params.shelf_margin_m, params.shelf_head_clearance_m)
+    xy = np.random.default_rng(0).uniform([-0.5, -0.5], [6.5, 5.0], (20000, 2))
+
+    def exact(grow: float) -> np.ndarray:
+        out = np.zeros(len(xy), dtype=bool)
+        for pl in STORE.plates:
+            local = (xy - pl.center[:2]) @ np.array([pl.along, pl.front_normal]).T
+            out |= np.all(np.abs(local) <= pl.size / 2 + grow, axis=1)
+        return out
+
+    # raster cells are 1 cm: only points within a cell of an edge may differ
+    assert (sm.in_shelf(xy) != exact(params.shelf_margin_m)).mean() < 0.01
+    assert (sm.near_shelf(xy) != exact(params.shelf_head_clearance_m)).mean() < 0.01
+    dist = np.full(len(xy), np.inf)
+    for pl in STORE.plates:
+        local = np.abs((xy - pl.center[:2]) @ np.array([pl.along, pl.front_normal]).T) - pl.size / 2
+        dist = np.minimum(dist, np.linalg.norm(np.maximum(local, 0.0), axis=1))
+    close = dist < sm.pad_m
+    assert np.abs(sm.distance_to(xy)[close] - dist[close]).max() < 0.02
+    assert np.all(sm.distance_to(xy)[~close] >= sm.pad_m - 0.02)
