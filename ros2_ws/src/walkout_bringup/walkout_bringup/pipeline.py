@@ -134,7 +134,10 @@ class Pipeline:
     def _load_cells(self, msg: Any) -> None:
         batch = msgconv.load_cell_batch(msg)
         self._tick(batch.stamp)
-        for event in self.weight.add_batch(batch):
+        events = self.weight.add_batch(batch)
+        for reason in self.weight.rejected:
+            self._bad(LOAD_CELLS, ValueError(reason))
+        for event in events:
             if not event.settled:
                 continue
             self.stats.plate_events += 1
