@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from walkout_common import msgconv
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_catalog, load_store
 from walkout_common.types import ENTRY, Basket, ItemEvent
 from walkout_msgs import msg as wm
@@ -19,7 +19,7 @@ EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class AssociationNode(Node):
+class AssociationNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("association_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
@@ -28,7 +28,6 @@ class AssociationNode(Node):
         self.store = load_store(store_file)
         self.catalog = load_catalog(catalog_file, self.store)
         self.core = Associator(self.store, self.catalog, TrackHistory(), params)
-        self._warned: set[str] = set()
         self.pub_items = self.create_publisher(wm.ItemEvent, "/association/item_events", EVENTS_QOS)
         self.pub_baskets = self.create_publisher(wm.Basket, "/association/baskets", LATCHED_QOS)
         self.create_subscription(wm.PlateEvent, "/perception/plate_events", self.on_plate_event, EVENTS_QOS)
@@ -37,11 +36,6 @@ class AssociationNode(Node):
         self.create_subscription(wm.ProductObservation, "/perception/products", self.on_product, qos_profile_sensor_data)
         self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
 
-    def _bad(self, what: str, exc: Exception) -> None:
-        reason = f"{what}: {exc}"
-        if reason not in self._warned:
-            self._warned.add(reason)
-            self.get_logger().warning(f"skipped a bad message on {reason}")
 
     def on_plate_event(self, msg: wm.PlateEvent) -> None:
         if not msg.settled:
@@ -49,7 +43,7 @@ class AssociationNode(Node):
         try:
             items, baskets = self.core.on_plate_event(msgconv.plate_event(msg))
         except (KeyError, ValueError) as exc:
-            self._bad("/perception/plate_events", exc)
+            self.warn_once(f"skipped a bad message on /perception/plate_events: {exc}")
             return
         for item in items:
             self.pub_items.publish(item_msg(item))
@@ -60,7 +54,7 @@ class AssociationNode(Node):
         try:
             snaps = msgconv.track_snapshots(msg)
         except (ValueError, AttributeError) as exc:
-            self._bad("/tracking/tracks", exc)
+            self.warn_once(f"skipped a bad message on /tracking/tracks: {exc}")
             return
         for b in self.core.observe_tracks(snaps):
             self.publish_basket(b)
@@ -71,7 +65,7 @@ class AssociationNode(Node):
         try:
             event = msgconv.gate_event(msg)
         except msgconv.BadMessageError as exc:
-            self._bad("/gates/events", exc)
+            self.warn_once(f"skipped a bad message on /gates/events: {exc}")
             return
         if event.kind == ENTRY:
             b = self.core.open_session(event.session_token, event.stamp)
@@ -114,12 +108,4 @@ def basket_msg(basket: Basket, frame_id: str = "map") -> wm.Basket:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = AssociationNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(AssociationNode, args)

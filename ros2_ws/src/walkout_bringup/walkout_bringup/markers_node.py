@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-import rclpy
 from geometry_msgs.msg import Point
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from visualization_msgs.msg import Marker, MarkerArray
 
 from walkout_common import msgconv
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
 from walkout_msgs import msg as wm
 
@@ -19,7 +19,7 @@ from .markers import MarkerSpec, gate_markers, plate_markers, track_markers
 LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class MarkersNode(Node):
+class MarkersNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("markers_node", **kwargs)
         self.store = load_store(self.declare_parameter("store_file", "").value)
@@ -62,12 +62,4 @@ def to_marker(s: MarkerSpec, frame: str, stamp) -> Marker:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = MarkersNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(MarkersNode, args)

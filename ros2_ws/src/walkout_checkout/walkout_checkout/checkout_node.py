@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from walkout_common.msgconv import set_stamp, stamp_to_sec
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
 from walkout_common.types import Basket, BasketLine, Receipt
 from walkout_msgs import msg as wm
@@ -17,7 +17,7 @@ from .bridge import CheckoutBridge, CheckoutParams
 LATCHED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class CheckoutNode(Node):
+class CheckoutNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("checkout_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
@@ -67,12 +67,4 @@ def receipt_msg(r: Receipt) -> wm.Receipt:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = CheckoutNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(CheckoutNode, args)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -13,6 +12,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from walkout_common.images import ImageEncodingError, color_to_rgb
 from walkout_common.msgconv import set_stamp, stamp_to_sec
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_catalog, load_store
 from walkout_common.types import ProductObservation
 from walkout_msgs import msg as wm
@@ -20,7 +20,7 @@ from walkout_msgs import msg as wm
 from .products import CameraParams, ColorCameraPerceiver, ProductRecognizer
 
 
-class CameraNode(Node):
+class CameraNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("camera_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
@@ -30,8 +30,9 @@ class CameraNode(Node):
         store = load_store(store_file)
         catalog = load_catalog(catalog_file, store)
         self.recognizer = ProductRecognizer(catalog, Path(model_path) if model_path else None, params=params)
+        self.params = params
         self.hands: list[np.ndarray] = []
-        self._warned: set[str] = set()
+        self.hands_stamp = -np.inf
         self.pub = self.create_publisher(wm.ProductObservation, "/perception/products", qos_profile_sensor_data)
         self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         self.cameras: dict[str, ColorCameraPerceiver] = {}
@@ -42,24 +43,35 @@ class CameraNode(Node):
         used = self.recognizer.session.get_providers()[0]
         self.get_logger().info(f"{len(self.cameras)} color cameras, {len(self.recognizer.skus)} products with packshots, on {used}")
 
-    def _warn(self, reason: str) -> None:
-        if reason not in self._warned:
-            self._warned.add(reason)
-            self.get_logger().warning(reason)
 
     def on_tracks(self, msg: wm.TrackArray) -> None:
-        self.hands = [np.array([h.position.x, h.position.y, h.position.z]) for t in msg.tracks for h in t.hands]
+        try:
+            hands = [np.array([h.position.x, h.position.y, h.position.z], dtype=float) for t in msg.tracks for h in t.hands]
+            self.hands = [h for h in hands if np.all(np.isfinite(h))]
+            self.hands_stamp = stamp_to_sec(msg.header.stamp)
+        except Exception as exc:
+            self.warn_once(f"skipped a /tracking/tracks message: {exc}")
 
     def on_info(self, cam_id: str, msg: CameraInfo) -> None:
-        self.cameras[cam_id].set_camera_info(np.asarray(msg.k).reshape(3, 3), msg.width, msg.height)
+        try:
+            k = np.asarray(msg.k, dtype=float).reshape(3, 3)
+            if not (k[0, 0] > 0 and k[1, 1] > 0 and msg.width > 0 and msg.height > 0):
+                raise ValueError(f"k {list(msg.k)} / size {msg.width}x{msg.height} is not a usable intrinsic")
+            self.cameras[cam_id].set_camera_info(k, msg.width, msg.height)
+        except Exception as exc:
+            self.warn_once(f"skipped a CameraInfo of camera {cam_id} ({self.cameras[cam_id].camera.info_topic}): {exc}")
 
     def on_image(self, cam_id: str, msg: Image) -> None:
-        if not self.hands:
-            return
+        stamp = stamp_to_sec(msg.header.stamp)
+        if not self.hands or abs(stamp - self.hands_stamp) > self.params.max_hand_age_s:
+            return  # nobody reaching now: nothing to look at
         try:
-            obs = self.cameras[cam_id].process(stamp_to_sec(msg.header.stamp), color_to_rgb(msg), self.hands)
+            obs = self.cameras[cam_id].process(stamp, color_to_rgb(msg), self.hands)
         except (ImageEncodingError, ValueError) as exc:
-            self._warn(f"skipped a color image of camera {cam_id}: {exc}")
+            self.warn_once(f"skipped a color image of camera {cam_id} ({self.cameras[cam_id].camera.image_topic}): {exc}")
+            return
+        except Exception as exc:
+            self.get_logger().error(f"camera {cam_id}: failed on an image: {exc!r}")
             return
         for o in obs:
             self.pub.publish(observation_msg(o))
@@ -75,12 +87,4 @@ def observation_msg(o: ProductObservation) -> wm.ProductObservation:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = CameraNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(CameraNode, args)

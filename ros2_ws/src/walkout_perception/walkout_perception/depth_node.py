@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -11,6 +10,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from walkout_common.images import ImageEncodingError, depth_to_metres
 from walkout_common.msgconv import set_stamp, stamp_to_sec
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import StoreFileError, load_store
 from walkout_common.types import DetectionFrame
 from walkout_msgs import msg as wm
@@ -18,12 +18,11 @@ from walkout_msgs import msg as wm
 from .depth import DepthParams, DepthPerceiver
 
 
-class DepthNode(Node):
+class DepthNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("depth_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
         params = declare(self, DepthParams)
-        self._warned: set[str] = set()
         self.pub = self.create_publisher(wm.PersonDetectionArray, "/perception/people", qos_profile_sensor_data)
         try:
             store = load_store(store_file)
@@ -40,10 +39,6 @@ class DepthNode(Node):
             self.create_subscription(Image, cam.image_topic, lambda m, c=cam.id: self.on_image(c, m), qos_profile_sensor_data)
         self.get_logger().info(f"watching {len(self.perceivers)} depth cameras")
 
-    def _warn(self, reason: str) -> None:
-        if reason not in self._warned:
-            self._warned.add(reason)
-            self.get_logger().warning(reason)
 
     def on_info(self, cam_id: str, msg: CameraInfo) -> None:
         p = self.perceivers[cam_id]
@@ -52,14 +47,14 @@ class DepthNode(Node):
         try:
             p.set_camera_info(np.asarray(msg.k).reshape(3, 3), msg.width, msg.height, np.asarray(msg.d))
         except ValueError as exc:
-            self._warn(f"camera {cam_id}: bad CameraInfo: {exc}")
+            self.warn_once(f"camera {cam_id}: bad CameraInfo: {exc}")
 
     def on_image(self, cam_id: str, msg: Image) -> None:
         p = self.perceivers[cam_id]
         try:
             frame = p.process(stamp_to_sec(msg.header.stamp), depth_to_metres(msg))
         except (ImageEncodingError, ValueError) as exc:
-            self._warn(f"skipped a depth image of camera {cam_id}: {exc}")
+            self.warn_once(f"skipped a depth image of camera {cam_id}: {exc}")
             return
         self.pub.publish(detections_msg(frame))
 
@@ -80,12 +75,4 @@ def detections_msg(frame: DetectionFrame) -> wm.PersonDetectionArray:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = DepthNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(DepthNode, args)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from walkout_common import msgconv
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
 from walkout_common.types import PlateEvent
 from walkout_msgs import msg as wm
@@ -17,14 +17,13 @@ from .weight import WeightEventDetector, WeightParams
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
-class WeightNode(Node):
+class WeightNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("weight_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
         period = float(self.declare_parameter("unsettled_period_s", 0.2).value)
         self.store = load_store(store_file)
         self.core = WeightEventDetector(self.store, declare(self, WeightParams))
-        self._warned: set[str] = set()
         self.pub = self.create_publisher(wm.PlateEvent, "/perception/plate_events", EVENTS_QOS)
         sensor = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability, durability=qos_profile_sensor_data.durability)
         self.create_subscription(wm.LoadCellBatch, "/shelves/load_cells", self.on_batch, sensor)
@@ -32,20 +31,16 @@ class WeightNode(Node):
             self.create_timer(period, self.publish_unsettled)
         self.get_logger().info(f"watching {len(self.store.plates)} plates on {len(self.store.shelves)} shelves")
 
-    def _warn(self, reason: str) -> None:
-        if reason not in self._warned:  # once per cause: a broken shelf must not flood the log
-            self._warned.add(reason)
-            self.get_logger().warning(reason)
 
     def on_batch(self, msg: wm.LoadCellBatch) -> None:
         try:
             batch = msgconv.load_cell_batch(msg)
         except msgconv.BadMessageError as exc:
-            self._warn(f"skipped a bad message on /shelves/load_cells: {exc}")
+            self.warn_once(f"skipped a bad message on /shelves/load_cells: {exc}")
             return
         events = self.core.add_batch(batch)
         for reason in self.core.rejected:
-            self._warn(f"skipped columns on /shelves/load_cells: {reason}")
+            self.warn_once(f"skipped columns on /shelves/load_cells: {reason}")
         for ev in events:
             self.pub.publish(plate_event_msg(ev))
             self.get_logger().info(f"{ev.plate_id}: {ev.delta_g:+.1f} g (sd {ev.delta_std_g:.1f}) at {ev.end:.2f} s")
@@ -65,12 +60,4 @@ def plate_event_msg(ev: PlateEvent) -> wm.PlateEvent:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = WeightNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(WeightNode, args)

@@ -11,6 +11,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+from walkout_common.ros import run_node
 from walkout_common.store import load_catalog, load_store
 
 from .encode import Encoder
@@ -74,13 +75,8 @@ class SimNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = SimNode()
-    try:
+    def start(node: SimNode) -> None:
         node.wait_for_subscribers()
         node.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+
+    run_node(SimNode, args, after_start=start)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from walkout_common import msgconv
 from walkout_common.params import declare
+from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
 from walkout_common.types import TrackSnapshot
 from walkout_msgs import msg as wm
@@ -18,14 +18,13 @@ TRACKS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
-class TrackerNode(Node):
+class TrackerNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("tracker_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
         period = float(self.declare_parameter("publish_period_s", 0.1).value)
         self.store = load_store(store_file)
         self.core = Tracker(self.store, declare(self, TrackerParams))
-        self._warned: set[str] = set()
         self._rebinds_seen = 0
         self.pub = self.create_publisher(wm.TrackArray, "/tracking/tracks", TRACKS_QOS)
         self.create_subscription(wm.PersonDetectionArray, "/perception/people", self.on_people, qos_profile_sensor_data)
@@ -33,16 +32,12 @@ class TrackerNode(Node):
         self.create_timer(period, self.on_timer)
         self.get_logger().info(f"tracking shoppers in {self.store.store_id} ({len(self.store.gates)} gates)")
 
-    def _warn(self, reason: str) -> None:
-        if reason not in self._warned:
-            self._warned.add(reason)
-            self.get_logger().warning(reason)
 
     def on_people(self, msg: wm.PersonDetectionArray) -> None:
         try:
             self.core.update(msgconv.detection_frame(msg))
         except (ValueError, AttributeError) as exc:
-            self._warn(f"skipped a bad message on /perception/people: {exc}")
+            self.warn_once(f"skipped a bad message on /perception/people: {exc}")
             return
         self.publish()
 
@@ -51,7 +46,7 @@ class TrackerNode(Node):
             event = msgconv.gate_event(msg)
             closed = self.core.on_gate(event)
         except (msgconv.BadMessageError, KeyError, ValueError) as exc:
-            self._warn(f"skipped a bad message on /gates/events: {exc}")
+            self.warn_once(f"skipped a bad message on /gates/events: {exc}")
             return
         for c in closed:
             self.get_logger().info(f"session {c.token} left the store at {c.stamp:.2f} s")
@@ -88,12 +83,4 @@ def tracks_msg(snaps: list[TrackSnapshot], stamp: float) -> wm.TrackArray:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = TrackerNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(TrackerNode, args)

@@ -1,0 +1,35 @@
+"""The bits every Walkout node shares. Only nodes import this module (it uses rclpy);
+the cores in walkout_common never do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+class WarnOnce:
+    """Mixin for a Node: log each distinct bad-input reason once, then stay quiet."""
+
+    def warn_once(self, reason: str) -> None:
+        seen: set[str] = self.__dict__.setdefault("_warned_reasons", set())
+        if reason not in seen:
+            seen.add(reason)
+            self.get_logger().warning(reason)  # type: ignore[attr-defined]
+
+
+def run_node(factory: Callable[[], Any], args: list[str] | None = None, after_start: Callable[[Any], None] | None = None) -> None:
+    """rclpy.init, build the node, spin until Ctrl-C, clean up."""
+    import rclpy
+
+    rclpy.init(args=args)
+    node = factory()
+    try:
+        if after_start is not None:
+            after_start(node)
+        else:
+            rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
