@@ -21,18 +21,26 @@ class CheckoutParams:
     approve_threshold: float = 0.98  # = 1 - cost_review / cost_silent_error with a 50:1 cost ratio
     line_threshold: float = 0.98  # lines below this are named in the review reasons
     db_file: str = ""  # '' = in memory
-    retention_s: float = 86400.0  # basket-change history kept this long (privacy)
+    dsn: str = ""  # a PostgreSQL DSN; when set it replaces db_file
+    retention_s: float = 86400.0  # basket-change history and sensor evidence kept this long (privacy)
+    webhook_url: str = ""  # commerce endpoint receiving final receipts ('' = none)
+    webhook_timeout_s: float = 5.0
+    web_host: str = "127.0.0.1"
+    web_port: int = -1  # shopper page and reviewer console; -1 = off, 0 = any free port
 
 
 class CheckoutBridge:
     def __init__(self, store_id: str, params: CheckoutParams | None = None, db: ReceiptStore | None = None) -> None:
         self.store_id = store_id
         self.params = params or CheckoutParams()
-        self.db = db or ReceiptStore(self.params.db_file)
+        self.db = db or ReceiptStore(self.params.db_file, self.params.dsn)
 
     def decide(self, basket: Basket, status_if_open: str = "open") -> Receipt:
         p = self.params
         reasons = list(basket.review_reasons)
+        flagged = self.db.flagged(basket.session_token)
+        if flagged:
+            reasons.append(flagged)
         if basket.confidence < p.approve_threshold:
             weak = [f"{ln.quantity}x {ln.name} ({ln.probability:.2f})" for ln in basket.lines if ln.probability < p.line_threshold]
             detail = f": uncertain {', '.join(weak)}" if weak else ""

@@ -1,33 +1,58 @@
-"""Checkout bridge node: /association/baskets -> receipts (SQLite) -> /checkout/receipts."""
+"""Checkout bridge node: /association/baskets -> receipts (SQLite/PostgreSQL) ->
+/checkout/receipts and the commerce webhook; keeps the reviewer console's evidence
+(item events, plate events, tracks) and serves the shopper page and console."""
 
 from __future__ import annotations
 
+import threading
+
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from walkout_common.msgconv import set_stamp, stamp_to_sec
 from walkout_common.params import declare
 from walkout_common.ros import WarnOnce, run_node
-from walkout_common.store import load_store
+from walkout_common.store import load_catalog, load_store
 from walkout_common.types import Basket, BasketLine, Receipt
 from walkout_msgs import msg as wm
 
+from . import evidence
 from .bridge import CheckoutBridge, CheckoutParams
+from .outbox import WebhookOutbox
+from .web import CheckoutWeb
 
 LATCHED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EVENT_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+TRACK_EVIDENCE_PERIOD_S = 0.2  # tracks are kept at 5 Hz for the console: enough to see a reach
 
 
 class CheckoutNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("checkout_node", **kwargs)
         store_file = self.declare_parameter("store_file", "").value
+        catalog_file = self.declare_parameter("catalog_file", "").value
         params = declare(self, CheckoutParams)
+        self.params = params
         self.store = load_store(store_file)
+        catalog = load_catalog(catalog_file, self.store) if catalog_file else None
         self.core = CheckoutBridge(self.store.store_id, params)
         self.pub = self.create_publisher(wm.Receipt, "/checkout/receipts", LATCHED_QOS)
         self.create_subscription(wm.Basket, "/association/baskets", self.on_basket, LATCHED_QOS)
+        self.create_subscription(wm.ItemEvent, "/association/item_events", self.on_item_event, EVENT_QOS)
+        self.create_subscription(wm.PlateEvent, "/perception/plate_events", self.on_plate_event, EVENT_QOS)
+        self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, qos_profile_sensor_data)
+        self._last_tracks = -1e18
         if params.retention_s > 0:
-            self.create_timer(min(params.retention_s, 3600.0), lambda: self.core.db.purge(params.retention_s))
+            self.create_timer(min(params.retention_s, 60.0), self.purge)
+        self.outbox = WebhookOutbox(self.core.db, params.webhook_url, params.webhook_timeout_s) if params.webhook_url else None
+        self._outbox_wake = threading.Event()
+        self._stopping = threading.Event()
+        if self.outbox is not None:  # in its own thread: a slow endpoint never stalls the topics
+            threading.Thread(target=self._outbox_loop, name="checkout-outbox", daemon=True).start()
+        self.web = None
+        if params.web_port >= 0:
+            self.web = CheckoutWeb(self.core.db, self.store, catalog, params.web_host, params.web_port, params.retention_s).start()
+            self.get_logger().info(f"shopper page {self.web.url}/s/<token>, reviewer console {self.web.url}/review, signage {self.web.url}/entry")
         # Receipts issued before a restart are published again for late joiners.
         for r in self.core.db.receipts():
             self.pub.publish(receipt_msg(r))
@@ -42,10 +67,61 @@ class CheckoutNode(WarnOnce, Node):
             return
         if receipt is None:
             return
+        self._outbox_wake.set()
         self.pub.publish(receipt_msg(receipt))
         items = ", ".join(f"{ln.quantity}x {ln.sku}" for ln in receipt.lines) or "nothing"
         why = f" ({'; '.join(receipt.review_reasons)})" if receipt.review_reasons else ""
         self.get_logger().info(f"receipt {receipt.session_token}: {receipt.status} {items} = {receipt.total_cents} cents{why}")
+
+
+    def on_item_event(self, msg: wm.ItemEvent) -> None:
+        try:
+            stamp, token, payload = evidence.item_event(msg)
+            self.core.db.record_evidence("item_event", stamp, payload, token)
+        except (ValueError, TypeError) as exc:
+            self.warn_once(f"skipped an item event '{msg.event_id}' on /association/item_events: {exc}")
+
+    def on_plate_event(self, msg: wm.PlateEvent) -> None:
+        try:
+            got = evidence.plate_event(msg)
+            if got is not None:
+                self.core.db.record_evidence("plate_event", got[0], got[1])
+        except (ValueError, TypeError) as exc:
+            self.warn_once(f"skipped a plate event of plate '{msg.plate_id}' on /perception/plate_events: {exc}")
+
+    def on_tracks(self, msg: wm.TrackArray) -> None:
+        try:
+            stamp, payload = evidence.tracks(msg)
+            if stamp - self._last_tracks >= TRACK_EVIDENCE_PERIOD_S or stamp < self._last_tracks:
+                self._last_tracks = stamp
+                self.core.db.record_evidence("tracks", stamp, payload)
+        except (ValueError, TypeError) as exc:
+            self.warn_once(f"skipped a track array on /tracking/tracks: {exc}")
+
+    def purge(self) -> None:
+        n = self.core.db.purge(self.params.retention_s)
+        if n:
+            self.get_logger().info(f"privacy purge: {n} evidence/basket-history rows older than {self.params.retention_s:g} s deleted")
+
+    def _outbox_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                delivered, errors = self.outbox.deliver_due()
+                for e in errors:
+                    self.warn_once(f"commerce webhook: {e}")
+                if delivered:
+                    self.get_logger().info(f"commerce webhook: {delivered} receipt(s) delivered")
+            except Exception as exc:  # the loop must outlive a database hiccup
+                self.warn_once(f"commerce outbox: {type(exc).__name__}: {exc}")
+            self._outbox_wake.wait(1.0)
+            self._outbox_wake.clear()
+
+    def destroy_node(self) -> None:
+        self._stopping.set()
+        self._outbox_wake.set()
+        if self.web is not None:
+            self.web.stop()
+        super().destroy_node()
 
 
 def basket_from_msg(msg: wm.Basket) -> Basket:

@@ -1,52 +1,91 @@
-"""Durable checkout state: sessions, basket changes and receipts in SQLite (WAL).
+"""Durable checkout state: sessions, basket changes, receipts, review decisions, evidence
+and the commerce outbox, in SQLite (WAL) by default or PostgreSQL when a DSN is given.
 
 The database is the truth for "was a receipt issued for this token?": a receipt row is
-inserted in the same transaction that marks the session closed, with the token as
-primary key, so a duplicate EXIT or a restarted bridge can never issue a second one.
+inserted with the token as primary key (INSERT ... ON CONFLICT DO NOTHING) in the same
+transaction that queues it in the outbox, so a duplicate EXIT, a restarted bridge or two
+bridges on one PostgreSQL server can never issue a second one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from walkout_common.types import Basket, BasketLine, Receipt
 
+# `?` placeholders; the PostgreSQL backend rewrites them to `%s`. {ID} is the
+# auto-increment primary key, spelled per backend.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
-    opened REAL NOT NULL,
-    closed REAL,
-    basket TEXT NOT NULL,          -- the latest basket, JSON
-    updated REAL NOT NULL
+    opened DOUBLE PRECISION NOT NULL,
+    closed DOUBLE PRECISION,
+    basket TEXT NOT NULL,
+    updated DOUBLE PRECISION NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0,
+    flagged TEXT
 );
 CREATE TABLE IF NOT EXISTS basket_changes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {ID},
     token TEXT NOT NULL,
-    stamp REAL NOT NULL,
+    stamp DOUBLE PRECISION NOT NULL,
     basket TEXT NOT NULL,
-    recorded_at REAL NOT NULL      -- wall clock, for the retention purge
+    recorded_at DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS receipts (
     token TEXT PRIMARY KEY,
     store_id TEXT NOT NULL,
-    exit_stamp REAL NOT NULL,
+    exit_stamp DOUBLE PRECISION NOT NULL,
     status TEXT NOT NULL,
-    confidence REAL NOT NULL,
+    confidence DOUBLE PRECISION NOT NULL,
     receipt TEXT NOT NULL,
-    issued_at REAL NOT NULL
+    issued_at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS review_decisions (
+    id {ID},
+    token TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    action TEXT NOT NULL,
+    before_json TEXT NOT NULL,
+    after_json TEXT NOT NULL,
+    note TEXT NOT NULL,
+    decided_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reviewers (
+    name TEXT PRIMARY KEY,
+    salt TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evidence (
+    id {ID},
+    kind TEXT NOT NULL,
+    token TEXT NOT NULL,
+    stamp DOUBLE PRECISION NOT NULL,
+    payload TEXT NOT NULL,
+    recorded_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evidence_stamp ON evidence(stamp);
 CREATE TABLE IF NOT EXISTS outbox (
-    token TEXT PRIMARY KEY REFERENCES receipts(token),
+    token TEXT PRIMARY KEY,
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL DEFAULT 0,
-    delivered_at REAL,
+    next_try DOUBLE PRECISION NOT NULL DEFAULT 0,
+    delivered_at DOUBLE PRECISION,
     last_error TEXT
 );
 """
+
+FINAL = "approved"  # the status a receipt has once the commerce side may charge it
+PBKDF2_ROUNDS = 200_000
 
 
 def basket_to_json(b: Basket) -> str:
@@ -75,85 +114,257 @@ def receipt_from_json(text: str) -> Receipt:
                    [BasketLine(**ln) for ln in d["lines"]], d["currency"], d["review_reasons"])
 
 
-class ReceiptStore:
-    """SQLite in WAL mode; `path=''` keeps everything in memory (offline replay)."""
+def _hash_password(password: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), PBKDF2_ROUNDS).hex()
 
-    def __init__(self, path: str | Path = "") -> None:
-        self.path = str(path) if path else ":memory:"
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+
+class _Sqlite:
+    placeholder = "?"
+    id_column = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA.replace("{ID}", self.id_column))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no lost update between read and write
+
+    def execute(self, sql: str, args: tuple = ()) -> Any:
+        return self.conn.execute(sql, args)
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+
+class _Postgres:
+    placeholder = "%s"
+    id_column = "BIGSERIAL PRIMARY KEY"
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg  # only needed when a DSN is configured
+
+        self.conn = psycopg.connect(dsn, autocommit=True)
+        for stmt in SCHEMA.replace("{ID}", self.id_column).split(";"):
+            if stmt.strip():
+                self.conn.execute(stmt)
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def execute(self, sql: str, args: tuple = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), args)
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+
+class ReceiptStore:
+    """One interface over SQLite (`path`, '' = in memory) or PostgreSQL (`dsn`)."""
+
+    def __init__(self, path: str | Path = "", dsn: str = "") -> None:
+        self.backend = _Postgres(dsn) if dsn else _Sqlite(str(path) if path else ":memory:")
         self._lock = threading.Lock()
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self.changed = threading.Condition()  # notified on each basket change (shopper page long-poll)
 
     def close(self) -> None:
-        self._db.close()
+        self.backend.conn.close()
 
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            self.backend.begin()
+            try:
+                yield self.backend
+                self.backend.commit()
+            except BaseException:
+                self.backend.rollback()
+                raise
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return list(self.backend.execute(sql, args).fetchall())
+
+    # --- sessions and baskets -------------------------------------------------------
     def record_basket(self, basket: Basket) -> None:
         text = basket_to_json(basket)
-        now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT INTO sessions(token, opened, closed, basket, updated) VALUES (?, ?, ?, ?, ?) "
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions(token, opened, closed, basket, updated, version) VALUES (?, ?, ?, ?, ?, 1) "
                 "ON CONFLICT(token) DO UPDATE SET basket=excluded.basket, updated=excluded.updated, "
-                "closed=COALESCE(sessions.closed, excluded.closed)",
+                "version=sessions.version + 1, closed=COALESCE(sessions.closed, excluded.closed)",
                 (basket.session_token, basket.stamp, None if basket.open else basket.stamp, text, basket.stamp),
             )
-            self._db.execute("INSERT INTO basket_changes(token, stamp, basket, recorded_at) VALUES (?, ?, ?, ?)",
-                             (basket.session_token, basket.stamp, text, now))
-            self._db.execute("COMMIT")
+            db.execute("INSERT INTO basket_changes(token, stamp, basket, recorded_at) VALUES (?, ?, ?, ?)",
+                       (basket.session_token, basket.stamp, text, time.time()))
+        self._notify()
 
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def basket(self, token: str) -> Basket | None:
+        rows = self._query("SELECT basket FROM sessions WHERE token=?", (token,))
+        return basket_from_json(rows[0][0]) if rows else None
+
+    def session_version(self, token: str) -> int | None:
+        """Grows with every basket change, flag and receipt of the token (None: unknown token)."""
+        rows = self._query("SELECT version FROM sessions WHERE token=?", (token,))
+        return int(rows[0][0]) if rows else None
+
+    def session_window(self, token: str) -> tuple[float, float | None] | None:
+        """(first basket stamp, close stamp or None) of a session."""
+        rows = self._query("SELECT opened, closed FROM sessions WHERE token=?", (token,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def open_baskets(self) -> list[Basket]:
+        rows = self._query("SELECT basket FROM sessions WHERE token NOT IN (SELECT token FROM receipts) ORDER BY token")
+        return [basket_from_json(r[0]) for r in rows]
+
+    def flag(self, token: str, reason: str) -> bool:
+        """The shopper's "something is wrong": before the exit the receipt will go to
+        review; after it, a receipt not yet charged is moved to review. False: unknown token."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE sessions SET flagged=?, version=version + 1 WHERE token=?", (reason, token))
+            known = cur.rowcount == 1
+            rows = db.execute("SELECT r.receipt FROM receipts r JOIN outbox o ON o.token=r.token "
+                              "WHERE r.token=? AND o.delivered_at IS NULL", (token,)).fetchall() if known else []
+            if rows:
+                r = receipt_from_json(rows[0][0])
+                if reason not in r.review_reasons:
+                    r.status, r.review_reasons = "review", [*r.review_reasons, reason]
+                    db.execute("UPDATE receipts SET status=?, receipt=? WHERE token=?", (r.status, receipt_to_json(r), token))
+        self._notify()
+        return known
+
+    def flagged(self, token: str) -> str | None:
+        rows = self._query("SELECT flagged FROM sessions WHERE token=?", (token,))
+        return rows[0][0] if rows else None
+
+    # --- receipts -------------------------------------------------------------------
     def issue(self, receipt: Receipt) -> bool:
         """Stores a receipt (and queues it for the commerce outbox) unless this token
         already has one. True when this call issued it."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "INSERT OR IGNORE INTO receipts(token, store_id, exit_stamp, status, confidence, receipt, issued_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (receipt.session_token, receipt.store_id, receipt.exit_stamp, receipt.status, receipt.confidence,
-                     receipt_to_json(receipt), time.time()),
-                )
-                issued = cur.rowcount == 1
-                if issued:
-                    self._db.execute("INSERT OR IGNORE INTO outbox(token) VALUES (?)", (receipt.session_token,))
-                    self._db.execute("UPDATE sessions SET closed=COALESCE(closed, ?) WHERE token=?", (receipt.exit_stamp, receipt.session_token))
-                self._db.execute("COMMIT")
-            except Exception:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO receipts(token, store_id, exit_stamp, status, confidence, receipt, issued_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(token) DO NOTHING",
+                (receipt.session_token, receipt.store_id, receipt.exit_stamp, receipt.status, receipt.confidence,
+                 receipt_to_json(receipt), time.time()),
+            )
+            issued = cur.rowcount == 1
+            if issued:
+                db.execute("INSERT INTO outbox(token) VALUES (?) ON CONFLICT(token) DO NOTHING", (receipt.session_token,))
+                db.execute("UPDATE sessions SET closed=COALESCE(closed, ?), version=version + 1 WHERE token=?",
+                           (receipt.exit_stamp, receipt.session_token))
+        if issued:
+            self._notify()
         return issued
 
     def receipt(self, token: str) -> Receipt | None:
-        with self._lock:
-            row = self._db.execute("SELECT receipt FROM receipts WHERE token=?", (token,)).fetchone()
-        return receipt_from_json(row[0]) if row else None
+        rows = self._query("SELECT receipt FROM receipts WHERE token=?", (token,))
+        return receipt_from_json(rows[0][0]) if rows else None
 
     def receipts(self) -> list[Receipt]:
-        with self._lock:
-            rows = self._db.execute("SELECT receipt FROM receipts ORDER BY exit_stamp, token").fetchall()
+        rows = self._query("SELECT receipt FROM receipts ORDER BY exit_stamp, token")
         return [receipt_from_json(r[0]) for r in rows]
 
-    def basket(self, token: str) -> Basket | None:
-        with self._lock:
-            row = self._db.execute("SELECT basket FROM sessions WHERE token=?", (token,)).fetchone()
-        return basket_from_json(row[0]) if row else None
+    def review_queue(self) -> list[Receipt]:
+        rows = self._query("SELECT receipt FROM receipts WHERE status='review' ORDER BY exit_stamp, token")
+        return [receipt_from_json(r[0]) for r in rows]
 
-    def open_baskets(self) -> list[Basket]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT basket FROM sessions WHERE token NOT IN (SELECT token FROM receipts) ORDER BY token"
-            ).fetchall()
-        return [basket_from_json(r[0]) for r in rows]
+    # --- reviewers and their decisions ----------------------------------------------
+    def add_reviewer(self, name: str, password: str) -> None:
+        salt = os.urandom(16).hex()
+        with self._tx() as db:
+            db.execute("INSERT INTO reviewers(name, salt, hash) VALUES (?, ?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET salt=excluded.salt, hash=excluded.hash",
+                       (name, salt, _hash_password(password, salt)))
+
+    def check_reviewer(self, name: str, password: str) -> bool:
+        rows = self._query("SELECT salt, hash FROM reviewers WHERE name=?", (name,))
+        if not rows:
+            _hash_password(password, "00" * 16)  # same work for unknown names: no timing hint
+            return False
+        return hmac.compare_digest(_hash_password(password, rows[0][0]), rows[0][1])
+
+    def decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str = "") -> Receipt | None:
+        """A reviewer's confirmation or edit of a held receipt: the receipt becomes
+        'approved' with `lines` (unchanged lines = confirm), the decision is logged with
+        who made it, and the outbox may now deliver it. None: no held receipt for token."""
+        with self._tx() as db:
+            rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status='review'", (token,)).fetchall()
+            if not rows:
+                return None
+            before = receipt_from_json(rows[0][0])
+            after = receipt_from_json(rows[0][0])
+            after.lines = [ln for ln in lines if ln.quantity > 0]
+            after.status = FINAL
+            same = [(ln.sku, ln.quantity) for ln in before.lines] == [(ln.sku, ln.quantity) for ln in after.lines]
+            action = "confirm" if same else "edit"
+            after.review_reasons = [*before.review_reasons, f"reviewed by {reviewer}: {action}"]
+            db.execute("UPDATE receipts SET status=?, receipt=? WHERE token=?", (after.status, receipt_to_json(after), token))
+            db.execute("UPDATE outbox SET next_try=0 WHERE token=?", (token,))
+            db.execute("UPDATE sessions SET version=version + 1 WHERE token=?", (token,))
+            db.execute("INSERT INTO review_decisions(token, reviewer, action, before_json, after_json, note, decided_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (token, reviewer, action, receipt_to_json(before), receipt_to_json(after), note,
+                                                        time.time()))
+        self._notify()
+        return after
+
+    def decisions(self, token: str | None = None) -> list[dict]:
+        sql = "SELECT token, reviewer, action, note, decided_at FROM review_decisions"
+        rows = self._query(sql + (" WHERE token=? ORDER BY id" if token else " ORDER BY id"), (token,) if token else ())
+        return [{"token": r[0], "reviewer": r[1], "action": r[2], "note": r[3], "decided_at": r[4]} for r in rows]
+
+    # --- evidence for the reviewer console (purged after the retention period) ------
+    def record_evidence(self, kind: str, stamp: float, payload: dict, token: str = "") -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO evidence(kind, token, stamp, payload, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                       (kind, token, stamp, json.dumps(payload), time.time()))
+
+    def evidence(self, t0: float, t1: float, kinds: tuple[str, ...] = ()) -> list[dict]:
+        rows = self._query("SELECT kind, token, stamp, payload FROM evidence WHERE stamp BETWEEN ? AND ? ORDER BY stamp, id", (t0, t1))
+        return [{"kind": k, "token": tok, "stamp": s, **json.loads(p)} for k, tok, s, p in rows if not kinds or k in kinds]
 
     def purge(self, older_than_s: float, now: float | None = None) -> int:
-        """Deletes basket-change history older than the retention period; returns rows."""
+        """Deletes basket-change history and sensor evidence recorded longer ago than the
+        retention period; returns the rows deleted."""
         cutoff = (now if now is not None else time.time()) - older_than_s
-        with self._lock:
-            cur = self._db.execute("DELETE FROM basket_changes WHERE recorded_at < ?", (cutoff,))
-        return cur.rowcount
+        with self._tx() as db:
+            n = db.execute("DELETE FROM basket_changes WHERE recorded_at < ?", (cutoff,)).rowcount
+            n += db.execute("DELETE FROM evidence WHERE recorded_at < ?", (cutoff,)).rowcount
+        return n
+
+    # --- commerce outbox --------------------------------------------------------------
+    def due_outbox(self, now: float, limit: int = 50) -> list[Receipt]:
+        """Final receipts not yet delivered whose next try is due."""
+        rows = self._query("SELECT r.receipt FROM outbox o JOIN receipts r ON r.token=o.token WHERE o.delivered_at IS NULL "
+                           "AND r.status=? AND o.next_try <= ? ORDER BY o.next_try, o.token LIMIT ?", (FINAL, now, limit))
+        return [receipt_from_json(r[0]) for r in rows]
+
+    def mark_delivered(self, token: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts + 1, last_error=NULL WHERE token=? AND delivered_at IS NULL",
+                       (now, token))
+
+    def mark_failed(self, token: str, error: str, next_try: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET attempts=attempts + 1, next_try=?, last_error=? WHERE token=?", (next_try, error[:500], token))
+
+    def outbox_state(self, token: str) -> dict | None:
+        rows = self._query("SELECT attempts, next_try, delivered_at, last_error FROM outbox WHERE token=?", (token,))
+        if not rows:
+            return None
+        a, n, d, e = rows[0]
+        return {"attempts": a, "next_try": n, "delivered_at": d, "last_error": e}

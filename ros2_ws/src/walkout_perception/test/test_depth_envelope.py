@@ -11,7 +11,7 @@ from sensor_msgs.msg import Image
 from walkout_common.images import depth_to_metres
 from walkout_common.store import Camera, load_store, matrix_to_quaternion
 from walkout_perception.depth import DepthParams, DepthPerceiver
-from walkout_perception.depth_shelves import ShelfMap
+from walkout_perception.depth_shelves import ShelfMap, _gaps
 from walkout_sim.bodies import PersonPose
 from walkout_sim.depth_render import DepthRenderer
 from walkout_sim.encode import depth_bytes
@@ -47,7 +47,7 @@ def test_16uc1_and_32fc1_give_the_same_people():
     a = dp.process(0.0, depth_to_metres(image(depth, "16UC1"))).people
     b = dp.process(0.0, depth_to_metres(image(depth, "32FC1"))).people
     assert len(a) == len(b) == 2
-    for x, y in zip(sorted(a, key=lambda d: d.head[0]), sorted(b, key=lambda d: d.head[0])):
+    for x, y in zip(sorted(a, key=lambda d: d.head[0]), sorted(b, key=lambda d: d.head[0]), strict=True):
         assert np.linalg.norm(x.head - y.head) < 0.005  # millimetre rounding only
         assert len(x.hands) == len(y.hands)
 
@@ -123,23 +123,47 @@ def test_person_leaning_on_a_shelf_is_kept_and_the_shelf_is_not_a_person():
 
 def test_shelf_map_matches_the_exact_rectangles():
     params = DepthParams()
-    sm = ShelfMap(STORE.plates, params.shelf_margin_m, params.shelf_head_clearance_m)
+    sm = ShelfMap(STORE.plates, params.shelf_margin_m, params.shelf_head_clearance_m, params.gondola_gap_m)
     xy = np.random.default_rng(0).uniform([-0.5, -0.5], [6.5, 5.0], (20000, 2))
+    rects = [(pl.center[:2], np.array([pl.along, pl.front_normal]), pl.size / 2) for pl in STORE.plates]
+    rects += _gaps(STORE.plates, params.gondola_gap_m)
 
     def exact(grow: float) -> np.ndarray:
         out = np.zeros(len(xy), dtype=bool)
-        for pl in STORE.plates:
-            local = (xy - pl.center[:2]) @ np.array([pl.along, pl.front_normal]).T
-            out |= np.all(np.abs(local) <= pl.size / 2 + grow, axis=1)
+        for centre, axes, half in rects:
+            out |= np.all(np.abs((xy - centre) @ axes.T) <= half + grow, axis=1)
         return out
 
     # raster cells are 1 cm: only points within a cell of an edge may differ
     assert (sm.in_shelf(xy) != exact(params.shelf_margin_m)).mean() < 0.01
     assert (sm.near_shelf(xy) != exact(params.shelf_head_clearance_m)).mean() < 0.01
     dist = np.full(len(xy), np.inf)
-    for pl in STORE.plates:
-        local = np.abs((xy - pl.center[:2]) @ np.array([pl.along, pl.front_normal]).T) - pl.size / 2
+    for centre, axes, half in rects:
+        local = np.abs((xy - centre) @ axes.T) - half
         dist = np.minimum(dist, np.linalg.norm(np.maximum(local, 0.0), axis=1))
     close = dist < sm.pad_m
     assert np.abs(sm.distance_to(xy)[close] - dist[close]).max() < 0.02
     assert np.all(sm.distance_to(xy)[~close] >= sm.pad_m - 0.02)
+
+
+def test_gaps_between_plates_of_one_gondola_are_shelf_but_the_aisle_is_not():
+    sm = ShelfMap(STORE.plates, 0.03, 0.15, gondola_gap_m=0.5)
+    # G2's plates are 0.6 m wide at x = 1.6, 2.5, 3.5, 4.4 (gaps of 0.3 and 0.4 m); its front is y = 4.1
+    inside = np.array([[2.05, 4.29], [3.0, 4.29], [3.95, 4.15]])
+    aisle = np.array([[3.0, 3.9], [3.0, 3.2], [0.5, 4.29], [5.5, 4.29]])
+    assert sm.in_shelf(inside).all() and not sm.in_shelf(aisle).any()
+    # with no gap allowed only the plates themselves are shelf
+    assert not ShelfMap(STORE.plates, 0.03, 0.15, gondola_gap_m=0.0).in_shelf(inside[:2]).any()
+
+
+def test_a_gondola_top_between_plates_is_not_a_person():
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth5"), noise=0.015, holes=0.10)
+    for seed in range(5):
+        assert dp.process(0.0, r.render([], np.random.default_rng(seed))).people == []
+
+
+def test_short_person_alone_is_kept():
+    r, dp = pair(next(c for c in STORE.cameras if c.id == "depth1"), noise=0.015, holes=0.10)
+    for facing in np.linspace(0.0, np.pi, 7):
+        (d,) = dp.process(0.0, r.render([PersonPose(np.array([1.49, 0.28]), 1.46, facing)], np.random.default_rng(0))).people
+        assert np.linalg.norm(d.head[:2] - [1.49, 0.28]) < 0.05

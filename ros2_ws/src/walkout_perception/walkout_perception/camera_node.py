@@ -43,7 +43,6 @@ class CameraNode(WarnOnce, Node):
         used = self.recognizer.session.get_providers()[0]
         self.get_logger().info(f"{len(self.cameras)} color cameras, {len(self.recognizer.skus)} products with packshots, on {used}")
 
-
     def on_tracks(self, msg: wm.TrackArray) -> None:
         try:
             hands = [np.array([h.position.x, h.position.y, h.position.z], dtype=float) for t in msg.tracks for h in t.hands]

@@ -3,7 +3,7 @@
 depth image + CameraInfo + the camera's pose (store.yaml) -> point cloud in map (open3d)
 -> floor and shelves removed (floor height, plate footprints from store.yaml) -> a
 top-down height map -> heads as its local maxima above a person's minimum height ->
-each person's region by watershed from the heads (so touching shoulders split, and an
+each person's region by flooding from the heads (watershed) (so touching shoulders split, and an
 arm belongs to the body it is connected to) -> head top, height, and arm tips: the
 region's points stretched farthest from the head.
 """
@@ -20,6 +20,7 @@ from scipy import ndimage
 from walkout_common.store import Camera, Store
 from walkout_common.types import DetectionFrame, PersonDetection
 
+from .depth_flood import flood
 from .depth_shelves import shelf_map
 
 log = logging.getLogger("walkout.depth")
@@ -29,6 +30,7 @@ log = logging.getLogger("walkout.depth")
 class DepthParams:
     floor_margin_m: float = 0.3  # points below this height are floor (and feet)
     shelf_margin_m: float = 0.03  # plate footprints grown by this much are shelf
+    gondola_gap_m: float = 0.5  # plates on one front line this close are one gondola (the gap is shelf too)
     cell_m: float = 0.04  # height-map resolution
     min_head_m: float = 1.25  # lowest head top of a person (contract: 1.45 m tall, minus noise)
     head_separation_m: float = 0.26  # heads can be 0.35 m apart
@@ -48,6 +50,7 @@ class DepthParams:
     low_arm_min_reach_m: float = 0.26
     arm_min_cells: int = 3
     max_range_m: float = 8.0
+    flood_step_m: float = 0.03  # water-level step when splitting touching people
 
 
 class DepthPerceiver:
@@ -57,7 +60,7 @@ class DepthPerceiver:
         self.intrinsic: o3d.camera.PinholeCameraIntrinsic | None = None
         self.size: tuple[int, int] | None = None
         self.extrinsic = np.linalg.inv(camera.transform)  # map -> optical frame
-        self._shelves = shelf_map(store.plates, self.params.shelf_margin_m, self.params.shelf_head_clearance_m)
+        self._shelves = shelf_map(store.plates, self.params.shelf_margin_m, self.params.shelf_head_clearance_m, self.params.gondola_gap_m)
         self._warned_distortion = False
 
     @property
@@ -125,9 +128,8 @@ class DepthPerceiver:
                 kept.append(c)
                 markers[tuple(np.round(c).astype(int))] = len(kept)
         # Watershed on the inverted height map: each head floods downhill into its body.
-        inv = np.where(body, (2.5 - np.clip(filled, 0, 2.5)) * 1000, 65535).astype(np.uint16)
-        markers[~body] = -1
-        regions = ndimage.watershed_ift(inv, markers)
+        # Flood from the heads down: each head takes its shoulders before the saddle to a neighbour.
+        regions = flood(filled, markers, body, p.flood_step_m)
         regions = self._merge_limbs(regions, len(kept), filled, origin)
         cell_of_pt = regions[idx[:, 0], idx[:, 1]]
         out: list[PersonDetection] = []
@@ -158,7 +160,8 @@ class DepthPerceiver:
     def _merge_limbs(self, regions: np.ndarray, n: int, hmap: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """A region too small for a body (a raised arm's own peak, or a head whose body
         was flooded from a raised arm) joins the neighbouring region it touches most,
-        under the label of the higher peak; an isolated one is dropped."""
+        under the label of the higher peak; an isolated one is a (small)
+        person, unless it peaks at a shelf front: then it is stray shelf-edge noise."""
         p = self.params
         min_cells = p.person_min_area_m2 / p.cell_m**2
         areas = ndimage.sum_labels(np.ones_like(regions), regions, range(n + 1))
@@ -181,7 +184,8 @@ class DepthPerceiver:
                 areas[keep] = areas[best] + areas[k]
                 areas[drop] = 0
                 continue
-            regions[mask] = 0
+            if at_shelf[k]:  # stray shelf-edge points on their own
+                regions[mask] = 0
         return regions
 
     def _near_shelf(self, xy: np.ndarray) -> bool:

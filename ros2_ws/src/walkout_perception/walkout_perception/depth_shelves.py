@@ -5,7 +5,9 @@ asked of every frame's points: inside a gondola (grown by a margin)? near one (g
 a clearance)? and how far from the nearest plate footprint? Testing 24+ rotated
 rectangles against ~19 000 points per frame was most of the depth pipeline's time.
 Above a gondola's footprint everything counts as shelf: from above, a shelf hides what
-is below its top edge, and a reaching arm is only seen up to the shelf front.
+is below its top edge, and a reaching arm is only seen up to the shelf front. Plates side
+by side on one front line with a gap up to `gondola_gap_m` are one gondola: the gap
+between them is shelf structure too (its top is as high as the plates').
 """
 
 from __future__ import annotations
@@ -19,9 +21,37 @@ from walkout_common.store import Plate
 
 MAX_CELLS = 4_000_000  # a bigger store gets coarser cells, not more memory
 
+Rect = tuple[np.ndarray, np.ndarray, np.ndarray]  # centre (2,), axes (2, 2) rows, half sizes (2,)
+
+
+def _gaps(plates: Sequence[Plate], max_gap: float) -> list[Rect]:
+    """Rectangles filling the gaps between neighbouring plates on one front line."""
+    out: list[Rect] = []
+    for i, a in enumerate(plates):
+        axes = np.array([a.along, a.front_normal])
+        for b in plates[i + 1:]:
+            if float(a.front_normal @ b.front_normal) < 0.99:
+                continue
+            da, db = (a.center[:2] @ axes.T), (b.center[:2] @ axes.T)
+            # same front line and depth (within 5 cm), side by side with a gap
+            if abs(da[1] + a.size[1] / 2 - db[1] - b.size[1] / 2) > 0.05:
+                continue
+            lo_a, hi_a = da[0] - a.size[0] / 2, da[0] + a.size[0] / 2
+            lo_b, hi_b = db[0] - b.size[0] / 2, db[0] + b.size[0] / 2
+            gap_lo, gap_hi = (hi_a, lo_b) if hi_a <= lo_b else (hi_b, lo_a)
+            if not 0.0 < gap_hi - gap_lo <= max_gap:
+                continue
+            depth_lo = min(da[1] - a.size[1] / 2, db[1] - b.size[1] / 2)
+            depth_hi = max(da[1] + a.size[1] / 2, db[1] + b.size[1] / 2)
+            centre_local = np.array([(gap_lo + gap_hi) / 2, (depth_lo + depth_hi) / 2])
+            half = np.array([(gap_hi - gap_lo) / 2, (depth_hi - depth_lo) / 2])
+            out.append((centre_local @ axes, axes, half))
+    return out
+
 
 class ShelfMap:
-    def __init__(self, plates: Sequence[Plate], margin_m: float, clearance_m: float, pad_m: float = 0.5, cell_m: float = 0.01) -> None:
+    def __init__(self, plates: Sequence[Plate], margin_m: float, clearance_m: float, gondola_gap_m: float = 0.5,
+                 pad_m: float = 0.5, cell_m: float = 0.01) -> None:
         self.pad_m = pad_m
         self.empty = len(plates) == 0
         if self.empty:
@@ -33,18 +63,20 @@ class ShelfMap:
         self.shape = tuple(np.ceil(extent / self.cell).astype(int) + 1)
         ix, iy = np.meshgrid(np.arange(self.shape[0]), np.arange(self.shape[1]), indexing="ij")
         xy = self.origin + (np.stack([ix, iy], axis=-1) + 0.5) * self.cell
-        self.inside = self._grown(plates, xy, margin_m)
-        self.near = self._grown(plates, xy, clearance_m)
+        rects = [(pl.center[:2], np.array([pl.along, pl.front_normal]), pl.size / 2) for pl in plates]
+        rects += _gaps(plates, gondola_gap_m)
+        self.inside = self._grown(rects, xy, margin_m)
+        self.near = self._grown(rects, xy, clearance_m)
         # distance from the plain footprints, in metres (0 inside)
-        footprint = self._grown(plates, xy, 0.0)
+        footprint = self._grown(rects, xy, 0.0)
         self.distance = ndimage.distance_transform_edt(~footprint).astype(np.float32) * self.cell
 
     @staticmethod
-    def _grown(plates: Sequence[Plate], xy: np.ndarray, grow: float) -> np.ndarray:
+    def _grown(rects: list[Rect], xy: np.ndarray, grow: float) -> np.ndarray:
         mask = np.zeros(xy.shape[:2], dtype=bool)
-        for pl in plates:
-            local = (xy - pl.center[:2]) @ np.array([pl.along, pl.front_normal]).T
-            mask |= np.all(np.abs(local) <= pl.size / 2 + grow, axis=-1)
+        for centre, axes, half in rects:
+            local = (xy - centre) @ axes.T
+            mask |= np.all(np.abs(local) <= half + grow, axis=-1)
         return mask
 
     def _cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,15 +106,16 @@ class ShelfMap:
         return np.where(ok, self.distance[i, j], self.pad_m)
 
 
-_CACHE: list[tuple[Sequence[Plate], float, float, ShelfMap]] = []
+_CACHE: list[tuple[Sequence[Plate], tuple[float, float, float], ShelfMap]] = []
 
 
-def shelf_map(plates: Sequence[Plate], margin_m: float, clearance_m: float) -> ShelfMap:
+def shelf_map(plates: Sequence[Plate], margin_m: float, clearance_m: float, gondola_gap_m: float) -> ShelfMap:
     """The ShelfMap of these plates, shared by the cameras of one store (built once)."""
-    for cached, m, c, sm in _CACHE:
-        if cached is plates and m == margin_m and c == clearance_m:
+    key = (margin_m, clearance_m, gondola_gap_m)
+    for cached, k, sm in _CACHE:
+        if cached is plates and k == key:
             return sm
-    sm = ShelfMap(plates, margin_m, clearance_m)
-    _CACHE.append((plates, margin_m, clearance_m, sm))
+    sm = ShelfMap(plates, margin_m, clearance_m, gondola_gap_m)
+    _CACHE.append((plates, key, sm))
     del _CACHE[:-8]  # a few stores at most (tests); the list keeps their plates alive
     return sm

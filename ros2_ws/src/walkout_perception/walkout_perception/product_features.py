@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 CROP = 16
-LEVELS = np.linspace(0.1, 0.9, 5)
-CODEBOOK = np.array([[r, g, b] for r in LEVELS for g in LEVELS for b in LEVELS], dtype=np.float32)  # (125, 3)
-TAU = 0.01  # softness of the color assignment (squared RGB distance)
+LEVELS = np.linspace(0.1, 0.9, 6)
+CODEBOOK = np.array([[r, g, b] for r in LEVELS for g in LEVELS for b in LEVELS], dtype=np.float32)  # (levels^3, 3)
+TAU = 0.007  # softness of the color assignment (squared RGB distance)
 EPS = 1e-6
 # plain floors and shelves, as synthetic backgrounds and behind packshot views
 FLOORS = [(170, 170, 160), (200, 180, 140), (120, 120, 120), (225, 225, 215), (90, 80, 70), (40, 40, 40)]
@@ -28,7 +28,7 @@ def center_weights(size: int = CROP, sigma: float = 0.25) -> np.ndarray:
 
 
 def histogram_features(crops: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """(n, CROP, CROP, 3) in [0, 1] -> (n, 2 * 125): the ONNX graph computes exactly this."""
+    """(n, CROP, CROP, 3) in [0, 1] -> (n, 2 * len(CODEBOOK)): the ONNX graph computes exactly this."""
     cw = center_weights()
     out = []
     for s in range(0, len(crops), chunk):

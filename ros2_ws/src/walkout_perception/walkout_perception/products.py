@@ -42,6 +42,7 @@ class CameraParams:
     temperature: float = 0.05  # softmax temperature on cosine similarities
     none_similarity: float = 0.5  # a product must look at least this alike to beat "nothing"
     min_crop_px: int = 6  # fewer pixels than this (hand at the image edge): no observation
+    max_hand_age_s: float = 0.5  # node: hands from tracks further than this from the image stamp are ignored
 
 
 class ProductRecognizer:
@@ -135,20 +136,35 @@ class ColorCameraPerceiver:
         return np.array([self.K[0, 0] * pc[0] / pc[2] + self.K[0, 2], self.K[1, 1] * pc[1] / pc[2] + self.K[1, 2]]), float(pc[2])
 
     def process(self, stamp: float, rgb: np.ndarray, hands: list[np.ndarray]) -> list[ProductObservation]:
-        if self.size is None or rgb.shape[:2] != (self.size[1], self.size[0]):
+        """One observation per hand inside the image: a window of crop_m at the hand's
+        depth, clipped at the image border, classified."""
+        if self.size is None or self.K is None:
+            raise ValueError(f"camera {self.camera.id}: color image before its CameraInfo")
+        if rgb.ndim != 3 or rgb.shape[:2] != (self.size[1], self.size[0]):
             raise ValueError(f"camera {self.camera.id}: image {rgb.shape[1]}x{rgb.shape[0]} does not match its CameraInfo {self.size}")
         out = []
         for hand in hands:
-            proj = self.project(hand)
-            if proj is None:
+            win = self.crop_window(hand)
+            if win is None:
                 continue
-            (u, v), z = proj
-            half = int(self.K[0, 0] * self.params.crop_m / 2 / z)
-            u0, u1 = int(round(u)) - half, int(round(u)) + half
-            v0, v1 = int(round(v)) - half, int(round(v)) + half
-            u0c, u1c, v0c, v1c = max(u0, 0), min(u1, self.size[0]), max(v0, 0), min(v1, self.size[1])
-            if u1c - u0c < self.params.min_crop_px or v1c - v0c < self.params.min_crop_px:
-                continue  # the hand is outside this camera's view
-            scores = self.recognizer.classify(rgb[v0c:v1c, u0c:u1c])
+            u0, u1, v0, v1 = win
+            scores = self.recognizer.classify(rgb[v0:v1, u0:u1])
             out.append(ProductObservation(stamp, self.camera.id, np.asarray(hand, dtype=float), scores))
         return out
+
+    def crop_window(self, hand: np.ndarray) -> tuple[int, int, int, int] | None:
+        """(u0, u1, v0, v1) of the crop_m window around a map point at its depth, clipped
+        to the image; None when the point is outside the image or too little is left."""
+        proj = self.project(hand)
+        if proj is None or self.size is None:
+            return None
+        (u, v), z = proj
+        w, h = self.size
+        if not (0 <= u < w and 0 <= v < h):
+            return None  # the hand is outside this camera's view
+        half = max(int(round(self.K[0, 0] * self.params.crop_m / 2 / z)), 1)
+        ui, vi = int(u), int(v)
+        u0, u1, v0, v1 = max(ui - half, 0), min(ui + half, w), max(vi - half, 0), min(vi + half, h)
+        if u1 - u0 < self.params.min_crop_px or v1 - v0 < self.params.min_crop_px:
+            return None  # too few pixels left to say anything
+        return u0, u1, v0, v1

@@ -214,12 +214,12 @@ def export(mlp: Mlp, path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def evaluate(model: Path, skus: list[str], per_class: int, rng: np.random.Generator) -> dict:
+def evaluate(model: Path, skus: list[str], per_class: int, rng: np.random.Generator, params=None) -> dict:
     """Top-1 of packshot matching (the recognizer's own path) for products never trained on,
     plus the empty-hand rate; crops from synth_crop at every size."""
     from .products import ProductRecognizer, packshot_embedding
 
-    rec = ProductRecognizer(None, model)
+    rec = ProductRecognizer(None, model, params=params)
     refs = np.array([packshot_embedding(rec, render_product(s, 64, 64)) for s in skus])
     rec.set_references(skus, refs)
     hits = n = 0
@@ -249,7 +249,34 @@ def evaluate(model: Path, skus: list[str], per_class: int, rng: np.random.Genera
     }
 
 
+def calibrate(model: Path, skus: list[str], per_class: int, rng: np.random.Generator) -> dict[str, float]:
+    """Temperature and "nothing" floor minimising the log loss on unseen looks, half of
+    the crops holding a product, half holding nothing."""
+    from .products import ProductRecognizer, packshot_embedding
+
+    rec = ProductRecognizer(None, model)
+    refs = np.array([packshot_embedding(rec, render_product(s, 64, 64)) for s in skus])
+    held = [(synth_crop(s, rng), i) for i, s in enumerate(skus) for _ in range(per_class)]
+    empty = [(synth_crop(None, rng), len(skus)) for _ in range(len(held))]
+    emb = rec.embed_many([c for c, _ in held + empty])
+    labels = np.array([y for _, y in held + empty])
+    sims = emb @ refs.T
+    empty_sim = emb @ rec.empty if rec.empty is not None else np.full(len(emb), -1.0)
+    best = (np.inf, 0.0, 0.0)
+    for t in np.geomspace(0.01, 0.3, 24):
+        for floor in np.linspace(0.0, 0.95, 20):
+            logits = np.column_stack([sims, np.maximum(empty_sim, floor)]) / t
+            logits -= logits.max(axis=1, keepdims=True)
+            logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            nll = float(-logp[np.arange(len(labels)), labels].mean())
+            if nll < best[0]:
+                best = (nll, float(t), float(floor))
+    return {"log_loss": round(best[0], 4), "temperature": round(best[1], 4), "none_similarity": round(best[2], 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .products import CameraParams
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--classes", type=int, default=1500)
     ap.add_argument("--per-class", type=int, default=20)
@@ -280,13 +307,17 @@ def main(argv: list[str] | None = None) -> int:
     sidecar = args.out.with_suffix(".json")
     sidecar.write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f} s", flush=True)
+    meta["calibration"] = calibrate(args.out, [f"calib-{args.seed}-{i}" for i in range(25)], 20, np.random.default_rng(args.seed + 2))
+    print(f"calibrated on unseen looks: {meta['calibration']} (set them in config/camera_node.yaml)", flush=True)
     tests = {"held-out random looks": [f"held-out-{args.seed}-{i}" for i in range(25)]}
     if args.eval_catalog:
         from walkout_common.store import load_catalog
 
         tests[str(args.eval_catalog)] = [prod.sku for prod in load_catalog(args.eval_catalog).products]
     for name, test in tests.items():
-        res = evaluate(args.out, test, 40, np.random.default_rng(args.seed + 1))
+        cal = meta["calibration"]
+        params = CameraParams(temperature=cal["temperature"], none_similarity=cal["none_similarity"])
+        res = evaluate(args.out, test, 40, np.random.default_rng(args.seed + 1), params)
         print(f"{name}: {len(test)} unseen products: {json.dumps(res)}")
         meta.setdefault("tests", {})[name] = res
     sidecar.write_text(json.dumps(meta, indent=1) + "\n")

@@ -108,8 +108,9 @@ def _plate_interval(p: Plate, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return corners.min(0), corners.max(0)
 
 
-def group_plates(store: Store, gap: float = 0.06) -> list[list[Plate]]:
-    """Plates of one gondola: same facing, footprints touching (within `gap` m)."""
+def group_plates(store: Store, along_gap: float = 0.5, across_gap: float = 0.06) -> list[list[Plate]]:
+    """Plates of one gondola: same facing, on one shelf or side by side along the same
+    front (gaps up to `along_gap` m are shelving between plates; an aisle is wider)."""
     plates = list(store.plates)
     parent = list(range(len(plates)))
 
@@ -127,7 +128,8 @@ def group_plates(store: Store, gap: float = 0.06) -> list[list[Plate]]:
             if float(p.front_normal @ q.front_normal) < 0.99:
                 continue
             lo_j, hi_j = _plate_interval(q, axes)
-            if np.all(lo_i <= hi_j + gap) and np.all(lo_j <= hi_i + gap):
+            gap = np.array([along_gap, across_gap])
+            if q.shelf_id == p.shelf_id or (np.all(lo_i <= hi_j + gap) and np.all(lo_j <= hi_i + gap)):
                 parent[find(j)] = find(i)
     groups: dict[int, list[Plate]] = {}
     for i, p in enumerate(plates):

@@ -29,6 +29,7 @@ class DepthRenderer:
         rays_cam = np.stack([(u - self.K[0, 2]) / fx, (v - self.K[1, 2]) / fy, np.ones_like(u, dtype=float)], -1)
         self.zscale = 1.0 / np.linalg.norm(rays_cam, axis=-1)  # range along a ray -> depth along the axis
         self.dirs = (rays_cam * self.zscale[..., None]) @ self.R.T  # unit rays in map
+        self.dirs32 = self.dirs.astype(np.float32)  # people are cast in float32: mm precision, half the memory traffic
         self.static = self._cast_static(gondolas(store))
 
     def _cast_static(self, boxes: list[Box]) -> np.ndarray:
@@ -57,8 +58,7 @@ class DepthRenderer:
             if box is None:
                 continue
             u0, u1, v0, v1 = box
-            d = self.dirs[v0:v1, u0:u1].reshape(-1, 3)
-            tmin = _ray_capsules(self.t, d, a, b, radii).reshape(v1 - v0, u1 - u0)
+            tmin = _ray_capsules(self.t, self.dirs32[v0:v1, u0:u1].reshape(-1, 3), a, b, radii).reshape(v1 - v0, u1 - u0)
             sub = t_best[v0:v1, u0:u1]
             closer = tmin < sub
             sub[closer] = tmin[closer]
@@ -121,41 +121,40 @@ def _ray_box(o: np.ndarray, d: np.ndarray, box: Box) -> np.ndarray:
     return np.where(hit & (tmin > 0), tmin, np.inf)
 
 
+def _capsule_constants(o: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Ray-independent terms of the capsule tests (5, n): |o-a|^2-r^2, |o-b|^2-r^2, baba, baoa, qc."""
+    oa, ob, ba = o - a, o - b, b - a
+    r2 = r * r
+    ca = np.einsum("ij,ij->i", oa, oa)
+    cb = np.einsum("ij,ij->i", ob, ob) - r2
+    baba = np.einsum("ij,ij->i", ba, ba)
+    baoa = np.einsum("ij,ij->i", ba, oa)
+    qc = baba * (ca - r2) - baoa * baoa
+    return np.stack([ca - r2, cb, baba, baoa, qc])
+
+
 def _ray_capsules(o: np.ndarray, d: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Range to the nearest of n capsules along each of P unit rays from o (P,), inf if missed.
+    """Range to the nearest of n capsules along each of P unit rays d (P, 3) from o; inf if missed.
 
     A capsule is the union of its two end spheres and the finite cylinder between them,
-    so its first hit is the nearest first hit of those three convex parts.
+    so its first hit is the nearest first hit of those three convex parts. Computed in
+    d's dtype (float32 in the renderer); the ray-independent terms in float64 first.
     """
-    r2 = r * r
-    # end spheres (a sphere is a capsule with a == b)
-    t = np.full((d.shape[0], a.shape[0]), np.inf)
-    for ends in (a, b):
-        oc = o[None, :] - ends  # (n, 3)
-        bb = d @ oc.T  # (P, n)
-        disc = bb * bb - (np.einsum("ij,ij->i", oc, oc) - r2)[None, :]
+    n = a.shape[0]
+    dt = d.dtype
+    dots = d @ np.concatenate([o - a, o - b, b - a]).T.astype(dt)  # (P, 3n)
+    rdoa, rdob, bard = dots[:, :n], dots[:, n : 2 * n], dots[:, 2 * n :]
+    ca, cb, baba, baoa, qc = _capsule_constants(o, a, b, r).astype(dt)
+    t = np.full(rdoa.shape, np.inf, dtype=dt)
+    for bb, c in ((rdoa, ca), (rdob, cb)):  # end spheres
+        disc = bb * bb - c
         root = -bb - np.sqrt(np.maximum(disc, 0.0))
-        t = np.where((disc >= 0) & (root > 0) & (root < t), root, t)
-    # cylinder bodies of the capsules with length
-    ba = b - a
-    baba = np.einsum("ij,ij->i", ba, ba)
-    long = baba > 1e-10
-    if long.any():
-        ba, baba, aa, rr2 = ba[long], baba[long], a[long], r2[long]
-        oa = o[None, :] - aa  # (m, 3)
-        bard = d @ ba.T  # (P, m)
-        baoa = np.einsum("ij,ij->i", ba, oa)[None, :]
-        rdoa = d @ oa.T
-        oaoa = np.einsum("ij,ij->i", oa, oa)[None, :]
-        qa = baba[None, :] - bard * bard
-        qb = baba[None, :] * rdoa - baoa * bard
-        qc = baba[None, :] * oaoa - baoa * baoa - rr2[None, :] * baba[None, :]
-        h = qb * qb - qa * qc
-        ok = (h >= 0) & (qa > 1e-12)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            root = (-qb - np.sqrt(np.maximum(h, 0.0))) / qa
-        y = baoa + root * bard
-        ok &= (root > 0) & (y > 0) & (y < baba[None, :])
-        t_body = np.where(ok, root, np.inf)
-        t[:, long] = np.minimum(t[:, long], t_body)
-    return t.min(axis=1)
+        np.copyto(t, root, where=(disc >= 0) & (root > 0) & (root < t))
+    qa = baba - bard * bard  # cylinder body; zero for spheres (a == b)
+    qb = baba * rdoa - baoa * bard
+    h = qb * qb - qa * qc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = (-qb - np.sqrt(np.maximum(h, 0.0))) / qa
+    y = baoa + root * bard
+    np.copyto(t, root, where=(h >= 0) & (qa > 1e-9) & (root > 0) & (y > 0) & (y < baba) & (root < t))
+    return t.min(axis=1).astype(np.float64)

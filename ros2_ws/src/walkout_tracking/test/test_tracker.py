@@ -94,7 +94,7 @@ def test_blackout_rebinds_the_right_session():
     # the second person was there before anyone bound it; bind it by hand for the test
     far = [x for x in tr.tracks if x.token == ""][0]
     far.token = "far"
-    tr.members["far"] = {far.id}
+    tr.sessions.bind("far", far.id)
     for k in range(80):  # 4 s with no detections of either
         tr.advance(5.0 + k * 0.05)
     for k in range(40):

@@ -1,7 +1,9 @@
 """The tracker node over real rclpy topics: detections + gate events in, tracks out."""
 
+import math
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -15,16 +17,35 @@ from walkout_tracking.tracker_node import EVENTS_QOS, TRACKS_QOS, TrackerNode
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def detections(t, x, y):
+def detections(t, heads):
     m = wm.PersonDetectionArray(camera_id="depth1")
     set_stamp(m.header.stamp, t)
-    d = wm.PersonDetection(height_m=1.7)
-    d.head.x, d.head.y, d.head.z = x, y, 1.7
-    m.people = [d]
+    for x, y in heads:
+        d = wm.PersonDetection(height_m=1.7)
+        d.head.x, d.head.y, d.head.z = x, y, 1.7
+        hand = wm.HandPoint()
+        hand.position.x, hand.position.y, hand.position.z = x + 0.3, y, 1.2
+        d.hands = [hand]
+        m.people.append(d)
     return m
 
 
-def test_tracks_bind_at_entry_and_bad_gate_events_are_skipped():
+def gate(t, gate_id, kind, token=""):
+    g = wm.GateEvent(gate_id=gate_id, kind=kind, session_token=token)
+    set_stamp(g.header.stamp, t)
+    return g
+
+
+def path(t):
+    """In at gate-in (1, 0), along the aisle, out at gate-out (5, 0)."""
+    if t < 1.5:
+        return 1.0, -0.3 + t
+    if t < 5.5:
+        return 1.0 + (t - 1.5), 1.2
+    return 5.0, 1.2 - (t - 5.5)
+
+
+def test_tracks_bind_at_entry_exit_and_bad_messages_are_skipped():
     rclpy.init()
     try:
         node = TrackerNode(parameter_overrides=[Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml"))])
@@ -37,18 +58,30 @@ def test_tracks_bind_at_entry_and_bad_gate_events_are_skipped():
         ex.add_node(node)
         ex.add_node(probe)
         wait_matched(ex, [pub_det, pub_gate])
-        for k in range(30):
-            pub_det.publish(detections(k * 0.1, 1.0, -0.5 + k * 0.05))
-            ex.spin_once(timeout_sec=0.01)
-            if k == 10:
-                bad = wm.GateEvent(gate_id="gate-in", kind=wm.GateEvent.ENTRY, session_token="")  # empty token
-                unknown = wm.GateEvent(gate_id="back-door", kind=wm.GateEvent.ENTRY, session_token="x")
-                good = wm.GateEvent(gate_id="gate-in", kind=wm.GateEvent.ENTRY, session_token="tok-9")
-                for g in (bad, unknown, good):
-                    set_stamp(g.header.stamp, 1.0)
+        t0 = node.get_clock().now().nanoseconds * 1e-9  # stamps on the node's clock, as in a store
+        for k in range(75):
+            t = t0 + k * 0.1
+            msg = detections(t, [path(k * 0.1)])
+            if k == 12:  # a detection with a NaN head beside the real one
+                bad = wm.PersonDetection(height_m=1.7)
+                bad.head.x = math.nan
+                msg.people.append(bad)
+            pub_det.publish(msg)
+            assert spin_until(ex, lambda t=t: node.core.now >= t - 1e-6, timeout=5.0)
+            if k == 8:
+                for g in (gate(t0 + 0.4, "gate-in", wm.GateEvent.ENTRY),  # empty token
+                          gate(t0 + 0.4, "back-door", wm.GateEvent.ENTRY, "x"),  # unknown gate
+                          gate(t0 + 0.4, "gate-in", wm.GateEvent.ENTRY, "tok-9")):
                     pub_gate.publish(g)
-        assert spin_until(ex, lambda: any(t.session_token == "tok-9" for m in tracks for t in m.tracks))
-        last = [m for m in tracks if m.tracks][-1]
-        assert len(last.tracks) == 1 and last.tracks[0].state == wm.Track.CONFIRMED
+            if k == 70:
+                pub_gate.publish(gate(t0 + 6.8, "gate-out", wm.GateEvent.EXIT))
+        assert spin_until(ex, lambda: any(tr.state == wm.Track.EXITED for m in tracks for tr in m.tracks))
+        seen = [tr for m in tracks for tr in m.tracks]
+        assert {tr.track_id for tr in seen} and len({tr.track_id for tr in seen}) == 1  # one person, one track
+        assert all(tr.session_token == "tok-9" for tr in seen if tr.state == wm.Track.EXITED)
+        mid = [tr for m in tracks for tr in m.tracks if tr.state == wm.Track.CONFIRMED and tr.session_token == "tok-9"][-1]
+        assert len(mid.hands) == 1 and len(mid.position_covariance) == 4
+        assert np.all(np.isfinite([mid.position.x, mid.position.y, mid.velocity.x]))
+        assert node.core.sessions.closed == {"tok-9"}
     finally:
         rclpy.try_shutdown()

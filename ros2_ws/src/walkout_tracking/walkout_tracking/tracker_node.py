@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
@@ -26,19 +27,35 @@ class TrackerNode(WarnOnce, Node):
         self.store = load_store(store_file)
         self.core = Tracker(self.store, declare(self, TrackerParams))
         self._rebinds_seen = 0
+        self._unbound_seen: set[str] = set()
         self.pub = self.create_publisher(wm.TrackArray, "/tracking/tracks", TRACKS_QOS)
         self.create_subscription(wm.PersonDetectionArray, "/perception/people", self.on_people, qos_profile_sensor_data)
         self.create_subscription(wm.GateEvent, "/gates/events", self.on_gate, EVENTS_QOS)
         self.create_timer(period, self.on_timer)
         self.get_logger().info(f"tracking shoppers in {self.store.store_id} ({len(self.store.gates)} gates)")
 
-
     def on_people(self, msg: wm.PersonDetectionArray) -> None:
         try:
-            self.core.update(msgconv.detection_frame(msg))
-        except (ValueError, AttributeError) as exc:
+            frame = msgconv.detection_frame(msg)
+        except (ValueError, AttributeError, TypeError) as exc:
             self.warn_once(f"skipped a bad message on /perception/people: {exc}")
             return
+        good = [d for d in frame.people if np.all(np.isfinite(d.head)) and np.isfinite(d.height_m)]
+        if len(good) < len(frame.people):
+            self.warn_once(f"/perception/people from camera '{frame.camera_id}': skipped detections with a non-finite head or height")
+            frame.people = good
+        if not np.isfinite(frame.stamp):
+            self.warn_once(f"/perception/people from camera '{frame.camera_id}': non-finite stamp, frame skipped")
+            return
+        dropped = self.core.dropped_frames
+        try:
+            self.core.update(frame)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            self.warn_once(f"/perception/people from camera '{frame.camera_id}': frame skipped ({exc})")
+            return
+        if self.core.dropped_frames > dropped:
+            self.warn_once(f"/perception/people from camera '{frame.camera_id}' arrives more than "
+                           f"{self.core.p.max_frame_lag_s} s late: such frames are dropped")
         self.publish()
 
     def on_gate(self, msg: wm.GateEvent) -> None:
@@ -57,8 +74,13 @@ class TrackerNode(WarnOnce, Node):
         if now > self.core.now:
             self.core.advance(now)
         for rb in self.core.rebinds[self._rebinds_seen :]:
-            self.get_logger().info(f"re-bound a track to session {rb.token} (p={rb.probability:.2f})")
+            self.get_logger().info(f"track {rb.new_id} seen again as {rb.old_id} of session {rb.token} (p={rb.probability:.2f})")
         self._rebinds_seen = len(self.core.rebinds)
+        for u in self.core.unbound():
+            if u.track_id not in self._unbound_seen:
+                self._unbound_seen.add(u.track_id)
+                self.get_logger().warning(f"track {u.track_id} at ({u.position[0]:.2f}, {u.position[1]:.2f}) belongs to no session: "
+                                          "its picks can't be billed")
         self.publish()
 
     def publish(self) -> None:

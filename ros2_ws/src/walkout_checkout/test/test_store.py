@@ -1,0 +1,96 @@
+"""The durable store on SQLite and on a real PostgreSQL server: exactly-once receipts
+(also under concurrent bridges), review decisions with who made them, reviewer sign-in,
+the shopper's flag, evidence and its retention purge."""
+
+import threading
+
+from walkout_checkout.bridge import CheckoutBridge, CheckoutParams
+from walkout_checkout.store import ReceiptStore
+from walkout_common.types import Basket, BasketLine
+
+WATER = BasketLine("012000286209", "Sparkling water", 2, 199, 0.9)
+
+
+def basket(token="tok", confidence=0.999, open_=False, stamp=30.0, lines=None):
+    return Basket(token, stamp, list(lines if lines is not None else [BasketLine("012000286209", "Sparkling water", 2, 199, confidence)]),
+                  "USD", confidence, open_, [])
+
+
+def test_exactly_one_receipt_per_token_even_with_concurrent_bridges(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("a", open_=True, stamp=1.0))
+    assert any_store.basket("a").open and any_store.open_baskets()[0].session_token == "a"
+    results: list = []
+
+    def close() -> None:
+        results.append(bridge.on_basket(basket("a")))
+
+    threads = [threading.Thread(target=close) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r is not None for r in results) == 1
+    assert [r.session_token for r in any_store.receipts()] == ["a"]
+    assert any_store.open_baskets() == []
+    assert any_store.session_window("a") == (1.0, 30.0)
+
+
+def test_postgres_two_bridge_processes_share_one_truth(pg_store, postgres_dsn):
+    other = ReceiptStore(dsn=postgres_dsn)  # a second connection, as a restarted or twin bridge would have
+    try:
+        first = CheckoutBridge("s1", db=pg_store).on_basket(basket("b"))
+        second = CheckoutBridge("s1", db=other).on_basket(basket("b"))
+        assert first is not None and second is None
+        assert other.receipt("b").status == "approved"
+    finally:
+        other.close()
+
+
+def test_review_decision_is_logged_with_the_reviewer(any_store):
+    bridge = CheckoutBridge("s1", CheckoutParams(approve_threshold=0.98), db=any_store)
+    held = bridge.on_basket(basket("c", confidence=0.8))
+    assert held.status == "review" and [r.session_token for r in any_store.review_queue()] == ["c"]
+    assert any_store.due_outbox(now=1e12) == []  # nothing is charged while held
+    fixed = any_store.decide("c", "alice", [BasketLine("012000286209", "Sparkling water", 1, 199, 1.0)], "one bottle only")
+    assert fixed.status == "approved" and fixed.total_cents == 199
+    assert any_store.decide("c", "bob", []) is None  # decided once
+    (d,) = any_store.decisions("c")
+    assert d["reviewer"] == "alice" and d["action"] == "edit" and d["note"] == "one bottle only"
+    assert [r.session_token for r in any_store.due_outbox(now=1e12)] == ["c"]
+    assert any_store.review_queue() == []
+
+
+def test_reviewer_passwords_are_checked(any_store):
+    any_store.add_reviewer("alice", "correct horse")
+    assert any_store.check_reviewer("alice", "correct horse")
+    assert not any_store.check_reviewer("alice", "wrong")
+    assert not any_store.check_reviewer("mallory", "correct horse")
+
+
+def test_shopper_flag_sends_the_session_to_review(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("d", open_=True))
+    v0 = any_store.session_version("d")
+    assert any_store.flag("d", "shopper reported that something is wrong")
+    assert any_store.session_version("d") > v0
+    assert not any_store.flag("nobody", "x")
+    r = bridge.on_basket(basket("d"))  # confident, but the shopper said no
+    assert r.status == "review" and r.review_reasons == ["shopper reported that something is wrong"]
+    # after the exit: an approved receipt not yet delivered is pulled back to review
+    e = bridge.on_basket(basket("e"))
+    assert e.status == "approved"
+    any_store.flag("e", "shopper reported that something is wrong")
+    assert any_store.receipt("e").status == "review"
+
+
+def test_evidence_is_kept_then_purged_after_the_retention_period(any_store):
+    any_store.record_evidence("plate_event", 10.0, {"plate_id": "p1", "delta_g": -500.0})
+    any_store.record_evidence("item_event", 10.5, {"plate_id": "p1", "sku": "x"}, token="f")
+    any_store.record_basket(basket("f", open_=True))
+    got = any_store.evidence(9.0, 11.0)
+    assert [e["kind"] for e in got] == ["plate_event", "item_event"] and got[1]["token"] == "f"
+    assert any_store.purge(older_than_s=3600.0) == 0  # all recent
+    assert any_store.purge(older_than_s=60.0, now=__import__("time").time() + 61.0) == 3
+    assert any_store.evidence(0.0, 100.0) == []
+    assert any_store.basket("f") is not None  # the basket itself (what is owed) stays

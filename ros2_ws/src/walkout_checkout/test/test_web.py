@@ -1,0 +1,119 @@
+"""The web side over real HTTP on 127.0.0.1: token isolation, long-poll updates, the
+flag, signage, reviewer sign-in, the console's evidence, and decisions logged by name."""
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from walkout_checkout.bridge import CheckoutBridge, CheckoutParams
+from walkout_checkout.store import ReceiptStore
+from walkout_checkout.web import CheckoutWeb
+from walkout_common.store import load_catalog, load_store
+from walkout_common.types import Basket, BasketLine
+
+ROOT = Path(__file__).resolve().parents[4]
+WATER = ("012000286209", "Sparkling water", 199)
+
+
+@pytest.fixture
+def app(tmp_path):
+    store = load_store(ROOT / "calibration/nanostore/store.yaml")
+    catalog = load_catalog(ROOT / "calibration/nanostore/catalog.yaml", store)
+    db = ReceiptStore(tmp_path / "r.sqlite")
+    web = CheckoutWeb(db, store, catalog, retention_s=7200.0).start()
+    yield web
+    web.stop()
+    db.close()
+
+
+def basket(token, qty, open_=True, confidence=0.999, stamp=10.0):
+    return Basket(token, stamp, [BasketLine(WATER[0], WATER[1], qty, WATER[2], confidence)] if qty else [], "USD", confidence, open_, [])
+
+
+def get(url, opener=None):
+    with (opener or urllib.request.build_opener()).open(url, timeout=15) as r:
+        return r.status, r.read().decode()
+
+
+def post(url, data=b"", opener=None):
+    req = urllib.request.Request(url, data=data, method="POST")
+    with (opener or urllib.request.build_opener()).open(req, timeout=15) as r:
+        return r.status, r.read().decode()
+
+
+def test_shopper_sees_own_session_only_and_updates_within_a_second(app):
+    app.db.record_basket(basket("tok-a", 1))
+    app.db.record_basket(basket("tok-b", 3))
+    status, text = get(f"{app.url}/api/s/tok-a?v=-1")
+    state = json.loads(text)
+    assert state["total_cents"] == 199 and [ln["quantity"] for ln in state["lines"]] == [1]
+    assert "tok-b" not in text
+    with pytest.raises(urllib.error.HTTPError) as err:
+        get(f"{app.url}/api/s/tok-c?v=-1")
+    assert err.value.code == 404
+    # a long-poll waiting on the current version returns as soon as the basket changes
+    got = {}
+
+    def wait() -> None:
+        got["state"] = json.loads(get(f"{app.url}/api/s/tok-a?v={state['version']}")[1])
+        got["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    t_pick = time.monotonic()
+    app.db.record_basket(basket("tok-a", 2, stamp=11.0))
+    waiter.join(timeout=5)
+    assert got["state"]["total_cents"] == 398
+    assert got["at"] - t_pick < 1.0
+
+
+def test_flag_and_signage(app):
+    app.db.record_basket(basket("tok-a", 1))
+    assert json.loads(post(f"{app.url}/api/s/tok-a/flag")[1]) == {"flagged": True}
+    assert app.db.flagged("tok-a")
+    with pytest.raises(urllib.error.HTTPError):
+        post(f"{app.url}/api/s/nobody/flag")
+    page = get(f"{app.url}/entry")[1]
+    assert "no face or body biometric" in page and "2 hours" in page
+
+
+def test_console_needs_sign_in_and_logs_who_decided(app):
+    db = app.db
+    db.add_reviewer("alice", "s3cret")
+    bridge = CheckoutBridge("nanostore-1", CheckoutParams(approve_threshold=0.98), db=db)
+    bridge.on_basket(basket("tok-r", 2, stamp=5.0))
+    plate = app.store.plates[0].id
+    db.record_evidence("tracks", 19.9, {"tracks": [{"track_id": "9f3a", "session_token": "tok-r", "state": 1, "x": 2.0, "y": 2.0,
+                                                    "hands": [[2.4, 2.0]]}]})
+    db.record_evidence("plate_event", 20.0, {"plate_id": plate, "delta_g": -760.0})
+    db.record_evidence("item_event", 20.0, {"plate_id": plate, "action": 0, "sku": WATER[0], "quantity": 2, "probability": 0.7,
+                                            "note": "two shoppers near", "candidates": [{"track_id": "9f3a", "session_token": "tok-r",
+                                                                                          "probability": 0.7}],
+                                            "alternatives": [{"sku": "012000286209", "probability": 0.7}]}, token="tok-r")
+    held = bridge.on_basket(basket("tok-r", 2, open_=False, confidence=0.7, stamp=30.0))
+    assert held.status == "review"
+    anon = urllib.request.build_opener()  # no cookies: the console is closed
+    assert "Reviewer sign-in" in get(f"{app.url}/review", anon)[1]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        post(f"{app.url}/review/tok-r", b"qty_012000286209=1", anon)
+    assert err.value.code == 403
+    with pytest.raises(urllib.error.HTTPError):
+        post(f"{app.url}/review/login", b"name=alice&password=wrong", anon)
+    alice = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    queue = post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "alice", "password": "s3cret"}).encode(), alice)[1]
+    assert "tok-r" in queue and "low confidence" in queue
+    page = get(f"{app.url}/review/tok-r", alice)[1]
+    assert "two shoppers near" in page and f"{plate} -760 g" in page and "arm out" in page
+    assert 'class="track"' in page and 'class="hand"' in page  # the top-down picture at the pick
+    post(f"{app.url}/review/tok-r", b"qty_012000286209=1&note=saw+one", alice)
+    r = db.receipt("tok-r")
+    assert r.status == "approved" and r.total_cents == 199
+    assert db.decisions("tok-r")[0]["reviewer"] == "alice"

@@ -1,0 +1,41 @@
+"""What the reviewer console keeps of the sensor side, as plain JSON-able dicts.
+
+Only derived, anonymous facts are kept (plate weight changes, item decisions, head and
+hand points of random track ids); never an image or a body measurement. Duck-typed on
+the messages, so rclpy and rosbags messages both work; no rclpy import here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from walkout_common.msgconv import stamp_to_sec
+
+
+def plate_event(msg: Any) -> tuple[float, dict] | None:
+    """(stamp, payload) of a settled plate event; None while the plate is still disturbed."""
+    if not msg.settled:
+        return None
+    return stamp_to_sec(msg.end), {"plate_id": str(msg.plate_id), "delta_g": float(msg.delta_g),
+                                   "start": stamp_to_sec(msg.start), "end": stamp_to_sec(msg.end)}
+
+
+def item_event(msg: Any) -> tuple[float, str, dict]:
+    """(stamp, session token, payload) of an ItemEvent, candidates and alternatives included."""
+    payload = {
+        "event_id": str(msg.event_id), "plate_id": str(msg.plate_id), "action": int(msg.action), "sku": str(msg.sku),
+        "quantity": int(msg.quantity), "probability": float(msg.probability), "delta_g": float(msg.delta_g), "note": str(msg.note),
+        "candidates": [{"track_id": str(c.track_id), "session_token": str(c.session_token), "probability": float(c.probability)}
+                       for c in msg.candidates],
+        "alternatives": [{"sku": str(a.sku), "probability": float(a.probability)} for a in msg.alternatives],
+    }
+    return stamp_to_sec(msg.header.stamp), str(msg.session_token), payload
+
+
+def tracks(msg: Any) -> tuple[float, dict]:
+    """(stamp, payload) of a TrackArray: head and hand points per track, in map."""
+    return stamp_to_sec(msg.header.stamp), {"tracks": [
+        {"track_id": str(t.track_id), "session_token": str(t.session_token), "state": int(t.state),
+         "x": round(float(t.position.x), 3), "y": round(float(t.position.y), 3),
+         "hands": [[round(float(h.position.x), 3), round(float(h.position.y), 3)] for h in t.hands]}
+        for t in msg.tracks]}
