@@ -24,6 +24,8 @@ setup(
     entry_points={
         "console_scripts": [
             "checkout_node = walkout_checkout.checkout_node:main",
+            "checkout_bench = walkout_checkout.bench:main",
+            "checkout_admin = walkout_checkout.admin:main",
         ],
     },
 )

@@ -94,3 +94,19 @@ def test_evidence_is_kept_then_purged_after_the_retention_period(any_store):
     assert any_store.purge(older_than_s=60.0, now=__import__("time").time() + 61.0) == 3
     assert any_store.evidence(0.0, 100.0) == []
     assert any_store.basket("f") is not None  # the basket itself (what is owed) stays
+
+
+def test_admin_adds_a_reviewer_and_purges(tmp_path, monkeypatch, capsys):
+    import io
+
+    from walkout_checkout.admin import main
+
+    db_file = str(tmp_path / "r.sqlite")
+    monkeypatch.setattr("sys.stdin", io.StringIO("long enough pw\n"))
+    assert main(["--db-file", db_file, "add-reviewer", "alice"]) == 0
+    store = ReceiptStore(db_file)
+    assert store.check_reviewer("alice", "long enough pw")
+    store.record_evidence("tracks", 1.0, {"tracks": []})
+    store.close()
+    assert main(["--db-file", db_file, "purge", "--retention-s", "-1"]) == 0
+    assert "purged 1 rows" in capsys.readouterr().out

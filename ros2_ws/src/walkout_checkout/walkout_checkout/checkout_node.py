@@ -65,6 +65,9 @@ class CheckoutNode(WarnOnce, Node):
         except (ValueError, KeyError) as exc:
             self.get_logger().warning(f"skipped a bad basket of session '{msg.session_token}': {exc}")
             return
+        except Exception as exc:  # e.g. the database is unreachable: say so loudly, keep running
+            self.get_logger().error(f"basket of session '{msg.session_token}' not recorded: {type(exc).__name__}: {exc}")
+            return
         if receipt is None:
             return
         self._outbox_wake.set()
@@ -78,7 +81,7 @@ class CheckoutNode(WarnOnce, Node):
         try:
             stamp, token, payload = evidence.item_event(msg)
             self.core.db.record_evidence("item_event", stamp, payload, token)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # a bad message or a database hiccup: log, carry on
             self.warn_once(f"skipped an item event '{msg.event_id}' on /association/item_events: {exc}")
 
     def on_plate_event(self, msg: wm.PlateEvent) -> None:
@@ -86,7 +89,7 @@ class CheckoutNode(WarnOnce, Node):
             got = evidence.plate_event(msg)
             if got is not None:
                 self.core.db.record_evidence("plate_event", got[0], got[1])
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # a bad message or a database hiccup: log, carry on
             self.warn_once(f"skipped a plate event of plate '{msg.plate_id}' on /perception/plate_events: {exc}")
 
     def on_tracks(self, msg: wm.TrackArray) -> None:
@@ -95,7 +98,7 @@ class CheckoutNode(WarnOnce, Node):
             if stamp - self._last_tracks >= TRACK_EVIDENCE_PERIOD_S or stamp < self._last_tracks:
                 self._last_tracks = stamp
                 self.core.db.record_evidence("tracks", stamp, payload)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # a bad message or a database hiccup: log, carry on
             self.warn_once(f"skipped a track array on /tracking/tracks: {exc}")
 
     def purge(self) -> None:

@@ -118,6 +118,10 @@ def _hash_password(password: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), PBKDF2_ROUNDS).hex()
 
 
+class _AlreadyDecided(Exception):
+    pass
+
+
 class _Sqlite:
     placeholder = "?"
     id_column = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -302,6 +306,12 @@ class ReceiptStore:
         """A reviewer's confirmation or edit of a held receipt: the receipt becomes
         'approved' with `lines` (unchanged lines = confirm), the decision is logged with
         who made it, and the outbox may now deliver it. None: no held receipt for token."""
+        try:
+            return self._decide(token, reviewer, lines, note)
+        except _AlreadyDecided:
+            return None
+
+    def _decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str) -> Receipt | None:
         with self._tx() as db:
             rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status='review'", (token,)).fetchall()
             if not rows:
@@ -313,7 +323,10 @@ class ReceiptStore:
             same = [(ln.sku, ln.quantity) for ln in before.lines] == [(ln.sku, ln.quantity) for ln in after.lines]
             action = "confirm" if same else "edit"
             after.review_reasons = [*before.review_reasons, f"reviewed by {reviewer}: {action}"]
-            db.execute("UPDATE receipts SET status=?, receipt=? WHERE token=?", (after.status, receipt_to_json(after), token))
+            cur = db.execute("UPDATE receipts SET status=?, receipt=? WHERE token=? AND status='review'",
+                             (after.status, receipt_to_json(after), token))
+            if cur.rowcount != 1:  # another reviewer decided in between (PostgreSQL, read committed)
+                raise _AlreadyDecided
             db.execute("UPDATE outbox SET next_try=0 WHERE token=?", (token,))
             db.execute("UPDATE sessions SET version=version + 1 WHERE token=?", (token,))
             db.execute("INSERT INTO review_decisions(token, reviewer, action, before_json, after_json, note, decided_at) "

@@ -136,3 +136,18 @@ def test_products_held_in_simulated_camera_images(recognizer):
         hits += top(obs.scores) == prod.sku
         n += 1
     assert hits / n > 0.7
+
+
+def test_exported_graph_computes_what_training_computes(tmp_path):
+    from walkout_perception.product_features import histogram_features, resize
+    from walkout_perception.train_products import Mlp, dataset, export
+
+    rng = np.random.default_rng(0)
+    x, y = dataset([f"t{i}" for i in range(6)], 4, 6, rng)
+    mlp = Mlp(x.shape[1], 16, 8, 7, rng)
+    mlp.fit(x, y, 2, rng)
+    export(mlp, tmp_path / "m.onnx")
+    crops = np.stack([resize(synth_crop("t1", rng)) for _ in range(5)])
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    (emb,) = sess.run(None, {"crop": crops})
+    assert np.allclose(emb, mlp.embed(histogram_features(crops)), atol=1e-4)

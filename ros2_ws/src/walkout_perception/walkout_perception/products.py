@@ -78,6 +78,9 @@ class ProductRecognizer:
         return self.embed_many([crop_rgb])[0]
 
     def embed_many(self, crops: list[np.ndarray]) -> np.ndarray:
+        for c in crops:
+            if c.ndim != 3 or c.shape[2] < 3 or min(c.shape[:2]) < 1:
+                raise ValueError(f"a crop must be (h, w, 3) RGB with pixels, got shape {c.shape}")
         x = np.stack([resize(c, CROP) for c in crops]).astype(np.float32)
         return self.session.run(None, {self.input: x})[0]
 

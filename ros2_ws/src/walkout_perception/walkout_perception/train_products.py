@@ -1,12 +1,12 @@
 """Trains the product-appearance embedding on synthetic renders and exports it to ONNX.
 
-    python -m walkout_perception.train_products [--classes 1500] [--out models/product_embedding.onnx]
+    python -m walkout_perception.train_products [--classes 3000] [--out models/product_embedding.onnx]
 
 Data: many random product looks (the simulator's `render_product` for random SKUs, never
 the catalog's own), each rendered as a hand crop would show it: scaled, stretched,
 rotated, shifted, on floor, shelf, shirt or cluttered backgrounds, partly covered by a
 hand, blurred, with lighting, tint and noise; plus crops of hands holding nothing.
-Model: fixed soft color histograms (product_features.py) -> MLP (250 -> 256 ReLU -> 64)
+Model: fixed soft color histograms (product_features.py) -> MLP (432 -> 256 ReLU -> 64)
 -> unit embedding, trained in numpy as a classifier over the random looks with a
 softmax head on the unit embedding; the head is thrown away and the embedding kept, so
 a store matches crops against its own packshots. Exported with onnx.helper; a JSON
@@ -98,7 +98,7 @@ def dataset(skus: list[str], per_class: int, n_empty: int, rng: np.random.Genera
 
 
 class Mlp:
-    """250 -> hidden ReLU -> dims, unit-normalised; trained with a softmax head."""
+    """Features -> hidden ReLU -> dims, unit-normalised; trained with a softmax head."""
 
     def __init__(self, n_in: int, hidden: int, dims: int, classes: int, rng: np.random.Generator) -> None:
         self.mu = np.zeros(n_in, np.float32)
@@ -278,11 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     from .products import CameraParams
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--classes", type=int, default=1500)
+    ap.add_argument("--classes", type=int, default=3000)
     ap.add_argument("--per-class", type=int, default=20)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--dims", type=int, default=64)
-    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=MODEL)
     ap.add_argument("--eval-catalog", type=Path, default=None, help="catalog.yaml whose SKUs to test on (never trained on)")

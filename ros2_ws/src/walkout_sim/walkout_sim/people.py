@@ -23,6 +23,7 @@ DT = 0.05
 CELL = 0.1
 SOFT_GAP = 0.5  # people wait a moment rather than come closer than this
 HARD_GAP = 0.36  # and never come closer than this (the contract: heads as close as 0.35 m)
+JAM_GAP = 0.3  # except to get out of a jam that lasts
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Timeline:
 class Grid:
     """Free floor cells (gondolas grown by a body radius), with A* paths."""
 
-    def __init__(self, store: Store, radius: float = 0.3) -> None:
+    def __init__(self, store: Store, radius: float = 0.25) -> None:
         lo = store.floor_min - 1.5
         hi = store.floor_max + 1.5
         self.origin = lo
@@ -145,6 +146,12 @@ class Grid:
         return [np.asarray(a, float)] + pts[1:-1] + [np.asarray(b, float)]
 
 
+def _keep_right(gate) -> np.ndarray:
+    """Offset from a gate's middle to the right-hand side of someone walking in."""
+    right = np.array([gate.normal[1], -gate.normal[0]])
+    return right * min(0.25, max(gate.width / 2.0 - 0.2, 0.0))
+
+
 @dataclass
 class _Step:
     kind: str  # walk | reach | wait
@@ -177,8 +184,9 @@ class PeopleSim:
         states = []
         for sh in self.sc.shoppers:
             gate = self.gates[sh.entry_gate]
-            start = gate.center - gate.normal * 1.1
-            inside = gate.center + gate.normal * 0.8
+            # keep right through a door: in on one side of its middle, out on the other
+            start = gate.center - gate.normal * 1.1 + _keep_right(gate)
+            inside = gate.center + gate.normal * 0.8 + _keep_right(gate)
             plan: list[_Step] = [_Step("walk", [start, inside])]
             pos = inside
             for act in sh.actions:
@@ -187,8 +195,9 @@ class PeopleSim:
                 plan.append(_Step("reach", action=act))
                 pos = stand
             xg = self.gates[sh.exit_gate]
-            plan.append(_Step("walk", self.grid.path(pos, xg.center + xg.normal * 0.6)))
-            plan.append(_Step("walk", [xg.center + xg.normal * 0.6, xg.center - xg.normal * 1.2]))
+            out_side = -_keep_right(xg)
+            plan.append(_Step("walk", self.grid.path(pos, xg.center + xg.normal * 0.6 + out_side)))
+            plan.append(_Step("walk", [xg.center + xg.normal * 0.6 + out_side, xg.center - xg.normal * 1.2 + out_side]))
             states.append({"sh": sh, "plan": plan, "i": 0, "seg": 0, "pos": start.copy(), "facing": float(np.arctan2(*gate.normal[::-1])),
                            "t_step": 0.0, "done": False, "started": False, "wait": 0.0, "track": Track(sh.person_id, sh.token),
                            "crossed_in": False, "crossed_out": False, "held": None})
@@ -202,6 +211,9 @@ class PeopleSim:
                 sh: Shopper = s["sh"]
                 if t < sh.enter_at:
                     continue
+                others = self._others(s, states)
+                if not s["started"] and len(others) and np.min(np.linalg.norm(others - s["pos"], axis=1)) < SOFT_GAP:
+                    continue  # someone is leaving through this door: come in a moment later
                 s["started"] = True
                 self._advance(s, t, states, changes, truth, held_units)
                 pose = self._pose(s, t)
@@ -235,25 +247,31 @@ class PeopleSim:
         pts = [o["pos"] for o in states if o is not s and o["started"] and not o["done"]]
         return np.array(pts).reshape(-1, 2)
 
-    def _blocked(self, s: dict, nxt: np.ndarray, states: list, keep: float = SOFT_GAP) -> bool:
-        """Would this step bring the person closer than `keep` to someone, and closer than now?"""
-        others = self._others(s, states)
-        if not len(others):
-            return False
-        d_now = np.linalg.norm(others - s["pos"], axis=1)
-        d_next = np.linalg.norm(others - nxt, axis=1)
-        return bool(np.any((d_next < keep) & (d_next < d_now)))
-
-    def _sidestep(self, s: dict, vec: np.ndarray, move: float, states: list) -> np.ndarray | None:
-        """A step around whoever is in the way that keeps heads >= HARD_GAP apart, or None."""
-        unit = vec / max(float(np.linalg.norm(vec)), 1e-9)
-        for angle in (0.0, 0.6, -0.6, 1.2, -1.2, 1.57, -1.57):
-            c, sn = np.cos(angle), np.sin(angle)
-            step = np.array([c * unit[0] - sn * unit[1], sn * unit[0] + c * unit[1]]) * move
-            cand = s["pos"] + step
-            if not self.grid.free[self.grid.cell(cand)] and angle != 0.0:
-                continue
-            if not self._blocked(s, cand, states, HARD_GAP):
+    def _step(self, s: dict, target: np.ndarray, move: float, others: np.ndarray) -> np.ndarray | None:
+        """The next position toward `target`: straight if the way is clear, else the
+        heading closest to it that keeps heads apart; None when no step does."""
+        vec = target - s["pos"]
+        dist = float(np.linalg.norm(vec))
+        if dist < 1e-9:
+            return s["pos"].copy()
+        unit = vec / dist
+        stuck = s["wait"] > 3.0  # after a while, step aside or back to let others through
+        angles = (0.0, 0.35, -0.35, 0.7, -0.7, 1.1, -1.1, 1.57, -1.57) + ((2.2, -2.2, 3.14) if stuck else ())
+        d_now = np.linalg.norm(others - s["pos"], axis=1) if len(others) else np.zeros(0)
+        # a jam that lasts (a crowd meeting in a narrow aisle) is let through by passing a
+        # little closer than HARD_GAP, shoulders turned, as people do
+        keeps = (SOFT_GAP, HARD_GAP) if not stuck else (HARD_GAP,) if s["wait"] < 10.0 else (HARD_GAP, JAM_GAP)
+        for keep in keeps:
+            for angle in angles:
+                c, sn = np.cos(angle), np.sin(angle)
+                step = np.array([c * unit[0] - sn * unit[1], sn * unit[0] + c * unit[1]]) * min(move, dist)
+                cand = s["pos"] + step
+                if angle != 0.0 and not self.grid.free[self.grid.cell(cand)]:
+                    continue
+                if len(others):
+                    d_next = np.linalg.norm(others - cand, axis=1)
+                    if np.any((d_next < keep) & (d_next < d_now)):
+                        continue
                 return cand
         return None
 
@@ -265,45 +283,43 @@ class PeopleSim:
         step = plan[s["i"]]
         sh: Shopper = s["sh"]
         if step.kind == "walk":
-            remaining = sh.speed * DT
-            while remaining > 1e-9 and s["seg"] < len(step.path) - 1:
-                target = step.path[s["seg"] + 1]
-                vec = target - s["pos"]
-                dist = float(np.linalg.norm(vec))
-                if dist < 1e-9:
-                    s["seg"] += 1
-                    continue
-                move = min(remaining, dist)
-                nxt = s["pos"] + vec / dist * move
-                if self._blocked(s, nxt, states):
-                    near_goal = float(np.linalg.norm(step.path[-1] - s["pos"])) < 0.7
-                    if near_goal and s["i"] + 1 < len(plan) and plan[s["i"] + 1].kind == "reach":
-                        # someone stands at the plate: reach from here, beside them
-                        s["seg"] = len(step.path) - 1
-                        break
-                    # wait a moment for whoever stands in the way, then step around them;
-                    # heads never come closer than HARD_GAP
-                    s["wait"] += DT
-                    if s["wait"] < 1.5:
-                        return
-                    # (a stand-off that lasts, e.g. two people head to head in a dead end,
-                    # is resolved by squeezing past: rare, and better than a frozen store)
-                    if self._blocked(s, nxt, states, HARD_GAP) and s["wait"] < 15.0:
-                        side = self._sidestep(s, vec, move, states)
-                        if side is not None:
-                            s["facing"] = float(np.arctan2(*(side - s["pos"])[::-1]))
-                            s["pos"] = side
-                        return
-                s["wait"] = 0.0
-                s["facing"] = float(np.arctan2(vec[1], vec[0]))
-                s["pos"] = nxt
-                remaining -= move
-                if move >= dist - 1e-9:
-                    s["seg"] += 1
-            if s["seg"] >= len(step.path) - 1:
+            path = step.path
+            others = self._others(s, states)
+            # progress along the path: the furthest of the next waypoints already reached
+            # (or passed beside, after a detour around someone)
+            window = np.linalg.norm(np.array(path[s["seg"] : s["seg"] + 10]) - s["pos"], axis=1)
+            reached = np.flatnonzero(window < 0.2)
+            if len(reached):
+                s["seg"] += int(reached[-1])
+            if s["seg"] >= len(path) - 1 or float(np.linalg.norm(path[-1] - s["pos"])) < 0.03:
                 s["i"] += 1
                 s["seg"] = 0
                 s["t_step"] = t
+                return
+            goal_d = float(np.linalg.norm(path[-1] - s["pos"]))
+            next_is_reach = s["i"] + 1 < len(plan) and plan[s["i"] + 1].kind == "reach"
+            if next_is_reach and goal_d < 0.7 and len(others) and np.min(np.linalg.norm(others - path[-1], axis=1)) < SOFT_GAP:
+                # someone stands at the plate: reach from here, beside them
+                s["i"] += 1
+                s["seg"] = 0
+                return
+            # head for a point a little ahead on the path (smooth, and back to it after a detour)
+            ahead = min(s["seg"] + 4, len(path) - 1)
+            nxt = self._step(s, path[ahead] if ahead < len(path) - 1 or goal_d > 0.05 else path[-1], sh.speed * DT, others)
+            if nxt is None:
+                s["wait"] += DT
+                # (a stand-off that lasts, e.g. a crowd in a dead end, is resolved by
+                # squeezing past: rare, and better than a frozen store)
+                if s["wait"] < 20.0:
+                    return
+                nxt = s["pos"] + (path[ahead] - s["pos"]) / max(float(np.linalg.norm(path[ahead] - s["pos"])), 1e-9) * sh.speed * DT
+            straight = path[ahead] - s["pos"]
+            moved = nxt - s["pos"]
+            if float(np.linalg.norm(moved)) > 1e-9:
+                s["facing"] = float(np.arctan2(moved[1], moved[0]))
+            # waiting counts down only while the way ahead is really open
+            s["wait"] = 0.0 if float(moved @ straight) > 0.7 * float(np.linalg.norm(moved) * np.linalg.norm(straight)) else s["wait"] + DT
+            s["pos"] = nxt
             return
         # A reach: timings relative to its start.
         act = step.action

@@ -19,12 +19,22 @@ def mahalanobis_costs(means: np.ndarray, covs: np.ndarray, meas: np.ndarray, mea
 
 
 def assign(costs: np.ndarray, gate: float, dist: np.ndarray | None = None, max_dist: float = np.inf) -> list[tuple[int, int]]:
-    """Pairs (track, measurement) minimising total cost, only inside the gate."""
-    if costs.size == 0:
+    """Pairs (track, measurement) minimising total cost, only inside the gate.
+
+    Leaving a track or a measurement unpaired costs gate / 2 each, so the solver never
+    trades two good pairs for more pairs (a plain Hungarian on a gated matrix pairs as
+    many as it can, which swaps neighbours when one of them is missing from a frame)."""
+    n_t, n_m = costs.shape
+    if n_t == 0 or n_m == 0:
         return []
     allowed = costs <= gate
     if dist is not None:
         allowed &= dist <= max_dist
-    c = np.where(allowed, costs, BIG)
-    rows, cols = linear_sum_assignment(c)
-    return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if allowed[r, k]]
+    miss = gate / 2
+    full = np.full((n_t + n_m, n_m + n_t), BIG)
+    full[:n_t, :n_m] = np.where(allowed, costs, BIG)
+    full[np.arange(n_t), n_m + np.arange(n_t)] = miss  # track unpaired
+    full[n_t + np.arange(n_m), np.arange(n_m)] = miss  # measurement unpaired
+    full[n_t:, n_m:] = 0.0
+    rows, cols = linear_sum_assignment(full)
+    return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if r < n_t and k < n_m and allowed[r, k]]

@@ -16,14 +16,17 @@ def make_filter(xy: np.ndarray, meas_std: float, init_vel_std: float) -> KalmanF
     return kf
 
 
-def predict(kf: KalmanFilter, dt: float, accel_std: float, max_speed: float) -> None:
-    """Advances the filter by dt seconds (white-acceleration process noise)."""
+def predict(kf: KalmanFilter, dt: float, accel_psd: float, max_speed: float) -> None:
+    """Advances the filter by dt seconds. Continuous white-acceleration process noise
+    (spectral density `accel_psd`, m^2/s^3): predicting in several short steps gives the
+    same uncertainty as one long step, so overlapping cameras at odd stamps don't make
+    the filter stiff."""
     if dt <= 0:
         return
     kf.F = np.array([[1.0, 0, dt, 0], [0, 1.0, 0, dt], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
-    q = accel_std**2
-    dt2, dt3, dt4 = dt * dt, dt**3 / 2, dt**4 / 4
-    kf.Q = q * np.array([[dt4, 0, dt3, 0], [0, dt4, 0, dt3], [dt3, 0, dt2, 0], [0, dt3, 0, dt2]])
+    q = accel_psd
+    a, b, c = dt**3 / 3, dt**2 / 2, dt
+    kf.Q = q * np.array([[a, 0, b, 0], [0, a, 0, b], [b, 0, c, 0], [0, b, 0, c]])
     kf.predict()
     speed = float(np.hypot(kf.x[2], kf.x[3]))
     if speed > max_speed:  # people walk at most ~1.8 m/s

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from walkout_common.types import CONFIRMED, LOST, DetectionFrame, PersonDetection, TrackSnapshot
+from walkout_common.types import CONFIRMED, DetectionFrame, PersonDetection, TrackSnapshot
 
 
 @dataclass
@@ -83,7 +83,7 @@ class IdentityScorer:
     def observe(self, t: float, snaps: list[TrackSnapshot]) -> None:
         people = [(w.pid, w.at(t)) for w in self.walkers]
         people = [(pid, xy) for pid, xy in people if xy is not None]
-        snaps = [s for s in snaps if s.state in (CONFIRMED, LOST)]
+        snaps = [s for s in snaps if s.state == CONFIRMED]  # LOST ones coast: guesses
         if not people:
             return
         if not snaps:

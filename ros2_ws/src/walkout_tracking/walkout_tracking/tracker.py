@@ -42,13 +42,14 @@ __all__ = ["Rebind", "SessionClosed", "Tracker", "TrackerParams", "UnboundTrack"
 @dataclass
 class TrackerParams:
     meas_std_m: float = 0.07  # head position noise of a detection
-    accel_std: float = 2.0  # people start, stop and turn
+    accel_psd: float = 2.0  # m^2/s^3, white-acceleration density: people start, stop and turn
     max_speed: float = 2.0  # people walk at most 1.8 m/s
     lost_velocity_tau_s: float = 1.0  # a person nobody sees most likely stopped
     gate_chi2: float = 13.8  # 99.9 % for 2 dof (x, y)
     height_std_m: float = 0.06
     height_cost_cap: float = 6.0  # head height breaks ties, but a crouching shopper stays matched
     gate_max_m: float = 0.7  # never associate farther than this
+    tentative_cost: float = 4.0  # extra association cost of a track not yet confirmed
     max_frame_lag_s: float = 0.1  # an older frame than this behind the newest is dropped
     confirm_hits: int = 3
     tentative_timeout_s: float = 0.6
@@ -126,7 +127,7 @@ class Tracker:
         self.sessions = SessionBook()
         self.rebinds: list[Rebind] = []
         self.dropped_frames = 0  # frames too late to use
-        self.history = TrackHistory(self.p.accel_std)
+        self.history = TrackHistory()
         self.gates = store.gates_by_id
         self._entry_gates = [g for g in store.gates if g.accepts("entry")]
 
@@ -139,7 +140,7 @@ class Tracker:
             dt = t - tr.t
             if dt <= 0:
                 continue  # never predict backwards: a slightly late frame just updates
-            predict(tr.kf, dt, self.p.accel_std, self.p.max_speed)
+            predict(tr.kf, dt, self.p.accel_psd, self.p.max_speed)
             if tr.state == LOST:
                 tr.kf.x[2:] *= np.exp(-dt / self.p.lost_velocity_tau_s)
             tr.t = t
@@ -189,16 +190,12 @@ class Tracker:
         costs = np.where(d2 <= self.p.gate_chi2, costs, np.inf)  # gate on position alone
         dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1)
         gate = self.p.gate_chi2 + self.p.height_cost_cap
-        # Established tracks choose first; tentative ones only get what is left, so a
-        # spurious birth beside a person can never pull that person's detections away.
-        established = np.array([tr.state != TENTATIVE for tr in live], dtype=bool)
-        pairs = assign(np.where(established[:, None], costs, np.inf), gate, dist, self.p.gate_max_m)
-        taken = {di for _, di in pairs}
-        rest = [k for k in range(len(dets)) if k not in taken]
-        if rest and (~established).any():
-            sub = assign(costs[~established][:, rest], gate, dist[~established][:, rest], self.p.gate_max_m)
-            tent = np.flatnonzero(~established)
-            pairs += [(int(tent[i]), rest[j]) for i, j in sub]
+        # A tentative track pays a little extra, so a spurious birth beside a person can't
+        # pull that person's detections away; but it still competes, so an established
+        # track whose person is out of this camera's view can't steal a newcomer's head.
+        tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
+        costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
+        pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m)
         return pairs
 
     def _hit(self, tr: _Track, d: PersonDetection, t: float) -> None:
