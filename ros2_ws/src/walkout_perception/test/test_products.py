@@ -135,7 +135,7 @@ def test_products_held_in_simulated_camera_images(recognizer):
         (obs,) = per.process(1.0, r.render([pose]), [hand])
         hits += top(obs.scores) == prod.sku
         n += 1
-    assert hits / n > 0.7
+    assert hits / n > 0.8  # measured 1.0 over 200 renders
 
 
 def test_exported_graph_computes_what_training_computes(tmp_path):

@@ -39,7 +39,7 @@ def default_providers() -> list[str]:
 @dataclass
 class CameraParams:
     crop_m: float = 0.16  # crop side at the hand, metres
-    temperature: float = 0.05  # softmax temperature on cosine similarities
+    temperature: float = 0.07  # softmax temperature on cosine similarities (train_products calibrates it)
     none_similarity: float = 0.5  # a product must look at least this alike to beat "nothing"
     min_crop_px: int = 6  # fewer pixels than this (hand at the image edge): no observation
     max_hand_age_s: float = 0.5  # node: hands from tracks further than this from the image stamp are ignored
@@ -50,7 +50,9 @@ class ProductRecognizer:
                  params: CameraParams | None = None) -> None:
         self.params = params or CameraParams()
         path = Path(model_path) if model_path else MODEL
-        self.session = ort.InferenceSession(str(path), providers=providers or default_providers())
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # a 16x16 crop is too small to gain from threads; they only contend
+        self.session = ort.InferenceSession(str(path), opts, providers=providers or default_providers())
         self.input = self.session.get_inputs()[0].name
         sidecar = path.with_suffix(".json")
         meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}

@@ -35,6 +35,7 @@ class WeightParams:
     max_gap_s: float = 5.0  # a longer silence (lost batches) restarts the plate
     unsettled_min_g: float = 10.0  # live display of disturbed plates above this change
     shift_window_s: float = 0.5  # a small step shows as this window's mean leaving the level
+    shift_min_samples: int = 30  # but never fewer samples (at 30 Hz the window is 1 s)
     shift_sigmas: float = 4.5
 
 
@@ -126,7 +127,7 @@ class PlateDetector:
         p, cur = self.params, self.current
         assert cur is not None
         self.window.append((t, g, before))
-        n_win = max(int(p.shift_window_s * self.rate_hz), 5)
+        n_win = max(int(p.shift_window_s * self.rate_hz), p.shift_min_samples, 5)
         while len(self.window) > n_win:
             self.window.popleft()
         if len(self.window) < n_win or cur.n < 3 * n_win:

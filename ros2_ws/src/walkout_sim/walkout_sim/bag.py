@@ -9,21 +9,32 @@ import time
 from pathlib import Path
 
 from walkout_common.bagio import BagWriter
-from walkout_common.store import Catalog, Store
+from walkout_common.store import Store
 
 from .encode import Encoder
 from .scenario import Scenario
-from .world import World
+from .world import World, world_of
 
 TRUTH_FILE = "truth.json"
 
 
-def record_bag(store: Store, catalog: Catalog, scenario: Scenario, path: str | Path, progress: bool = False, storage: str = "mcap") -> dict:
-    """Writes the bag folder `path` (replacing it) and `path/truth.json`; returns the truth."""
-    path = Path(path)
+def record_bag(*args: object, progress: bool = False, storage: str = "mcap") -> dict:
+    """Writes the bag folder `path` (replacing it) and `path/truth.json`; returns the truth.
+
+    `record_bag(scenario, config, path)` (config: SensorConfig or None = the scenario's) or
+    `record_bag(store, catalog, scenario, path)`.
+    """
+    if len(args) == 3 and isinstance(args[0], Scenario):
+        scenario, config, path = args
+        world = world_of(scenario, config)  # type: ignore[arg-type]
+    elif len(args) == 4 and isinstance(args[0], Store) and isinstance(args[2], Scenario):
+        store, catalog, scenario, path = args
+        world = World(store, catalog, scenario)  # type: ignore[arg-type]
+    else:
+        raise TypeError("record_bag(scenario, config, path) or record_bag(store, catalog, scenario, path)")
+    path = Path(path)  # type: ignore[arg-type]
     if path.exists():
         shutil.rmtree(path)
-    world = World(store, catalog, scenario)
     wall0, last = time.perf_counter(), 0.0
     with BagWriter(path, storage) as writer:
         enc = Encoder(lambda name: writer.msg(name))

@@ -45,6 +45,26 @@ class TruthEvent:
     plate_id: str
     sku: str
     n: int  # > 0 taken, < 0 put back
+    billed_token: str = ""  # whose receipt the units count on (their taker's); "" = token
+    taker_id: str = ""  # the person who took the units from a shelf; "" = person_id
+
+
+@dataclass
+class Handover:
+    t: float
+    giver: str
+    receiver: str
+    sku: str
+    n: int
+
+
+@dataclass
+class Unit:
+    """One product unit in someone's hand: its weight and who took it from a shelf."""
+
+    weight: float
+    taker_id: str
+    taker_token: str
 
 
 @dataclass
@@ -64,6 +84,7 @@ class Timeline:
     exits: dict[str, float]  # person -> exit time
     end_time: float
     initial_load: dict[str, float]  # plate -> grams of stock at start
+    handovers: list[Handover] = field(default_factory=list)
 
     def poses_at(self, t: float) -> list[PersonPose]:
         out = []
@@ -173,6 +194,7 @@ class PeopleSim:
             for plate in prod.plates:
                 self.stock[plate][prod.sku] = list(self.rng.normal(prod.weight_g, prod.weight_std_g, 12))
         self.initial_load = {pid: float(sum(sum(u) for u in skus.values())) for pid, skus in self.stock.items()}
+        self.handovers: list[Handover] = []
 
     def _stand_point(self, plate_id: str) -> np.ndarray:
         plate = self.plates[plate_id]
@@ -190,6 +212,9 @@ class PeopleSim:
             plan: list[_Step] = [_Step("walk", [start, inside])]
             pos = inside
             for act in sh.actions:
+                if act.give_to:
+                    plan.append(_Step("give", action=act))
+                    continue
                 stand = self._stand_point(act.plate_id)
                 plan.append(_Step("walk", self.grid.path(pos, stand)))
                 plan.append(_Step("reach", action=act))
@@ -226,7 +251,7 @@ class PeopleSim:
         tracks = [s["track"] for s in states]
         end = max((tr.t[-1] for tr in tracks if tr.t), default=0.0)
         gates_ev.sort()
-        return Timeline(tracks, changes, truth, gates_ev, exits, end, self.initial_load)
+        return Timeline(tracks, changes, truth, gates_ev, exits, end, self.initial_load, self.handovers)
 
     def _gates(self, s: dict, t: float, gates_ev: list, exits: dict) -> None:
         sh: Shopper = s["sh"]
@@ -283,6 +308,9 @@ class PeopleSim:
         step = plan[s["i"]]
         sh: Shopper = s["sh"]
         if step.kind == "walk":
+            if s["seg"] == 0 and float(np.linalg.norm(step.path[0] - s["pos"])) > 0.3:
+                # not where this walk was planned from (after a handover, a sidestep): re-plan
+                step.path = self.grid.path(s["pos"], step.path[-1])
             path = step.path
             others = self._others(s, states)
             # progress along the path: the furthest of the next waypoints already reached
@@ -321,6 +349,9 @@ class PeopleSim:
             s["wait"] = 0.0 if float(moved @ straight) > 0.7 * float(np.linalg.norm(moved) * np.linalg.norm(straight)) else s["wait"] + DT
             s["pos"] = nxt
             return
+        if step.kind == "give":
+            self._give(s, t, states, held_units)
+            return
         # A reach: timings relative to its start.
         act = step.action
         if "reach" not in s or s["reach"]["act"] is not act:
@@ -330,6 +361,53 @@ class PeopleSim:
             s["i"] += 1
             s["reach"] = {"act": None}
             s["held"] = None
+
+    def _give(self, s: dict, t: float, states: list, held_units: dict) -> None:
+        """Walk up to the receiver, both hold out a hand for a moment, units change hands."""
+        act, sh = s["plan"][s["i"]].action, s["sh"]
+        other = next((o for o in states if o["sh"].person_id == act.give_to), None)
+        g = s.get("give")
+        if g is None:
+            if other is None or not other["started"] or other["done"] or other["i"] >= len(other["plan"]) - 2:
+                s["i"] += 1  # the receiver is not in the store (any more): no handover
+                return
+            g = s["give"] = {"path": [], "planned": -1.0, "meet": None}
+        if g["meet"] is None:
+            gap = float(np.linalg.norm(other["pos"] - s["pos"]))
+            if gap < 0.7:
+                mid = (s["pos"] + other["pos"]) / 2.0
+                g["meet"] = (t, np.array([*mid, 1.05]))
+                other["offer"] = (t, t + 1.2, g["meet"][1])
+            else:
+                if t - g["planned"] > 0.5:  # the receiver moves: re-plan now and then
+                    g["path"], g["planned"] = self.grid.path(s["pos"], other["pos"]), t
+                    g["seg"] = 0
+                path = g["path"]
+                while g["seg"] < len(path) - 1 and float(np.linalg.norm(path[g["seg"]] - s["pos"])) < 0.15:
+                    g["seg"] += 1
+                nxt = self._step(s, path[min(g["seg"] + 2, len(path) - 1)], sh.speed * DT, self._others(s, states))
+                if nxt is None:
+                    s["wait"] += DT
+                    if s["wait"] > 20.0:
+                        s["i"] += 1
+                        s.pop("give")
+                    return
+                moved = nxt - s["pos"]
+                if float(np.linalg.norm(moved)) > 1e-9:
+                    s["facing"] = float(np.arctan2(moved[1], moved[0]))
+                s["pos"] = nxt
+                return
+        t0, _ = g["meet"]
+        if t >= t0 + 1.2:
+            mine = held_units[sh.person_id].setdefault(act.sku, [])
+            theirs = held_units[act.give_to].setdefault(act.sku, [])
+            n = min(act.n, len(mine))
+            for _ in range(n):
+                theirs.append(mine.pop())
+            if n:
+                self.handovers.append(Handover(t0 + 0.6, sh.person_id, act.give_to, act.sku, n))
+            s["i"] += 1
+            s.pop("give")
 
     def _plan_reach(self, act, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> dict:
         plate = self.plates[act.plate_id]
@@ -347,17 +425,27 @@ class PeopleSim:
         units = self.stock[act.plate_id].setdefault(act.sku, [])
         grams = 0.0
         mine = held_units[sh.person_id].setdefault(act.sku, [])
+        returned: list[Unit] = []
         for _ in range(abs(act.n)):
             if act.n > 0:
                 w = units.pop(int(rng.integers(len(units)))) if units else float(self.catalog.by_sku[act.sku].weight_g)
-                mine.append(w)
+                mine.append(Unit(w, sh.person_id, sh.token))
                 grams -= w
             else:
-                w = mine.pop() if mine else float(self.catalog.by_sku[act.sku].weight_g)
-                units.append(w)
-                grams += w
+                u = mine.pop() if mine else Unit(float(self.catalog.by_sku[act.sku].weight_g), sh.person_id, sh.token)
+                returned.append(u)
+                units.append(u.weight)
+                grams += u.weight
         changes.append(PlateChange(act.plate_id, cursor, cursor + ramp, grams))
-        truth.append(TruthEvent(cursor + ramp / 2, sh.person_id, sh.token, act.plate_id, act.sku, act.n))
+        t_ev = cursor + ramp / 2
+        if act.n > 0:
+            truth.append(TruthEvent(t_ev, sh.person_id, sh.token, act.plate_id, act.sku, act.n, sh.token, sh.person_id))
+        else:  # a put-back counts against whoever took each unit (a handed-over one: its giver)
+            by_taker: dict[tuple[str, str], int] = {}
+            for u in returned:
+                by_taker[(u.taker_id, u.taker_token)] = by_taker.get((u.taker_id, u.taker_token), 0) + 1
+            for (taker, token), n in by_taker.items():
+                truth.append(TruthEvent(t_ev, sh.person_id, sh.token, act.plate_id, act.sku, -n, token, taker))
         end_contact = cursor + ramp + float(rng.uniform(0.2, 0.5))
         return {"act": act, "start": t0, "touch": touch, "release": end_contact, "end": end_contact + back_s + act.linger_s,
                 "hand": hand, "out": out_s, "back": back_s, "sku": act.sku, "take": act.n > 0}
@@ -384,4 +472,11 @@ class PeopleSim:
                 # the product is in the hand on the way out of a take, or in of a return
                 if (r["take"] and t > r["release"]) or (not r["take"] and t < r["touch"]):
                     held = r["sku"]
+        g = s.get("give")
+        offer = (g["meet"][0], g["meet"][0] + 1.2, g["meet"][1]) if g and g.get("meet") else s.get("offer")
+        if offer and offer[0] <= t <= offer[1] and not hands:
+            hands.append(offer[2])
+            held = s["plan"][s["i"]].action.sku if g and s["i"] < len(s["plan"]) else None
+            to = offer[2][:2] - s["pos"]
+            facing = float(np.arctan2(to[1], to[0]))
         return PersonPose(s["pos"].copy(), sh.height, facing, hands, held)

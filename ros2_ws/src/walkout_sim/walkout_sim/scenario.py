@@ -15,7 +15,8 @@ from walkout_common.store import Catalog, Store
 
 @dataclass
 class Action:
-    """One reach: take (n > 0) or put back (n < 0) units of a SKU at a plate."""
+    """One reach: take (n > 0) or put back (n < 0) units of a SKU at a plate; or, with
+    `give_to`, hand n held units of the SKU to that person (plate_id unused)."""
 
     plate_id: str
     sku: str
@@ -23,6 +24,7 @@ class Action:
     slow: bool = False  # a slow, careful pick (the weight ramps over seconds)
     press: bool = False  # the hand rests on the plate for a moment first
     linger_s: float = 0.0  # extra time standing at the plate afterwards
+    give_to: str = ""  # person id of the receiver of a handover
 
 
 @dataclass
@@ -49,6 +51,7 @@ class SensorConfig:
     color_size: tuple[int, int] = (320, 240)
     load_cell_hz: float = 60.0
     load_cell_batch: int = 6
+    shelf_rates: dict[str, tuple[float, int]] = field(default_factory=dict)  # shelf id -> (Hz, batch), overrides
     load_cell_noise_g: tuple[float, float] = (1.0, 5.0)  # per plate, drawn in this range
     drift_g_per_h: float = 100.0
     lost_batch_frac: float = 0.005
@@ -66,6 +69,8 @@ class Scenario:
     duration_s: float
     sensors: SensorConfig = field(default_factory=SensorConfig)
     kind: str = "random"  # scenario type, for per-type reports
+    store: Store | None = field(default=None, compare=False, repr=False)
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
 
 
 def _gates(store: Store, kind: str) -> list[str]:
@@ -89,6 +94,7 @@ def random_scenario(
     sensors: SensorConfig | None = None,
     arrival_gap_s: float = 6.0,
     name: str = "",
+    handover_prob: float = 0.0,
 ) -> Scenario:
     rng = np.random.default_rng(seed)
     stock = _stock(catalog)
@@ -118,7 +124,7 @@ def random_scenario(
                     person_id=f"p{len(shoppers)}",
                     token=token,
                     enter_at=t + 1.2 * m,
-                    height=float(rng.uniform(1.5, 2.0)),
+                    height=float(rng.uniform(1.45, 2.05)),
                     speed=float(rng.uniform(0.8, 1.4)),
                     actions=actions,
                     entry_gate=entries[int(rng.integers(len(entries)))],
@@ -127,7 +133,15 @@ def random_scenario(
             )
         k += 1
         t += float(rng.uniform(0.5, 1.5) * arrival_gap_s)
-    return Scenario(name or f"random-{n_shoppers}-{seed}", seed, shoppers, duration_s or 0.0, sensors or SensorConfig())
+    if handover_prob > 0:
+        # a shopper hands one taken unit to someone of another session who came in just before
+        for i, sh in enumerate(shoppers):
+            takes = [a for a in sh.actions if a.n > 0]
+            others = [o for o in shoppers[:i] if o.token != sh.token]
+            if takes and others and rng.uniform() < handover_prob:
+                sh.actions.append(Action("", takes[-1].sku, 1, give_to=others[-1].person_id))
+    return Scenario(name or f"random-{n_shoppers}-{seed}", seed, shoppers, duration_s or 0.0, sensors or SensorConfig(),
+                    store=store, catalog=catalog)
 
 
 def _sku_on(catalog: Catalog, plate: str, index: int = 0) -> str:
@@ -140,7 +154,7 @@ def single_shopper(store: Store, catalog: Catalog, seed: int = 1) -> Scenario:
     a, b = plates[0], plates[len(plates) // 2]
     shopper = Shopper("p0", "tok-solo", 1.0, 1.75, 1.1, [Action(a, _sku_on(catalog, a), 1), Action(b, _sku_on(catalog, b), 2)],
                       _gates(store, "entry")[0], _gates(store, "exit")[0])
-    return Scenario("single_shopper", seed, [shopper], 0.0, kind="single")
+    return Scenario("single_shopper", seed, [shopper], 0.0, kind="single", store=store, catalog=catalog)
 
 
 def two_shoppers(store: Store, catalog: Catalog, seed: int = 2) -> Scenario:
@@ -152,7 +166,7 @@ def two_shoppers(store: Store, catalog: Catalog, seed: int = 2) -> Scenario:
     s2 = Shopper("p1", "tok-bob", 4.0, 1.86, 1.0,
                  [Action(b, _sku_on(catalog, b), 2), Action(b, _sku_on(catalog, b), -1), Action(a, _sku_on(catalog, a), 1)],
                  _gates(store, "entry")[0], _gates(store, "exit")[0])
-    return Scenario("two_shoppers", seed, [s1, s2], 0.0, kind="two")
+    return Scenario("two_shoppers", seed, [s1, s2], 0.0, kind="two", store=store, catalog=catalog)
 
 
 def group_token(store: Store, catalog: Catalog, seed: int = 3) -> Scenario:
@@ -162,7 +176,51 @@ def group_token(store: Store, catalog: Catalog, seed: int = 3) -> Scenario:
     x = _gates(store, "exit")[0]
     s1 = Shopper("p0", "tok-family", 1.0, 1.8, 1.0, [Action(a, _sku_on(catalog, a), 1)], g, x)
     s2 = Shopper("p1", "tok-family", 2.4, 1.55, 1.0, [Action(b, _sku_on(catalog, b), 1)], g, x)
-    return Scenario("group_token", seed, [s1, s2], 0.0, kind="group")
+    return Scenario("group_token", seed, [s1, s2], 0.0, kind="group", store=store, catalog=catalog)
 
 
-NAMED = {"single_shopper": single_shopper, "two_shoppers": two_shoppers, "group_token": group_token}
+def handover(store: Store, catalog: Catalog, seed: int = 4) -> Scenario:
+    """Ann takes an item and hands it to Bob (another token); Bob also takes one himself.
+    The handed item stays on Ann's receipt (the billing rule)."""
+    plates = [p.id for p in store.plates if len(catalog.stocked_on(p.id)) == 1]
+    a, b = plates[0], plates[-1]
+    g, x = _gates(store, "entry")[0], _gates(store, "exit")[0]
+    ann = Shopper("p0", "tok-ann", 1.0, 1.62, 1.0, [Action(a, _sku_on(catalog, a), 1), Action("", _sku_on(catalog, a), 1, give_to="p1")], g, x)
+    bob = Shopper("p1", "tok-bob", 2.5, 1.84, 0.9, [Action(b, _sku_on(catalog, b), 1, linger_s=6.0)], g, x)
+    return Scenario("handover", seed, [ann, bob], 0.0, kind="handover", store=store, catalog=catalog)
+
+
+NAMED = {"single_shopper": single_shopper, "two_shoppers": two_shoppers, "group_token": group_token, "handover": handover}
+
+
+@dataclass
+class SimParams:
+    """The simulator node's parameters (config/sim_node.yaml); the CLI builds the same."""
+
+    store_file: str = ""
+    catalog_file: str = ""
+    scenario: str = "random"  # random | single_shopper | two_shoppers | group_token
+    shoppers: int = 4
+    seed: int = 7
+    duration_s: float = 0.0  # at least this long (0: until the last shopper left)
+    rate: float = 1.0  # simulated seconds per wall second
+    depth_hz: float = 10.0
+    depth_encoding: str = "16UC1"  # or 32FC1
+    color_hz: float = 0.0
+    wait_for_subscribers_s: float = 20.0  # publish nothing until the stack listens, up to this long
+    truth_file: str = ""  # where to write the ground truth when done ("" = nowhere)
+    keep_spinning: bool = False  # stay up after the last message (e.g. under a launch file)
+
+
+def build_scenario(p: SimParams, store: Store, catalog: Catalog) -> Scenario:
+    """The scenario the parameters name, with their sensor settings."""
+    sensors = SensorConfig(depth_hz=float(p.depth_hz), depth_encoding=p.depth_encoding, color_hz=float(p.color_hz))
+    if p.depth_encoding not in ("16UC1", "32FC1"):
+        raise ValueError(f"depth_encoding must be 16UC1 or 32FC1, got {p.depth_encoding!r}")
+    if p.scenario == "random":
+        return random_scenario(store, catalog, int(p.shoppers), int(p.seed), float(p.duration_s), sensors=sensors)
+    if p.scenario not in NAMED:
+        raise ValueError(f"unknown scenario {p.scenario!r} (random, {', '.join(sorted(NAMED))})")
+    sc = NAMED[p.scenario](store, catalog, int(p.seed))
+    sc.sensors, sc.duration_s = sensors, float(p.duration_s)
+    return sc

@@ -11,7 +11,7 @@ import heapq
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,15 +20,31 @@ from walkout_common.store import Catalog, Store
 
 from .depth_render import DepthRenderer
 from .people import PeopleSim, Timeline
-from .scenario import Scenario
+from .scenario import Scenario, SensorConfig
+
+TYPENAMES = {
+    "clock": "rosgraph_msgs/msg/Clock",
+    "load_cells": "walkout_msgs/msg/LoadCellBatch",
+    "gate": "walkout_msgs/msg/GateEvent",
+    "depth": "sensor_msgs/msg/Image",
+    "color": "sensor_msgs/msg/Image",
+    "camera_info": "sensor_msgs/msg/CameraInfo",
+}
 
 
 @dataclass
 class SimMessage:
-    stamp: float
+    """One message of the stream, before it becomes a ROS message (see encode.py)."""
+
+    stamp: float  # sim seconds
     topic: str
     kind: str  # clock | load_cells | gate | depth | camera_info | color
     fields: dict[str, Any]
+
+    @property
+    def typename(self) -> str:
+        """The ROS type name, e.g. sensor_msgs/msg/Image."""
+        return TYPENAMES[self.kind]
 
     def __lt__(self, other: SimMessage) -> bool:
         return self.stamp < other.stamp
@@ -65,7 +81,8 @@ class World:
         out = []
         for shelf_id, plates in sorted(self.store.shelves.items()):
             rng = np.random.default_rng(_seed(self.scenario.seed, shelf_id))
-            hz, batch = cfg.load_cell_hz, cfg.load_cell_batch
+            hz, batch = cfg.shelf_rates.get(shelf_id, (cfg.load_cell_hz, cfg.load_cell_batch))
+            hz, batch = float(hz), max(int(batch), 1)
             t = np.arange(0.0, self.end, 1.0 / hz) + rng.uniform(0, 1.0 / hz)
             cols = []
             for p in plates:
@@ -155,7 +172,10 @@ class World:
             members.setdefault(sh.token, []).append(sh.person_id)
         items: dict[str, Counter] = {tok: Counter() for tok in members}
         for ev in sorted(tl.truth_events, key=lambda e: e.t):
-            items[ev.token][ev.sku] += ev.n
+            taker = ev.taker_id or ev.person_id
+            if ev.n < 0 and taker in tl.exits and tl.exits[taker] <= ev.t:
+                continue  # put back after its taker left: still on the taker's receipt
+            items[ev.billed_token or ev.token][ev.sku] += ev.n
         receipts = []
         for token, people in members.items():
             if not all(p in tl.exits for p in people):
@@ -170,12 +190,24 @@ class World:
             pts = [[round(t, 2), round(float(p.head_xy[0]), 3), round(float(p.head_xy[1]), 3)]
                    for i, (t, p) in enumerate(zip(tr.t, tr.poses, strict=True)) if i % 2 == 0]
             tracks[tr.person_id] = {"token": tr.token, "points": pts}
-        events = [{"t": round(e.t, 3), "person": e.person_id, "token": e.token, "plate": e.plate_id, "sku": e.sku, "n": e.n}
-                  for e in tl.truth_events]
+        events = [{"t": round(e.t, 3), "person": e.person_id, "token": e.token, "plate": e.plate_id, "sku": e.sku, "n": e.n,
+                   "billed_token": e.billed_token or e.token} for e in tl.truth_events]
+        handovers = [{"t": round(h.t, 3), "giver": h.giver, "receiver": h.receiver, "sku": h.sku, "n": h.n} for h in tl.handovers]
         return {"store_id": self.store.store_id, "scenario": self.scenario.name, "kind": self.scenario.kind, "seed": self.scenario.seed,
-                "duration_s": round(self.end, 3), "receipts": receipts, "tracks": tracks, "events": events}
+                "duration_s": round(self.end, 3), "receipts": receipts, "tracks": tracks, "events": events,
+                "handovers": handovers}
 
 
-def simulate(store: Store, catalog: Catalog, scenario: Scenario) -> tuple[World, Iterator[SimMessage]]:
-    world = World(store, catalog, scenario)
-    return world, world.messages()
+def world_of(scenario: Scenario, config: SensorConfig | None = None) -> World:
+    """The world of a scenario made by `random_scenario` or a named one (they carry their
+    store and catalog); `config` replaces the scenario's sensor settings."""
+    if scenario.store is None or scenario.catalog is None:
+        raise ValueError(f"scenario {scenario.name!r} carries no store/catalog: use World(store, catalog, scenario)")
+    if config is not None:
+        scenario = replace(scenario, sensors=config)
+    return World(scenario.store, scenario.catalog, scenario)
+
+
+def simulate(scenario: Scenario, config: SensorConfig | None = None) -> Iterator[SimMessage]:
+    """Every message of the scenario's sensors, in stamp order (truth: `world_of(...).truth()`)."""
+    return world_of(scenario, config).messages()
