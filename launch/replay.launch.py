@@ -21,6 +21,7 @@ def generate_launch_description():
             "catalog_file": LaunchConfiguration("catalog_file"),
             "use_sim_time": "true",
             "db_file": LaunchConfiguration("db_file"),
+            "rviz": LaunchConfiguration("rviz"),
         }.items(),
     )
     play = ExecuteProcess(cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock", "100"], output="screen")
@@ -28,6 +29,7 @@ def generate_launch_description():
         DeclareLaunchArgument("bag", description="rosbag2 directory (mcap or sqlite3)"),
         DeclareLaunchArgument("store_file"),
         DeclareLaunchArgument("catalog_file"),
+        DeclareLaunchArgument("rviz", default_value="false"),
         DeclareLaunchArgument("db_file", default_value=""),
         stack,
         TimerAction(period=3.0, actions=[play]),  # let the nodes come up before the first message

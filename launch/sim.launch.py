@@ -18,7 +18,7 @@ def generate_launch_description():
     stack = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(os.path.join(get_package_share_directory("walkout_bringup"), "launch", "walkout.launch.py")),
         launch_arguments={"store_file": LaunchConfiguration("store_file"), "catalog_file": LaunchConfiguration("catalog_file"),
-                          "use_sim_time": "true"}.items(),
+                          "use_sim_time": "true", "rviz": LaunchConfiguration("rviz")}.items(),
     )
     sim = Node(
         package="walkout_sim",
@@ -34,6 +34,7 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("store_file"),
         DeclareLaunchArgument("catalog_file"),
+        DeclareLaunchArgument("rviz", default_value="false"),
         DeclareLaunchArgument("shoppers", default_value="4"),
         DeclareLaunchArgument("seed", default_value="7"),
         stack,

@@ -9,6 +9,7 @@ import os
 import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -66,6 +67,10 @@ def generate_launch_description():
         DeclareLaunchArgument("catalog_file", description="catalog.yaml of the store"),
         DeclareLaunchArgument("use_sim_time", default_value="false", description="true when replaying a bag with --clock"),
         DeclareLaunchArgument("db_file", default_value="", description="SQLite file of the checkout bridge ('' = in memory)"),
+        DeclareLaunchArgument("rviz", default_value="false", description="true to open RViz2 with rviz/walkout.rviz"),
         OpaqueFunction(function=camera_transforms),
         OpaqueFunction(function=stack_nodes),
+        Node(package="rviz2", executable="rviz2", name="rviz2", condition=IfCondition(LaunchConfiguration("rviz")),
+             arguments=["-d", os.path.join(get_package_share_directory("walkout_bringup"), "rviz", "walkout.rviz")],
+             parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}]),
     ])

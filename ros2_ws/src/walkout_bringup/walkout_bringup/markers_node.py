@@ -1,4 +1,8 @@
-"""Markers node: plates, gates, tracks, reaches and basket totals for RViz2 (/walkout/markers)."""
+"""Markers node: plates, gates, tracks, reaches and baskets for RViz2 on /walkout/markers.
+
+Subscribes /tracking/tracks, /perception/plate_events (settled and live), and
+/association/baskets (latched); the drawing itself is walkout_bringup.markers.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 from walkout_common import msgconv
 from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
+from walkout_common.types import Basket, BasketLine
 from walkout_msgs import msg as wm
 
-from .markers import MarkerSpec, gate_markers, plate_markers, track_markers
+from .markers import MarkerBoard, MarkerSpec
 
+RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -23,40 +29,53 @@ class MarkersNode(WarnOnce, Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("markers_node", **kwargs)
         self.store = load_store(self.declare_parameter("store_file", "").value)
-        self.snaps = []
-        self.totals: dict[str, int] = {}
-        self.currency = ""
-        self.active: dict[str, float] = {}
+        period = float(self.declare_parameter("period_s", 0.2).value)
+        self.board = MarkerBoard(self.store, glow_s=float(self.declare_parameter("glow_s", 3.0).value))
         self.pub = self.create_publisher(MarkerArray, "/walkout/markers", 10)
-        self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, RELIABLE)
+        self.create_subscription(wm.PlateEvent, "/perception/plate_events", self.on_plate, RELIABLE)
         self.create_subscription(wm.Basket, "/association/baskets", self.on_basket, LATCHED)
-        self.create_subscription(wm.PlateEvent, "/perception/plate_events", self.on_plate, QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
-        self.create_timer(0.2, self.publish)
+        self.create_timer(period, self.publish)
 
     def on_tracks(self, msg: wm.TrackArray) -> None:
-        self.snaps = msgconv.track_snapshots(msg)
-
-    def on_basket(self, msg: wm.Basket) -> None:
-        self.totals[msg.session_token] = int(msg.total_cents)
-        self.currency = msg.currency
+        try:
+            self.board.on_tracks(msgconv.track_snapshots(msg))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.warn_once(f"skipped a bad message on /tracking/tracks: {exc}")
 
     def on_plate(self, msg: wm.PlateEvent) -> None:
-        if msg.settled:
-            self.active[msg.plate_id] = float(msg.delta_g)
+        try:
+            self.board.on_plate_event(msgconv.plate_event(msg))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.warn_once(f"skipped a bad message on /perception/plate_events (plate '{msg.plate_id}'): {exc}")
+
+    def on_basket(self, msg: wm.Basket) -> None:
+        try:
+            self.board.on_basket(basket_from_msg(msg))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.warn_once(f"skipped a bad message on /association/baskets (session '{msg.session_token}'): {exc}")
 
     def publish(self) -> None:
-        specs = plate_markers(self.store, self.active, 0.0) + gate_markers(self.store) + track_markers(self.snaps, self.totals, self.currency)
-        clear = Marker(action=Marker.DELETEALL)
-        self.pub.publish(MarkerArray(markers=[clear] + [to_marker(s, self.store.frame_id, self.get_clock().now().to_msg()) for s in specs]))
+        stamp = self.get_clock().now()  # sim time when use_sim_time is set
+        specs = self.board.markers(stamp.nanoseconds * 1e-9)
+        clear = Marker(action=Marker.DELETEALL)  # tracks come and go: redraw everything
+        msg_stamp = stamp.to_msg()
+        self.pub.publish(MarkerArray(markers=[clear] + [to_marker(s, self.store.frame_id, msg_stamp) for s in specs]))
+
+
+def basket_from_msg(msg: wm.Basket) -> Basket:
+    lines = [BasketLine(ln.sku, ln.name, int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msg.lines]
+    return Basket(str(msg.session_token), msgconv.stamp_to_sec(msg.header.stamp), lines, str(msg.currency),
+                  float(msg.confidence), bool(msg.open), list(msg.review_reasons))
 
 
 def to_marker(s: MarkerSpec, frame: str, stamp) -> Marker:
     m = Marker(ns=s.ns, id=s.id, type=s.type, action=Marker.ADD, text=s.text)
     m.header.frame_id, m.header.stamp = frame, stamp
-    m.pose.position.x, m.pose.position.y, m.pose.position.z = s.position
+    m.pose.position.x, m.pose.position.y, m.pose.position.z = (float(v) for v in s.position)
     m.pose.orientation.z, m.pose.orientation.w = math.sin(s.yaw / 2), math.cos(s.yaw / 2)
-    m.scale.x, m.scale.y, m.scale.z = s.scale
-    m.color.r, m.color.g, m.color.b, m.color.a = s.color
+    m.scale.x, m.scale.y, m.scale.z = (float(v) for v in s.scale)
+    m.color.r, m.color.g, m.color.b, m.color.a = (float(v) for v in s.color)
     m.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in s.points]
     return m
 

@@ -31,14 +31,17 @@ class WeightNode(WarnOnce, Node):
             self.create_timer(period, self.publish_unsettled)
         self.get_logger().info(f"watching {len(self.store.plates)} plates on {len(self.store.shelves)} shelves")
 
-
     def on_batch(self, msg: wm.LoadCellBatch) -> None:
         try:
             batch = msgconv.load_cell_batch(msg)
         except msgconv.BadMessageError as exc:
             self.warn_once(f"skipped a bad message on /shelves/load_cells: {exc}")
             return
-        events = self.core.add_batch(batch)
+        try:
+            events = self.core.add_batch(batch)
+        except Exception as exc:  # a bug must not take the store's shelves down with it
+            self.warn_once(f"weight core failed on a batch of shelf '{batch.shelf_id}' ({type(exc).__name__}: {exc}); skipped")
+            return
         for reason in self.core.rejected:
             self.warn_once(f"skipped columns on /shelves/load_cells: {reason}")
         for ev in events:

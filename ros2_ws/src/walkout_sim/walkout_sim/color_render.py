@@ -46,6 +46,10 @@ class ColorRenderer:
             pc = self.caster.R.T @ (p.hands[0] - self.caster.t)
             half = max(int(self.K[0, 0] * 0.05 / max(pc[2], 0.1)), 2)
             u, v = int(round(uv[0])), int(round(uv[1]))
+            if not (0 <= u < self.width and 0 <= v < self.height):
+                continue
+            if float(np.linalg.norm(pc)) - t_best[v, u] > 0.15:
+                continue  # the hand is hidden (inside a shelf, behind someone): no product to see
             u0, u1, v0, v1 = max(u - half, 0), min(u + half, self.width), max(v - half, 0), min(v + half, self.height)
             if u0 < u1 and v0 < v1:
                 patch = render_product(p.held_sku, 2 * half, 2 * half)

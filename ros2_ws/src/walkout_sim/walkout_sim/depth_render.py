@@ -73,7 +73,7 @@ class DepthRenderer:
         if rng is None:
             return depth
         # Gaussian along the ray, proportional to range (a fraction of depth is the same fraction of range)
-        depth = depth + (rng.standard_normal(depth.shape) * self.noise_frac).astype(np.float32) * depth
+        depth += rng.standard_normal(depth.shape, dtype=np.float32) * np.float32(self.noise_frac) * depth
         # Depth edges lose readings more often, as real sensors do; random pixels make up
         # the rest so that about `hole_frac` of the image has no reading.
         clean = np.nan_to_num(t_best * self.zscale, nan=0.0, posinf=0.0)
@@ -82,9 +82,10 @@ class DepthRenderer:
         jump_v = np.abs(np.diff(clean, axis=0)) > 0.25
         edge[:, 1:] |= jump_u
         edge[1:, :] |= jump_v
-        holes = edge & (rng.uniform(size=depth.shape) < 0.5)
+        draw = rng.random(depth.shape, dtype=np.float32)
+        holes = edge & (draw < 0.5)
         rest = max(self.hole_frac - holes.mean(), 0.0) / max(1.0 - holes.mean(), 1e-6)
-        holes |= rng.uniform(size=depth.shape) < rest
+        holes |= rng.random(depth.shape, dtype=np.float32) < rest
         depth[holes] = np.nan
         return depth
 

@@ -1,9 +1,13 @@
-"""Shoppers moving through a store: paths around gondolas, reaches, and what they move.
+"""Shoppers moving through a store: paths around gondolas, reaches, handovers, and what
+they move.
 
 Paths are planned with A* on an occupancy grid of the floor (gondolas grown by a body's
-radius), so any store layout works. People step at 20 Hz along their paths, waiting
-when someone stands in their way, stop in front of a plate, and reach: the arm goes
-out, the hand may rest on the plate, units leave or arrive, the arm comes back.
+radius), so any store layout works. People step at 20 Hz toward a point a little ahead
+on their path; when someone is in the way they wait a moment, then step around, keeping
+heads >= 0.36 m apart (a jam that lasts over 10 s lets them pass at 0.3 m). In front of
+a plate they reach: the arm goes out, the hand may rest on the plate, units leave or
+arrive, the arm comes back. Every unit remembers who took it from a shelf, so a unit
+handed to someone else or put back later is billed by the contract's rule.
 """
 
 from __future__ import annotations

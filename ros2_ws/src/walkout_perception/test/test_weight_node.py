@@ -1,0 +1,60 @@
+"""The weight node over real rclpy topics: live (unsettled) events while a plate is
+disturbed, then one settled event; duplicate batches are skipped."""
+
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from walkout_bringup.testing import spin_until, wait_matched
+from walkout_common.msgconv import set_stamp, stamp_to_sec
+from walkout_msgs import msg as wm
+from walkout_perception.weight_node import EVENTS_QOS, WeightNode
+
+STORE_FILE = Path(__file__).resolve().parents[4] / "calibration" / "nanostore" / "store.yaml"
+PLATES = ["G1A-S2-P1", "G1A-S2-P2"]
+
+
+def batch(t: float, grams: np.ndarray) -> wm.LoadCellBatch:
+    m = wm.LoadCellBatch(shelf_id="G1A-S2", sample_rate_hz=50.0, plate_ids=PLATES)
+    set_stamp(m.header.stamp, t)
+    m.header.frame_id = "map"
+    m.grams = [float(g) for g in np.asarray(grams, dtype=np.float32).ravel()]
+    return m
+
+
+def test_weight_node_publishes_live_then_settled_events():
+    rclpy.init()
+    try:
+        node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("unsettled_period_s", value=0.02)])
+        probe = rclpy.create_node("probe")
+        events: list[wm.PlateEvent] = []
+        probe.create_subscription(wm.PlateEvent, "/perception/plate_events", events.append, EVENTS_QOS)
+        pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        wait_matched(ex, [pub])
+        rng = np.random.default_rng(2)
+        t = np.arange(0, 8, 1 / 50)
+        g = np.stack([np.where(t < 4, 3000.0, 2250.0), np.full(t.size, 700.0)], 1) + rng.normal(0, 3, (t.size, 2))
+        split = 4 * 50 + 20
+        for k in range(0, split, 5):  # up to 0.4 s after the take: disturbed, not settled
+            pub.publish(batch(t[k], g[k : k + 5]))
+            pub.publish(batch(t[k], g[k : k + 5]))  # every batch twice: duplicates are skipped
+        assert spin_until(ex, lambda: any(not e.settled for e in events))
+        live = next(e for e in events if not e.settled)
+        assert live.plate_id == "G1A-S2-P1" and abs(live.delta_g + 750) < 10
+        for k in range(split, t.size, 5):
+            pub.publish(batch(t[k], g[k : k + 5]))
+        assert spin_until(ex, lambda: any(e.settled for e in events))
+        (done,) = [e for e in events if e.settled]
+        assert done.plate_id == "G1A-S2-P1" and done.shelf_id == "G1A-S2" and done.header.frame_id == "map"
+        assert abs(done.delta_g + 750) < 3 and 0 < done.delta_std_g < 2
+        assert 3.9 <= stamp_to_sec(done.start) <= stamp_to_sec(done.end) <= 4.1
+        assert stamp_to_sec(done.header.stamp) == stamp_to_sec(done.end)
+    finally:
+        rclpy.try_shutdown()
