@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,26 +36,7 @@ UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
 
 @dataclass
-class AssociationParams:
-    # who
-    window_before_s: float = 1.0
-    window_after_s: float = 0.5
-    hand_sigma_m: float = 0.12
-    hand_max_height_gap_m: float = 0.6
-    reach_m: float = 0.85
-    reach_soft_m: float = 0.25
-    head_only_weight: float = 0.02
-    nobody_likelihood: float = 1e-4
-    # what
-    max_units: int = 6
-    count_decay: float = 0.45
-    mixed_prior: float = 0.05
-    pair_candidates: int = 8
-    nothing_prior: float = 0.02
-    nothing_scale: float = 3.0
-    nothing_floor_g: float = 4.0
-    min_std_g: float = 1.0
-    vision_alpha: float = 0.15
+class _OwnParams:
     # where items can come from
     off_planogram_prior: float = 0.01  # the planogram can be wrong: total, over all other products
     foreign_prior: float = 1.0  # items put back on this plate from elsewhere
@@ -67,9 +49,19 @@ class AssociationParams:
     hypotheses_kept: int = 24
     history_s: float = 30.0
 
-    def sub(self, cls: type) -> object:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in self.__dict__.items() if k in names})
+
+def _sub(self, cls: type) -> object:
+    """The WhoParams or WhatParams part of the flat parameter set."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in self.__dict__.items() if k in names})
+
+
+# One flat set of ROS parameters for the node: who's, what's and the associator's own.
+AssociationParams = make_dataclass(
+    "AssociationParams",
+    [(f.name, f.type, field(default=f.default)) for cls in (WhoParams, WhatParams, _OwnParams) for f in fields(cls)],
+    namespace={"sub": _sub},
+)
 
 
 @dataclass
@@ -136,9 +128,9 @@ class Session:
 class Associator:
     """Turns settled plate events into item events and per-session baskets."""
 
-    def __init__(self, store: Store, catalog: Catalog, history, params: AssociationParams | None = None) -> None:
+    def __init__(self, store: Store, catalog: Catalog, history, params: Any = None) -> None:
         self.store, self.catalog = store, catalog
-        self.params = params or AssociationParams()
+        self.params = params or AssociationParams()  # type: ignore[operator]
         self.who_params: WhoParams = self.params.sub(WhoParams)  # type: ignore[assignment]
         self.what_params: WhatParams = self.params.sub(WhatParams)  # type: ignore[assignment]
         self.history = history  # walkout_tracking.history.TrackHistory

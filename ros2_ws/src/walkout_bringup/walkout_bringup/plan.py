@@ -24,5 +24,5 @@ STACK: tuple[NodeSpec, ...] = (
     NodeSpec("walkout_perception", "camera_node", "camera_node", needs_catalog=True),
     NodeSpec("walkout_tracking", "tracker_node", "tracker_node"),
     NodeSpec("walkout_association", "association_node", "association_node", needs_catalog=True),
-    NodeSpec("walkout_checkout", "checkout_node", "checkout_node"),
+    NodeSpec("walkout_checkout", "checkout_node", "checkout_node", needs_catalog=True),
 )

@@ -18,8 +18,8 @@ STORE_FILE = Path(__file__).resolve().parents[4] / "calibration" / "nanostore" /
 PLATES = ["G1A-S2-P1", "G1A-S2-P2"]
 
 
-def batch(t: float, grams: np.ndarray) -> wm.LoadCellBatch:
-    m = wm.LoadCellBatch(shelf_id="G1A-S2", sample_rate_hz=50.0, plate_ids=PLATES)
+def batch(t: float, grams: np.ndarray, plates: list[str] = PLATES, shelf: str = "G1A-S2", rate: float = 50.0) -> wm.LoadCellBatch:
+    m = wm.LoadCellBatch(shelf_id=shelf, sample_rate_hz=rate, plate_ids=plates)
     set_stamp(m.header.stamp, t)
     m.header.frame_id = "map"
     m.grams = [float(g) for g in np.asarray(grams, dtype=np.float32).ravel()]
@@ -56,5 +56,38 @@ def test_weight_node_publishes_live_then_settled_events():
         assert abs(done.delta_g + 750) < 3 and 0 < done.delta_std_g < 2
         assert 3.9 <= stamp_to_sec(done.start) <= stamp_to_sec(done.end) <= 4.1
         assert stamp_to_sec(done.header.stamp) == stamp_to_sec(done.end)
+    finally:
+        rclpy.try_shutdown()
+
+
+SHELF_S1 = ["G1A-S1-P1", "G1A-S1-P2", "G1A-S1-P3", "G1A-S1-P4"]
+
+
+def test_weight_node_publishes_a_settled_event_and_survives_bad_batches():
+    rclpy.init()
+    try:
+        node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("unsettled_period_s", value=0.0)])
+        probe = rclpy.create_node("probe")
+        events: list[wm.PlateEvent] = []
+        probe.create_subscription(wm.PlateEvent, "/perception/plate_events", events.append, EVENTS_QOS)
+        pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        wait_matched(ex, [pub])
+        rng = np.random.default_rng(0)
+        t = np.arange(0, 8, 1 / 60)
+        g = np.stack([np.where(t < 4, 2000.0, 1480.0) + rng.normal(0, 2, t.size)] + [np.full(t.size, 900.0)] * 3, 1)
+        for k in range(0, t.size, 6):
+            if k == 60:
+                pub.publish(batch(t[k], np.full((6, 4), np.nan), SHELF_S1, "G1A-S1", 60.0))  # a NaN batch
+                pub.publish(batch(t[k], np.zeros(6), ["NOPE"], "G1A-S1", 60.0))  # an unknown plate
+                bad = batch(t[k], np.zeros(5), SHELF_S1, "G1A-S1", 60.0)  # grams that do not fit the plates
+                pub.publish(bad)
+            pub.publish(batch(t[k], g[k : k + 6], SHELF_S1, "G1A-S1", 60.0))
+            ex.spin_once(timeout_sec=0.0)
+        assert spin_until(ex, lambda: len(events) >= 1)
+        (ev,) = [e for e in events if e.settled]
+        assert ev.plate_id == "G1A-S1-P1" and abs(ev.delta_g + 520) < 3
     finally:
         rclpy.try_shutdown()
