@@ -26,18 +26,24 @@ def batch(t: float, grams: np.ndarray, plates: list[str] = PLATES, shelf: str = 
     return m
 
 
+def rig(unsettled_period_s: float):
+    """A weight node and a probe on one executor, matched: (executor, batch publisher, events)."""
+    node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("unsettled_period_s", value=unsettled_period_s)])
+    probe = rclpy.create_node("probe")
+    events: list[wm.PlateEvent] = []
+    probe.create_subscription(wm.PlateEvent, "/perception/plate_events", events.append, EVENTS_QOS)
+    pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
+    ex = SingleThreadedExecutor()
+    ex.add_node(node)
+    ex.add_node(probe)
+    wait_matched(ex, [pub])
+    return ex, pub, events
+
+
 def test_weight_node_publishes_live_then_settled_events():
     rclpy.init()
     try:
-        node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("unsettled_period_s", value=0.02)])
-        probe = rclpy.create_node("probe")
-        events: list[wm.PlateEvent] = []
-        probe.create_subscription(wm.PlateEvent, "/perception/plate_events", events.append, EVENTS_QOS)
-        pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
-        ex = SingleThreadedExecutor()
-        ex.add_node(node)
-        ex.add_node(probe)
-        wait_matched(ex, [pub])
+        ex, pub, events = rig(0.02)
         rng = np.random.default_rng(2)
         t = np.arange(0, 8, 1 / 50)
         g = np.stack([np.where(t < 4, 3000.0, 2250.0), np.full(t.size, 700.0)], 1) + rng.normal(0, 3, (t.size, 2))
@@ -66,15 +72,7 @@ SHELF_S1 = ["G1A-S1-P1", "G1A-S1-P2", "G1A-S1-P3", "G1A-S1-P4"]
 def test_weight_node_publishes_a_settled_event_and_survives_bad_batches():
     rclpy.init()
     try:
-        node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("unsettled_period_s", value=0.0)])
-        probe = rclpy.create_node("probe")
-        events: list[wm.PlateEvent] = []
-        probe.create_subscription(wm.PlateEvent, "/perception/plate_events", events.append, EVENTS_QOS)
-        pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
-        ex = SingleThreadedExecutor()
-        ex.add_node(node)
-        ex.add_node(probe)
-        wait_matched(ex, [pub])
+        ex, pub, events = rig(0.0)
         rng = np.random.default_rng(0)
         t = np.arange(0, 8, 1 / 60)
         g = np.stack([np.where(t < 4, 2000.0, 1480.0) + rng.normal(0, 2, t.size)] + [np.full(t.size, 900.0)] * 3, 1)
