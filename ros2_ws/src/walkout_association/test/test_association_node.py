@@ -84,3 +84,28 @@ def test_plate_event_becomes_a_basket_line():
         assert len(items) == 2
     finally:
         rclpy.try_shutdown()
+
+
+def test_a_restarted_node_takes_open_baskets_back_from_the_checkout():
+    rclpy.init()
+    try:
+        node = AssociationNode(
+            parameter_overrides=[
+                Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
+                Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml")),
+            ]
+        )
+        probe = rclpy.create_node("probe")
+        pub = probe.create_publisher(wm.Basket, "/checkout/open_baskets", LATCHED_QOS)
+        kept = wm.Basket(session_token="tok-7", currency="USD", confidence=0.99, open=True, total_cents=398)
+        kept.lines = [wm.BasketLine(sku="012000286209", name="Sparkling water", quantity=2, unit_price_cents=199, probability=0.99)]
+        set_stamp(kept.header.stamp, 12.0)
+        pub.publish(kept)
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        assert spin_until(ex, lambda: "tok-7" in node.core.sessions)
+        basket = node.core.basket("tok-7")
+        assert [(ln.sku, ln.quantity) for ln in basket.lines] == [("012000286209", 2)] and basket.open
+    finally:
+        rclpy.try_shutdown()

@@ -110,3 +110,17 @@ def test_session_closes_when_all_members_exit(store, catalog):
     closed = a.observe_tracks([snap("B", "grp", 25.0, (5.0, 0.1), state=EXITED)])
     assert len(closed) == 1 and not closed[0].open and closed[0].stamp == 25.0
     assert a.close_session("grp", 26.0) is None  # exactly once
+
+
+def test_a_restarted_associator_carries_the_basket_on(store, catalog):
+    from walkout_common.types import Basket, BasketLine
+
+    kept = Basket("tok-a", 10.0, [BasketLine(SOUP, "Tomato soup can", 2, 189, 0.99)], "USD", 0.99, True, [])
+    a = make(store, catalog)
+    assert a.restore(kept) and not a.restore(kept)
+    for s in standing("A", "tok-a", 10.0, 20.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=14.0, hand_to=16.0):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 14.5, -520.0))
+    basket = a.basket("tok-a")
+    assert sorted((ln.sku, ln.quantity) for ln in basket.lines) == sorted([(SOUP, 2), (WATER, 1)])
+    assert 0.95 < basket.confidence <= 0.99

@@ -34,6 +34,8 @@ class AssociationNode(WarnOnce, Node):
         self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.create_subscription(wm.GateEvent, "/gates/events", self.on_gate, EVENTS_QOS)
         self.create_subscription(wm.ProductObservation, "/perception/products", self.on_product, qos_profile_sensor_data)
+        # After a restart, the checkout bridge's durable baskets bring the open sessions back.
+        self.create_subscription(wm.Basket, "/checkout/open_baskets", self.on_restored_basket, LATCHED_QOS)
         self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
 
 
@@ -71,6 +73,13 @@ class AssociationNode(WarnOnce, Node):
             b = self.core.open_session(event.session_token, event.stamp)
             if b:
                 self.publish_basket(b)
+
+    def on_restored_basket(self, msg: wm.Basket) -> None:
+        try:
+            if self.core.restore(msgconv.basket(msg)):
+                self.get_logger().info(f"carried on the basket of session {msg.session_token} ({len(msg.lines)} lines)")
+        except (ValueError, KeyError) as exc:
+            self.warn_once(f"skipped a bad message on /checkout/open_baskets: {exc}")
 
     def on_product(self, msg: wm.ProductObservation) -> None:
         self.core.add_observation(msgconv.product_observation(msg))

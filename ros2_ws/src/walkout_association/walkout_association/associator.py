@@ -149,6 +149,25 @@ class Associator:
         self.sessions[token] = Session(token, stamp)
         return self.basket(token)
 
+    def restore(self, basket: Basket) -> bool:
+        """After a restart: take back a session's basket as the durable checkout store
+        kept it, as one carried-over event with the basket's own confidence. Only for
+        sessions this associator has no events of yet. True when restored."""
+        known = self.sessions.get(basket.session_token)
+        if not basket.session_token or not basket.open or (known is not None and known.events):
+            return False
+        self.open_session(basket.session_token, basket.stamp)
+        session = self.sessions[basket.session_token]
+        event = PlateEvent("", "", basket.stamp, basket.stamp, 0.0, 0.0, True, f"restored:{basket.session_token}")
+        items = tuple((ln.sku, "", int(ln.quantity)) for ln in basket.lines if ln.quantity > 0 and ln.sku in self.catalog.by_sku)
+        reading = Reading(items, probability=float(basket.confidence))
+        hyp = Hypothesis(basket.session_token, "", reading, float(basket.confidence), ItemEvent.TAKE)
+        self._seen_events.add(event.event_id)
+        if items:
+            session.events.append(EventRecord(event, ItemEvent.TAKE, [hyp]))
+        session.reasons.extend(r for r in basket.review_reasons if r not in session.reasons and not r.startswith("low confidence"))
+        return True
+
     def observe_tracks(self, snaps: list[TrackSnapshot]) -> list[Basket]:
         """Feeds the track history; returns baskets of sessions opened or closed now."""
         for s in snaps:

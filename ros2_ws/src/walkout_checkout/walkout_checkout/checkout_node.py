@@ -9,11 +9,12 @@ import threading
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
-from walkout_common.msgconv import set_stamp, stamp_to_sec
+from walkout_common import msgconv
+from walkout_common.msgconv import set_stamp
 from walkout_common.params import declare
 from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_catalog, load_store
-from walkout_common.types import Basket, BasketLine, Receipt
+from walkout_common.types import Basket, Receipt
 from walkout_msgs import msg as wm
 
 from . import evidence
@@ -53,15 +54,21 @@ class CheckoutNode(WarnOnce, Node):
         if params.web_port >= 0:
             self.web = CheckoutWeb(self.core.db, self.store, catalog, params.web_host, params.web_port, params.retention_s).start()
             self.get_logger().info(f"shopper page {self.web.url}/s/<token>, reviewer console {self.web.url}/review, signage {self.web.url}/entry")
-        # Receipts issued before a restart are published again for late joiners.
+        # Receipts issued before a restart are published again for late joiners, and the
+        # open baskets too: a restarted association node takes them back from here.
         for r in self.core.db.receipts():
             self.pub.publish(receipt_msg(r))
+        self.pub_open = self.create_publisher(wm.Basket, "/checkout/open_baskets", LATCHED_QOS)
+        for b in self.core.db.open_baskets():
+            self.pub_open.publish(basket_msg(b))
         self.get_logger().info(f"checkout for {self.store.store_id}: db {params.db_file or 'in memory'}, approve at {params.approve_threshold}")
 
     def on_basket(self, msg: wm.Basket) -> None:
         try:
             basket = basket_from_msg(msg)
             receipt = self.core.on_basket(basket)
+            if basket.open:
+                self.pub_open.publish(msg)
         except (ValueError, KeyError) as exc:
             self.get_logger().warning(f"skipped a bad basket of session '{msg.session_token}': {exc}")
             return
@@ -75,7 +82,6 @@ class CheckoutNode(WarnOnce, Node):
         items = ", ".join(f"{ln.quantity}x {ln.sku}" for ln in receipt.lines) or "nothing"
         why = f" ({'; '.join(receipt.review_reasons)})" if receipt.review_reasons else ""
         self.get_logger().info(f"receipt {receipt.session_token}: {receipt.status} {items} = {receipt.total_cents} cents{why}")
-
 
     def on_item_event(self, msg: wm.ItemEvent) -> None:
         try:
@@ -128,11 +134,17 @@ class CheckoutNode(WarnOnce, Node):
 
 
 def basket_from_msg(msg: wm.Basket) -> Basket:
-    if not msg.session_token:
-        raise ValueError("basket without a session_token")
-    lines = [BasketLine(ln.sku, ln.name, int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msg.lines]
-    return Basket(msg.session_token, stamp_to_sec(msg.header.stamp), lines, msg.currency, float(msg.confidence), bool(msg.open),
-                  list(msg.review_reasons))
+    return msgconv.basket(msg)
+
+
+def basket_msg(b: Basket) -> wm.Basket:
+    m = wm.Basket(session_token=b.session_token, currency=b.currency, confidence=float(b.confidence), open=b.open,
+                  total_cents=int(b.total_cents), review_reasons=list(b.review_reasons))
+    set_stamp(m.header.stamp, b.stamp)
+    m.header.frame_id = "map"
+    m.lines = [wm.BasketLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents,
+                             probability=float(ln.probability)) for ln in b.lines]
+    return m
 
 
 def receipt_msg(r: Receipt) -> wm.Receipt:

@@ -10,7 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from .types import DetectionFrame, GateEvent, LoadCellBatch, PersonDetection, PlateEvent, ProductObservation, TrackSnapshot
+from .types import (
+    Basket,
+    BasketLine,
+    DetectionFrame,
+    GateEvent,
+    LoadCellBatch,
+    PersonDetection,
+    PlateEvent,
+    ProductObservation,
+    TrackSnapshot,
+)
 
 
 class BadMessageError(ValueError):
@@ -124,3 +134,12 @@ def set_stamp(stamp: Any, t: float) -> Any:
     """Writes a time in seconds into a builtin_interfaces/Time (rclpy or rosbags)."""
     stamp.sec, stamp.nanosec = sec_to_stamp_fields(t)
     return stamp
+
+
+def basket(msg: Any) -> Basket:
+    """A walkout_msgs/Basket as the core type."""
+    if not str(msg.session_token):
+        raise BadMessageError("basket without a session_token")
+    lines = [BasketLine(str(ln.sku), str(ln.name), int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msg.lines]
+    return Basket(str(msg.session_token), stamp_to_sec(msg.header.stamp), lines, str(msg.currency), float(msg.confidence),
+                  bool(msg.open), [str(r) for r in msg.review_reasons])
