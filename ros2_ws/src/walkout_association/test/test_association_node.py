@@ -31,15 +31,19 @@ def track_array(t: float, hand: bool) -> wm.TrackArray:
     return arr
 
 
+def make_node() -> AssociationNode:
+    return AssociationNode(
+        parameter_overrides=[
+            Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
+            Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml")),
+        ]
+    )
+
+
 def test_plate_event_becomes_a_basket_line():
     rclpy.init()
     try:
-        node = AssociationNode(
-            parameter_overrides=[
-                Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
-                Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml")),
-            ]
-        )
+        node = make_node()
         probe = rclpy.create_node("probe")
         baskets: list[wm.Basket] = []
         items: list[wm.ItemEvent] = []
@@ -89,12 +93,7 @@ def test_plate_event_becomes_a_basket_line():
 def test_a_restarted_node_takes_open_baskets_back_from_the_checkout():
     rclpy.init()
     try:
-        node = AssociationNode(
-            parameter_overrides=[
-                Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
-                Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml")),
-            ]
-        )
+        node = make_node()
         probe = rclpy.create_node("probe")
         pub = probe.create_publisher(wm.Basket, "/checkout/open_baskets", LATCHED_QOS)
         kept = wm.Basket(session_token="tok-7", currency="USD", confidence=0.99, open=True, total_cents=398)

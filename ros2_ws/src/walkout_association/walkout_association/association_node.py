@@ -7,7 +7,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 
 from walkout_common import msgconv
 from walkout_common.params import declare
-from walkout_common.ros import WarnOnce, run_node
+from walkout_common.ros import WarnOnce, basket_msg, run_node
 from walkout_common.store import load_catalog, load_store
 from walkout_common.types import ENTRY, Basket, ItemEvent
 from walkout_msgs import msg as wm
@@ -99,20 +99,6 @@ def item_msg(item: ItemEvent) -> wm.ItemEvent:
     m.session_token, m.probability, m.delta_g, m.note = item.session_token, float(item.probability), float(item.delta_g), item.note
     m.candidates = [wm.TrackCandidate(track_id=c.track_id, session_token=c.session_token, probability=float(c.probability)) for c in item.candidates]
     m.alternatives = [wm.ProductScore(sku=label, probability=float(p)) for label, p in item.alternatives]
-    return m
-
-
-def basket_msg(basket: Basket, frame_id: str = "map") -> wm.Basket:
-    m = wm.Basket()
-    msgconv.set_stamp(m.header.stamp, basket.stamp)
-    m.header.frame_id = frame_id
-    m.session_token, m.currency, m.confidence, m.open = basket.session_token, basket.currency, float(basket.confidence), basket.open
-    m.total_cents = int(basket.total_cents)
-    m.lines = [
-        wm.BasketLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents, probability=float(ln.probability))
-        for ln in basket.lines
-    ]
-    m.review_reasons = list(basket.review_reasons)
     return m
 
 

@@ -16,7 +16,6 @@ from visualization_msgs.msg import Marker, MarkerArray
 from walkout_common import msgconv
 from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_store
-from walkout_common.types import Basket, BasketLine
 from walkout_msgs import msg as wm
 
 from .markers import MarkerBoard, MarkerSpec
@@ -51,7 +50,7 @@ class MarkersNode(WarnOnce, Node):
 
     def on_basket(self, msg: wm.Basket) -> None:
         try:
-            self.board.on_basket(basket_from_msg(msg))
+            self.board.on_basket(msgconv.basket(msg))
         except (ValueError, TypeError, AttributeError) as exc:
             self.warn_once(f"skipped a bad message on /association/baskets (session '{msg.session_token}'): {exc}")
 
@@ -61,12 +60,6 @@ class MarkersNode(WarnOnce, Node):
         clear = Marker(action=Marker.DELETEALL)  # tracks come and go: redraw everything
         msg_stamp = stamp.to_msg()
         self.pub.publish(MarkerArray(markers=[clear] + [to_marker(s, self.store.frame_id, msg_stamp) for s in specs]))
-
-
-def basket_from_msg(msg: wm.Basket) -> Basket:
-    lines = [BasketLine(ln.sku, ln.name, int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msg.lines]
-    return Basket(str(msg.session_token), msgconv.stamp_to_sec(msg.header.stamp), lines, str(msg.currency),
-                  float(msg.confidence), bool(msg.open), list(msg.review_reasons))
 
 
 def to_marker(s: MarkerSpec, frame: str, stamp) -> Marker:

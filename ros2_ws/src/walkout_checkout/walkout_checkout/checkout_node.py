@@ -12,9 +12,9 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 from walkout_common import msgconv
 from walkout_common.msgconv import set_stamp
 from walkout_common.params import declare
-from walkout_common.ros import WarnOnce, run_node
+from walkout_common.ros import WarnOnce, basket_lines_msg, basket_msg, run_node
 from walkout_common.store import load_catalog, load_store
-from walkout_common.types import Basket, Receipt
+from walkout_common.types import Receipt
 from walkout_msgs import msg as wm
 
 from . import evidence
@@ -65,7 +65,7 @@ class CheckoutNode(WarnOnce, Node):
 
     def on_basket(self, msg: wm.Basket) -> None:
         try:
-            basket = basket_from_msg(msg)
+            basket = msgconv.basket(msg)
             receipt = self.core.on_basket(basket)
             if basket.open:
                 self.pub_open.publish(msg)
@@ -133,27 +133,12 @@ class CheckoutNode(WarnOnce, Node):
         super().destroy_node()
 
 
-def basket_from_msg(msg: wm.Basket) -> Basket:
-    return msgconv.basket(msg)
-
-
-def basket_msg(b: Basket) -> wm.Basket:
-    m = wm.Basket(session_token=b.session_token, currency=b.currency, confidence=float(b.confidence), open=b.open,
-                  total_cents=int(b.total_cents), review_reasons=list(b.review_reasons))
-    set_stamp(m.header.stamp, b.stamp)
-    m.header.frame_id = "map"
-    m.lines = [wm.BasketLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents,
-                             probability=float(ln.probability)) for ln in b.lines]
-    return m
-
-
 def receipt_msg(r: Receipt) -> wm.Receipt:
     m = wm.Receipt(store_id=r.store_id, session_token=r.session_token, status=r.status, confidence=float(r.confidence),
                    total_cents=int(r.total_cents), currency=r.currency, review_reasons=list(r.review_reasons))
     set_stamp(m.header.stamp, r.exit_stamp)
     m.header.frame_id = "map"
-    m.lines = [wm.BasketLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents,
-                             probability=float(ln.probability)) for ln in r.lines]
+    m.lines = basket_lines_msg(r.lines)
     return m
 
 

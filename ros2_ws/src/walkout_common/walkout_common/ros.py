@@ -33,3 +33,25 @@ def run_node(factory: Callable[[], Any], args: list[str] | None = None, after_st
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def basket_lines_msg(lines: list) -> list:
+    """walkout_msgs/BasketLine[] of core basket lines (baskets and receipts share them)."""
+    from walkout_msgs.msg import BasketLine
+
+    return [BasketLine(sku=ln.sku, name=ln.name, quantity=int(ln.quantity), unit_price_cents=int(ln.unit_price_cents),
+                       probability=float(ln.probability)) for ln in lines]
+
+
+def basket_msg(basket: Any, frame_id: str = "map") -> Any:
+    """walkout_msgs/Basket of a core Basket."""
+    from walkout_msgs.msg import Basket
+
+    from .msgconv import set_stamp
+
+    m = Basket(session_token=basket.session_token, currency=basket.currency, confidence=float(basket.confidence), open=basket.open,
+               total_cents=int(basket.total_cents), review_reasons=list(basket.review_reasons))
+    set_stamp(m.header.stamp, basket.stamp)
+    m.header.frame_id = frame_id
+    m.lines = basket_lines_msg(basket.lines)
+    return m

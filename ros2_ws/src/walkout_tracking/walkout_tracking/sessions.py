@@ -66,12 +66,6 @@ class SessionBook:
     def bind(self, token: str, track_id: str) -> None:
         self.members.setdefault(token, set()).add(track_id)
 
-    def rename(self, old_id: str, new_id: str) -> None:
-        for ids in self.members.values():
-            if old_id in ids:
-                ids.discard(old_id)
-                ids.add(new_id)
-
     def expire(self, now: float, window_s: float) -> list[PendingEntry]:
         """Drops ENTRY events that found no track in time; returns them."""
         gone = [p for p in self.pending if now - p.stamp >= window_s]
