@@ -74,6 +74,57 @@ def test_two_hands_at_one_plate_is_uncertain(store, catalog):
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
 
 
+def test_two_shoppers_taking_at_once_share_the_units(store, catalog):
+    a = make(store, catalog)
+    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
+        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+    items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))  # two bottles, one arm of each at the plate
+    best = a.last_record.best
+    assert best.shares is not None and sorted(best.effects()) == ["tok-a", "tok-b"]
+    assert sorted((i.session_token, i.sku, i.quantity) for i in items) == [("tok-a", WATER, 1), ("tok-b", WATER, 1)]
+    # the evidence cannot tell a shared take from one shopper taking both: a reviewer looks
+    assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
+
+
+def test_a_bystander_never_shares_a_take(store, catalog):
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    for s in standing("B", "tok-b", 0.0, 8.0, (2.4, 1.55)):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    assert a.last_record.best.shares is None and a.last_record.best.session == "tok-a"
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(WATER, 2)]
+    assert a.basket("tok-b").confidence > 0.98
+
+
+def test_an_arm_reaching_past_a_nearer_shopper_keeps_the_take_uncertain(store, catalog):
+    # Seen from above, B's arm reaching past A to the plate joins A's body: the arm tip
+    # at the plate is A's as far as the depth image tells, yet B may have taken it.
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.6), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    for s in standing("B", "tok-b", 0.0, 8.0, (2.0, 1.2)):
+        a.history.add(s)
+    items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    assert items[0].session_token == "tok-a"
+    assert 0.5 < items[0].probability < 0.95 and a.basket("tok-b").confidence < 0.95
+
+
+def test_a_shopper_nobody_saw_during_the_change_may_have_made_it(store, catalog):
+    # A stands at the plate, seen, with no arm out; B is lost (a dark camera) just beside.
+    from walkout_common.types import LOST
+
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.55)):
+        a.history.add(s)
+    for s in standing("B", "tok-b", 0.0, 8.0, (2.3, 1.6), state=LOST):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    assert a.basket("tok-a").confidence < 0.9 and a.basket("tok-b").confidence < 0.9
+
+
 def test_put_back_elsewhere_then_taken_by_another(store, catalog):
     a = make(store, catalog)
     for s in standing("A", "tok-a", 0.0, 30.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):

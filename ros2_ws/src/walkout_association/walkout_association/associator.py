@@ -15,8 +15,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
-import numpy as np
-
 from walkout_common.store import Catalog, Store
 from walkout_common.types import (
     Basket,
@@ -30,7 +28,7 @@ from walkout_common.types import (
 
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight
-from .who import WhoParams, by_session, who_made
+from .who import WhoParams, who_made
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -46,8 +44,22 @@ class _OwnParams:
     vision_window_s: float = 1.5
     vision_hand_radius_m: float = 0.35
     sessions_per_event: int = 4  # sessions considered as the actor of one event
+    two_actor_prior: float = 0.05  # two shoppers' takes in one disturbance of one plate
+    nobody_review_p: float = 0.002  # an item moved by nobody billed: who could have done it goes to review
+    # Recalibration of a basket's (and line's) confidence, fitted on the evaluation suite
+    # (`./walkout eval --fit`): p' = sigmoid(slope * logit(p) + offset).
+    calibration_slope: float = 1.0
+    calibration_offset: float = 0.0
     hypotheses_kept: int = 24
     history_s: float = 30.0
+
+
+def recalibrated(p: float, slope: float, offset: float) -> float:
+    """Platt scaling on the log-odds; p of exactly 0 or 1 stays put."""
+    if p <= 0.0 or p >= 1.0 or (slope == 1.0 and offset == 0.0):
+        return p
+    z = slope * math.log(p / (1.0 - p)) + offset
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
 def _sub(self, cls: type) -> object:
@@ -64,6 +76,9 @@ AssociationParams = make_dataclass(
 )
 
 
+Item = tuple[str, str, int]  # (sku, owner, count)
+
+
 @dataclass
 class Hypothesis:
     session: str  # the actor's session ('' = an unbound track or nobody tracked)
@@ -71,6 +86,22 @@ class Hypothesis:
     reading: Reading
     probability: float
     action: int
+    # Two shoppers at one plate in one disturbance: the partner's session and track, and
+    # how the reading's units split ((actor's items), (partner's items)).
+    partner: str = ""
+    partner_track: str = ""
+    shares: tuple[tuple[Item, ...], tuple[Item, ...]] | None = None
+
+    def assignments(self) -> list[tuple[str, Item]]:
+        """(session, item) for every item of the reading, as this hypothesis bills it."""
+        if self.shares is None:
+            return [(self.session, it) for it in self.reading.items]
+        return [(self.session, it) for it in self.shares[0]] + [(self.partner, it) for it in self.shares[1]]
+
+    def label(self) -> str:
+        if self.shares is None:
+            return f"{self.reading.label()} by {self.session or 'nobody tracked'}"
+        return " and ".join(f"{Reading(items).label()} by {who}" for who, items in zip((self.session, self.partner), self.shares, strict=True))
 
     def effects(self) -> dict[str, dict[str, int]]:
         """Signed change of each session's basket under this hypothesis."""
@@ -79,16 +110,29 @@ class Hypothesis:
             if self.session:
                 out[self.session][UNKNOWN] = 1
             return out
-        for sku, owner, n in self.reading.items:
+        for session, (sku, owner, n) in self.assignments():
             if self.action == ItemEvent.TAKE:
-                if self.session:
-                    out[self.session][sku] = out[self.session].get(sku, 0) + n
+                if session:
+                    out[session][sku] = out[session].get(sku, 0) + n
             else:
-                target = owner or self.session
+                target = owner or session
                 if target:
                     key = sku if owner else UNKNOWN  # returning what no basket held
                     out[target][key] = out[target].get(key, 0) - n
         return out
+
+
+def splits(reading: Reading) -> list[tuple[tuple[Item, ...], tuple[Item, ...], float]]:
+    """Ways two shoppers can share a reading's units (each takes at least one), with
+    their prior weights (summing to 1): k of n units of one SKU, or one SKU each."""
+    items = reading.items
+    if len(items) == 1 and items[0][2] >= 2:
+        sku, owner, n = items[0]
+        return [(((sku, owner, k),), ((sku, owner, n - k),), 1.0 / (n - 1)) for k in range(1, n)]
+    if len(items) == 2:
+        a, b = items
+        return [((a,), (b,), 0.5), ((b,), (a,), 0.5)]
+    return []
 
 
 @dataclass
@@ -96,6 +140,7 @@ class EventRecord:
     event: PlateEvent
     action: int
     hypotheses: list[Hypothesis]  # most probable first; the rest of the mass is "other"
+    restored: bool = False  # carried over from the checkout store: its probability is final already
 
     @property
     def best(self) -> Hypothesis:
@@ -141,6 +186,7 @@ class Associator:
         self.observations: list[ProductObservation] = []
         self._plates = store.plates_by_id
         self._seen_events: set[str] = set()
+        self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
 
     # ---- inputs -------------------------------------------------------------
     def open_session(self, token: str, stamp: float) -> Basket | None:
@@ -164,7 +210,7 @@ class Associator:
         hyp = Hypothesis(basket.session_token, "", reading, float(basket.confidence), ItemEvent.TAKE)
         self._seen_events.add(event.event_id)
         if items:
-            session.events.append(EventRecord(event, ItemEvent.TAKE, [hyp]))
+            session.events.append(EventRecord(event, ItemEvent.TAKE, [hyp], restored=True))
         session.reasons.extend(r for r in basket.review_reasons if r not in session.reasons and not r.startswith("low confidence"))
         return True
 
@@ -213,10 +259,8 @@ class Associator:
         self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
-        cands, p_nobody = who_made(plate, event, window, self.who_params)
-        session_p = by_session(cands)
-        session_p[""] = session_p.get("", 0.0) + p_nobody
-        actors = sorted(session_p.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        cands, _ = who_made(plate, event, window, self.who_params)
+        actors, pairs = self._actors_and_pairs(cands)
         track_of = {}
         for c in cands:
             track_of.setdefault(c.session_token, c.track_id)
@@ -229,6 +273,15 @@ class Associator:
             for token, pw in actors:
                 for r in readings:
                     hyps.append(Hypothesis(token, track_of.get(token, ""), r, pw * r.probability, action))
+            for (t1, t2), pw in pairs:
+                for r in readings:
+                    for mine, theirs, prior in splits(r):
+                        hyps.append(Hypothesis(t1, track_of.get(t1, ""), r, pw * r.probability * prior, action,
+                                               partner=t2, partner_track=track_of.get(t2, ""), shares=(mine, theirs)))
+            # a pair of actors fits only readings they can share: renormalise over all
+            norm = sum(h.probability for h in hyps)
+            for h in hyps:
+                h.probability /= norm
         else:
             joint: list[tuple[str, Reading, float]] = []
             for token, pw in actors:
@@ -240,6 +293,7 @@ class Associator:
         hyps.sort(key=lambda h: -h.probability)
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
         record = EventRecord(event, action, hyps)
+        self.last_record = record
         self._apply_stock(record)
 
         involved: set[str] = set()
@@ -259,13 +313,31 @@ class Associator:
             )
         elif not best.session and not best.reading.is_nothing:
             for token, pw in actors:
-                if token and pw > 0.05:
+                if token and pw > p.nobody_review_p:
                     self.sessions[token].reasons.append(
                         f"{best.reading.label()} moved on plate {event.plate_id} at t={event.end:.1f} s by no tracked shopper"
                     )
         items = self._item_events(record, cands)
         baskets = [self.basket(t) for t in sorted(involved)]
         return items, baskets
+
+    def _actors_and_pairs(self, cands: list) -> tuple[list[tuple[str, float]], list[tuple[tuple[str, str], float]]]:
+        """The likeliest actor sessions with probabilities, and pairs of two sessions'
+        shoppers taking in one disturbance with weights on the same scale. A pair weighs
+        both actors' evidence times the prior of two takes at once: it counts only when
+        both show an arm at the plate."""
+        p = self.params
+        like: dict[str, float] = {}
+        share: dict[str, float] = {}
+        for c in cands:
+            like[c.session_token] = like.get(c.session_token, 0.0) + c.likelihood
+            share[c.session_token] = share.get(c.session_token, 0.0) + c.share_likelihood
+        like[""] = like.get("", 0.0) + self.who_params.nobody_likelihood
+        top = sorted(like.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        near = sorted((kv for kv in share.items() if kv[0]), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        pairs = [((a, b), p.two_actor_prior * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
+        z = sum(like.values())  # the singles' normaliser: takes renormalise over both once readings are known
+        return [(t, w / z) for t, w in top], [(ab, w / z) for ab, w in pairs]
 
     def _take_options(self, plate_id: str) -> list[Option]:
         p = self.params
@@ -329,9 +401,9 @@ class Associator:
     def _item_events(self, record: EventRecord, cands) -> list[ItemEvent]:
         best, ev = record.best, record.event
         alternatives: list[tuple[str, float]] = []
-        seen_labels = {best.reading.label() + best.session}
+        seen_labels = {best.label()}
         for h in record.hypotheses[1:]:
-            label = f"{h.reading.label()} by {h.session or 'nobody tracked'}"
+            label = h.label()
             if label not in seen_labels:
                 seen_labels.add(label)
                 alternatives.append((label, h.probability))
@@ -339,7 +411,7 @@ class Associator:
                 break
         tracks = [TrackCandidate(c.track_id, c.session_token, c.probability) for c in cands[:5]]
         note = "" if best.probability >= 0.95 else f"uncertain: {best.probability:.2f}"
-        items = best.reading.items or (("", "", 0),)
+        items = best.assignments() or [(best.session, ("", "", 0))]
         return [
             ItemEvent(
                 event_id=ev.event_id if len(items) == 1 else f"{ev.event_id}#{i}",
@@ -348,14 +420,15 @@ class Associator:
                 action=record.action,
                 sku=sku,
                 quantity=n,
-                session_token=best.session,
+                session_token=session,
                 probability=best.probability,
                 candidates=tracks,
                 alternatives=alternatives,
                 delta_g=ev.delta_g,
-                note=note + (f"; returned item of session {owner}" if owner and owner != best.session else ""),
+                note=note + (f"; returned item of session {owner}" if owner and owner != session else "")
+                + (f"; taken together with {best.partner if session == best.session else best.session}" if best.shares else ""),
             )
-            for i, (sku, owner, n) in enumerate(items)
+            for i, (session, (sku, owner, n)) in enumerate(items)
         ]
 
     # ---- baskets ------------------------------------------------------------
@@ -368,6 +441,14 @@ class Associator:
             for sku, n in rec.best.effects().get(token, {}).items():
                 out[sku] += n
         return out
+
+    def _confidence(self, token: str, sku: str | None = None) -> float:
+        """P(every event changed `token`'s basket (or its `sku` line) as recorded):
+        the product over its events, recalibrated (a restored event is final already)."""
+        session = self.sessions[token]
+        raw = math.prod(rec.consistent(token, sku) for rec in session.events if not rec.restored)
+        kept = math.prod(rec.consistent(token, sku) for rec in session.events if rec.restored)
+        return recalibrated(raw, self.params.calibration_slope, self.params.calibration_offset) * kept
 
     def basket(self, token: str, stamp: float | None = None) -> Basket:
         session = self.sessions[token]
@@ -382,9 +463,9 @@ class Associator:
             if n == 0:
                 continue
             prod = self.catalog.by_sku[sku]
-            prob = float(np.prod([rec.consistent(token, sku) for rec in session.events])) if session.events else 1.0
+            prob = self._confidence(token, sku)
             lines.append(BasketLine(sku, prod.name, n, prod.price_cents, prob))
-        confidence = float(np.prod([rec.consistent(token) for rec in session.events])) if session.events else 1.0
+        confidence = self._confidence(token)
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,

@@ -1,29 +1,48 @@
 """Who made a plate event: the probability that each track's hand did it.
 
-Evidence comes from the tracks' own history around the event: arm tips seen at the
-plate's front edge (strong: arms are seen up to the shelf front), and the head's
-Kalman-predicted position with its covariance (weak: a person close enough to reach).
+The weight of a plate changes only while a hand is on it, so the actor's arm tip is at
+the plate's front edge (arms are seen up to the shelf front) *while* the weight changes.
+Each track's looks during the change, widened by the sensors' clock and frame
+tolerance, are weighed as a likelihood ratio "actor" against "bystander": an arm tip
+at the edge is likely for the actor and unlikely for anyone else; a look with no arm
+tip there counts against. A head out of reach rules a track out. Looks of one reach
+are not independent (one mis-attributed arm lasts a whole reach), so the evidence of a
+track is capped: two tracks that both show an arm at the plate stay uncertain.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from walkout_common.store import Plate
-from walkout_common.types import EXITED, PlateEvent, TrackSnapshot
+from walkout_common.types import EXITED, LOST, PlateEvent, TrackSnapshot
 
 
 @dataclass
 class WhoParams:
-    window_before_s: float = 1.0  # the hand reaches the plate before the weight starts to change
+    window_before_s: float = 1.0  # history kept around an event (heads, for the reach)
     window_after_s: float = 0.5
+    sync_s: float = 0.2  # clocks agree within 50 ms, a depth frame lasts up to 0.1 s, edges found to ~0.05 s
+    look_s: float = 0.1  # snapshots of a track within this long are one look
     hand_sigma_m: float = 0.12  # spread of a seen arm tip around the plate's front edge
     hand_max_height_gap_m: float = 0.6  # arm tip height vs plate height (reaches above a plate still count)
+    hand_seen_p: float = 0.8  # P(the actor's arm tip is seen at the edge in one look)
+    hand_stray_p: float = 0.05  # P(a bystander's arm tip is seen near this plate in one look)
+    stray_range_m: float = 0.6  # how near: a tip farther from the edge is no look at this plate
+    # Caps on one track's evidence: looks of one reach are correlated, and an arm seen at
+    # the edge during the change is strong but not unique (a neighbour's arm can be
+    # taken for it), so the case for an actor is capped lower than the case against.
+    max_log_ratio: float = 4.5
+    min_log_ratio: float = -4.0
+    past_m: float = 0.3  # an arm passing this close by a nearer head is seen as that head's arm
+    past_tip_m: float = 0.45  # or an arm seen in front of the plate, ending this short of its edge
+    past_share: float = 0.3  # how likely such an arm is the reacher's rather than the nearer one's
     reach_m: float = 0.85  # how far a head can be from the front edge to reach it
     reach_soft_m: float = 0.25  # fall-off beyond reach_m
-    head_only_weight: float = 0.02  # a head in reach without a seen hand is weak evidence
+    unseen_p: float = 0.01  # a track nobody saw during the change (lost, a dark camera) reached unseen
     nobody_likelihood: float = 1e-4  # nobody tracked did it (every aisle point is seen)
 
 
@@ -32,8 +51,11 @@ class Candidate:
     track_id: str
     session_token: str
     probability: float
-    hand_distance_m: float  # best arm tip distance to the front edge (inf if none seen)
+    hand_distance_m: float  # best arm tip distance to the front edge during the change (inf if none seen)
     head_distance_m: float
+    log_ratio: float = 0.0  # the arm evidence: log P(looks | actor) / P(looks | bystander)
+    likelihood: float = 0.0  # unnormalised: reach x exp(log_ratio), on the scale of nobody_likelihood
+    share_likelihood: float = 0.0  # the same for taking a part of it beside another shopper
 
 
 def _reach_factor(d: float, p: WhoParams) -> float:
@@ -42,40 +64,128 @@ def _reach_factor(d: float, p: WhoParams) -> float:
     return float(np.exp(-0.5 * ((d - p.reach_m) / p.reach_soft_m) ** 2))
 
 
+def _nearest_arm(plate: Plate, snap: TrackSnapshot, p: WhoParams) -> float:
+    """Distance of the snapshot's arm tip nearest the plate's front edge (inf: none at its height)."""
+    best = math.inf
+    for h in snap.hands:
+        if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m:
+            best = min(best, float(plate.distance_to_front(h)))
+    return best
+
+
+def _points_at_plate(plate: Plate, snaps: list[TrackSnapshot], p: WhoParams) -> bool:
+    """Was an arm tip seen in front of the plate (within its width), ending short of
+    its edge by at most past_tip_m: an arm on its way in, or one whose end is hidden?"""
+    for s in snaps:
+        for h in s.hands:
+            rel = np.asarray(h[:2]) - plate.front_center[:2]
+            out = float(rel @ plate.front_normal)
+            if abs(float(rel @ plate.along)) <= plate.size[0] / 2 and 0.0 < out <= p.past_tip_m:
+                return True
+    return False
+
+
+def _look_log_ratio(d: float, p: WhoParams) -> float:
+    """log P(look | actor) / P(look | bystander) for a look whose nearest arm tip is d
+    from the edge. The actor's tip scatters half-normally around the edge when it is
+    seen; a bystander's tip, when it strays near, lands anywhere within stray_range_m."""
+    if d > p.stray_range_m:  # no arm tip near this plate in this look
+        return math.log((1.0 - p.hand_seen_p) / (1.0 - p.hand_stray_p))
+    actor = p.hand_seen_p * math.sqrt(2.0 / math.pi) / p.hand_sigma_m * math.exp(-0.5 * (d / p.hand_sigma_m) ** 2)
+    bystander = p.hand_stray_p / p.stray_range_m
+    return math.log(max(actor, 1e-300) / bystander)
+
+
+@dataclass
+class ArmEvidence:
+    log_ratio: float  # all looks during the change, capped: the case for being its only actor
+    share_log_ratio: float  # the looks that show an arm there only, capped: the case for a part of it
+    nearest_m: float  # nearest arm tip seen during the change
+
+
+def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> ArmEvidence:
+    """log P(looks | actor) - log P(looks | bystander) over the change. One of two
+    shoppers taking in one long disturbance needs its arm there only for its own part of
+    it, so its case counts the looks that show the arm, not those that miss it."""
+    t0, t1 = event.start - p.sync_s, event.end + p.sync_s
+    looks: dict[int, float] = {}
+    unseen = False
+    for s in snaps:
+        if not t0 <= s.stamp <= t1:
+            continue
+        if s.state == LOST:  # a lost track is not looked at
+            unseen = True
+            continue
+        k = int((s.stamp - t0) // p.look_s)
+        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, s, p))  # any view of the look that shows the arm
+    if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
+        return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf)
+    ratios = [_look_log_ratio(d, p) for d in looks.values()]
+    whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
+    shown = [r for r in ratios if r > 0]
+    part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf))
+
+
+def _head_during(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> np.ndarray:
+    """The head's mean floor position during the change (the nearest snapshot if none)."""
+    inside = [s.position[:2] for s in snaps if event.start - p.sync_s <= s.stamp <= event.end + p.sync_s]
+    if inside:
+        return np.mean(inside, axis=0)
+    mid = 0.5 * (event.start + event.end)
+    return min(snaps, key=lambda s: abs(s.stamp - mid)).position[:2]
+
+
+def _reaches_past(plate: Plate, x: np.ndarray, x_points: bool, y: np.ndarray, p: WhoParams) -> bool:
+    """May shopper x's arm reach the plate past shopper y (nearer the plate)? Seen from
+    above, such an arm joins y's body and its tip is taken for y's: when the way from
+    x's head to the plate's front passes by y's head, or when x's arm was seen pointing
+    at the plate and ending short of it."""
+    if float(plate.distance_to_front(y)) >= float(plate.distance_to_front(x)):
+        return False
+    if x_points:
+        return True
+    front = plate.front_center[:2] + plate.along * np.clip((x - plate.front_center[:2]) @ plate.along, -plate.size[0] / 2, plate.size[0] / 2)
+    seg = front - x
+    u = float(np.clip((y - x) @ seg / max(float(seg @ seg), 1e-9), 0.0, 1.0))
+    return float(np.linalg.norm(x + u * seg - y)) <= p.past_m
+
+
 def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams) -> tuple[list[Candidate], float]:
     """Candidates sorted by probability, and the probability that nobody tracked did it."""
-    scored: list[tuple[str, str, float, float, float]] = []
+    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray, bool]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
         if not snaps:
             continue
-        best_hand, best_head, like = np.inf, np.inf, 0.0
+        # The head's uncertainty widens how far it may really be from the plate, and
+        # spreads a long-lost track's chance of being there thin.
+        reach = 0.0
+        best_head = math.inf
         for s in snaps:
-            var = float(np.trace(s.covariance)) / 2.0 if s.covariance is not None else 0.0
+            sd = math.sqrt(float(np.trace(s.covariance)) / 2.0) if s.covariance is not None else 0.0
             d_head = float(plate.distance_to_front(s.position))
             best_head = min(best_head, d_head)
-            # The head's uncertainty widens how far it may really be from the plate.
-            head_like = params.head_only_weight * _reach_factor(max(d_head - np.sqrt(var), 0.0), params)
-            like = max(like, head_like)
-            for h in s.hands:
-                if abs(h[2] - plate.center[2]) > params.hand_max_height_gap_m:
-                    continue
-                d_hand = float(plate.distance_to_front(h))
-                best_hand = min(best_hand, d_hand)
-                hand_like = float(np.exp(-0.5 * (d_hand / params.hand_sigma_m) ** 2)) * _reach_factor(d_head, params)
-                like = max(like, hand_like)
-        if like > 0.0:
-            session = snaps[-1].session_token
-            scored.append((track_id, session, like, best_hand, best_head))
-    total = sum(s[2] for s in scored) + params.nobody_likelihood
-    cands = [Candidate(t, s, like / total, dh, dd) for t, s, like, dh, dd in scored]
+            spread = 1.0 - math.exp(-0.5 * (params.reach_m / sd) ** 2) if sd > 0 else 1.0
+            reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
+        if reach <= 1e-9:
+            continue
+        during = [s for s in snaps if event.start - params.sync_s <= s.stamp <= event.end + params.sync_s]
+        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params),
+                      _head_during(event, snaps, params), _points_at_plate(plate, during, params)))
+    # A shopper reaching past another may own the arm seen as the other's.
+    past = math.log(params.past_share)
+    evidence = []
+    for tid, _tok, _r, _d, ev, head, points in found:
+        lr, share = ev.log_ratio, ev.share_log_ratio
+        for tid2, _tok2, _r2, _d2, ev2, head2, _p2 in found:
+            if tid2 != tid and _reaches_past(plate, head, points, head2, params):
+                lr, share = max(lr, ev2.log_ratio + past), max(share, ev2.share_log_ratio + past)
+        evidence.append((lr, share))
+    total = sum(f[2] * math.exp(lr) for f, (lr, _) in zip(found, evidence, strict=True)) + params.nobody_likelihood
+    cands = [
+        Candidate(tid, tok, reach * math.exp(lr) / total, ev.nearest_m, d_head, lr, reach * math.exp(lr), reach * math.exp(share))
+        for (tid, tok, reach, d_head, ev, _, _), (lr, share) in zip(found, evidence, strict=True)
+    ]
     cands.sort(key=lambda c: -c.probability)
     return cands, params.nobody_likelihood / total
-
-
-def by_session(cands: list[Candidate]) -> dict[str, float]:
-    """Probability per session token (tracks of a group add up; '' = unbound track)."""
-    out: dict[str, float] = {}
-    for c in cands:
-        out[c.session_token] = out.get(c.session_token, 0.0) + c.probability
-    return out

@@ -57,7 +57,11 @@ class TrackerParams:
     delete_lost_after_s: float = 600.0  # a LOST shopper of an open session is kept a long while
     delete_unbound_lost_after_s: float = 3.0
     exited_linger_s: float = 1.5  # an exited track still absorbs its person walking out
-    birth_clearance_m: float = 0.3  # no new track this close to an existing one
+    birth_clearance_m: float = 0.34  # no new track this close to an existing one (heads keep 0.35 m apart)
+    # A track born beside a confirmed one, away from the gates, is most often a raised arm
+    # or a shoulder split off that person: it must last this long before it counts.
+    crowded_birth_m: float = 0.6
+    crowded_confirm_s: float = 2.0
     gate_reach_m: float = 1.2  # how far from a gate line a crossing person can be
     binding_window_s: float = 3.0  # an ENTRY waits this long for its person's track
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
@@ -92,6 +96,7 @@ class _Track:
     hands: list[np.ndarray] = field(default_factory=list)
     exited_at: float | None = None
     trail: deque = field(default_factory=deque)  # (t, x, y) of recent matches, a few seconds
+    crowded_birth: bool = False  # born beside a confirmed track, away from the gates
 
     @property
     def xy(self) -> np.ndarray:
@@ -166,8 +171,9 @@ class Tracker:
             if any(np.linalg.norm(tr.xy - d.head[:2]) < self.p.birth_clearance_m for tr in live):
                 continue
             kf = make_filter(d.head[:2], self.p.meas_std_m, 0.8)
+            crowded = any(tr.state == CONFIRMED and np.linalg.norm(tr.xy - d.head[:2]) < self.p.crowded_birth_m for tr in live)
             tr = _Track(self._new_id(), kf, t, t, float(d.height_m), d.head[:2].copy(), last_seen=t,
-                        hands=[np.asarray(h, float) for h in d.hands])
+                        hands=[np.asarray(h, float) for h in d.hands], crowded_birth=crowded and not self._near_entry(d.head[:2]))
             tr.trail.append((t, float(d.head[0]), float(d.head[1])))
             self.tracks.append(tr)
         self._age(t)
@@ -209,7 +215,7 @@ class Tracker:
             tr.trail.popleft()
         if tr.state == LOST:
             tr.state = CONFIRMED
-        if tr.state == TENTATIVE and tr.hits >= self.p.confirm_hits:
+        if tr.state == TENTATIVE and tr.hits >= self.p.confirm_hits and (not tr.crowded_birth or t - tr.born >= self.p.crowded_confirm_s):
             tr.state = CONFIRMED
             tr.confirmed_at = t
 
@@ -252,6 +258,9 @@ class Tracker:
         self.history.prune(t - self.p.history_s)
 
     # ---- sessions -----------------------------------------------------------
+    def _near_entry(self, xy: np.ndarray) -> bool:
+        return any(gate_distance(xy, g, self.p.gate_reach_m + 0.5) is not None for g in self._entry_gates)
+
     def on_gate(self, event: GateEvent) -> list[SessionClosed]:
         """Raises KeyError for an unknown gate, ValueError for an ENTRY without a token."""
         gate = self.gates.get(event.gate_id)
@@ -340,7 +349,7 @@ class Tracker:
     def _try_rebind(self, tr: _Track, t: float) -> None:
         """A track born away from every entry gate (or one no ENTRY claimed in time) is
         someone seen again: it carries on the LOST track that most plausibly walked there."""
-        near_entry = any(gate_distance(tr.born_xy, g, self.p.gate_reach_m + 0.5) is not None for g in self._entry_gates)
+        near_entry = self._near_entry(tr.born_xy)
         if near_entry and t - tr.born < self.p.binding_window_s:
             return  # its ENTRY may still come
         cands: list[tuple[float, _Track]] = []
