@@ -4,40 +4,57 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from walkout_common.store import StoreFileError, load_catalog, load_store
 
 from .bag import record_bag
-from .scenario import NAMED, SensorConfig, random_scenario
+from .library import LIBRARY
+from .scenario import named_scenario, scenario_names
 
 ROOT = Path(__file__).resolve().parents[4]
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="walkout sim", description="Simulate a store's sensors and record a rosbag2 (mcap) bag.")
-    p.add_argument("--store", type=Path, default=ROOT / "calibration/nanostore/store.yaml")
-    p.add_argument("--catalog", type=Path, default=ROOT / "calibration/nanostore/catalog.yaml")
-    p.add_argument("--scenario", default="random", help=f"random or one of {sorted(NAMED)}")
+    p.add_argument("--store", type=Path, default=None, help="store.yaml (default: the library type's store, else the nanostore)")
+    p.add_argument("--catalog", type=Path, default=None, help="catalog.yaml (default: beside the store)")
+    p.add_argument("--scenario", default="random", help=f"one of {', '.join(scenario_names())}")
     p.add_argument("--shoppers", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--duration", type=float, default=0.0, help="seconds at least (0: until the last shopper left)")
-    p.add_argument("--depth-hz", type=float, default=15.0)
+    p.add_argument("--depth-hz", type=float, default=None, help="default: the scenario's (15; library types 10)")
     p.add_argument("--color-hz", type=float, default=0.0)
     p.add_argument("--depth-size", default="160x120", help="depth image WIDTHxHEIGHT (contract: at least 160x120)")
     p.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1")
-    p.add_argument("--noise", type=float, default=0.008, help="depth noise, fraction of range (contract: up to 0.015)")
-    p.add_argument("--holes", type=float, default=0.04, help="fraction of depth pixels without a reading (contract: up to 0.10)")
+    p.add_argument("--noise", type=float, default=None, help="depth noise, fraction of range (contract: up to 0.015; default: the scenario's)")
+    p.add_argument("--holes", type=float, default=None, help="fraction of depth pixels without a reading (contract: up to 0.10; default: the scenario's)")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--out", type=Path, required=True)
     return p
 
 
+def _store_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """--store/--catalog, else the library type's store folder, else the nanostore."""
+    folder = ROOT / "calibration" / (LIBRARY[args.scenario].store if args.scenario in LIBRARY else "nanostore")
+    store = args.store or folder / "store.yaml"
+    return store, args.catalog or store.parent / "catalog.yaml"
+
+
+def _sensor_overrides(args: argparse.Namespace, size: tuple[int, ...]) -> dict:
+    """The sensor settings given on the command line (the rest stay the scenario's)."""
+    given = {"depth_hz": args.depth_hz, "depth_noise_frac": args.noise, "depth_hole_frac": args.holes}
+    out = {k: v for k, v in given.items() if v is not None}
+    return {**out, "depth_size": size, "depth_encoding": args.encoding, "color_hz": args.color_hz}
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        store = load_store(args.store)
-        catalog = load_catalog(args.catalog, store)
+        store_file, catalog_file = _store_paths(args)
+        store = load_store(store_file)
+        catalog = load_catalog(catalog_file, store)
     except StoreFileError as exc:
         print(f"walkout sim: {exc}", file=sys.stderr)
         return 2
@@ -47,16 +64,12 @@ def main(argv: list[str]) -> int:
     except (ValueError, AssertionError):
         print(f"walkout sim: --depth-size must be WIDTHxHEIGHT, got {args.depth_size!r}", file=sys.stderr)
         return 2
-    sensors = SensorConfig(depth_hz=args.depth_hz, depth_size=size, depth_encoding=args.encoding, depth_noise_frac=args.noise,
-                           depth_hole_frac=args.holes, color_hz=args.color_hz)
-    if args.scenario == "random":
-        scenario = random_scenario(store, catalog, args.shoppers, args.seed, args.duration, sensors=sensors)
-    elif args.scenario in NAMED:
-        scenario = NAMED[args.scenario](store, catalog, args.seed)
-        scenario.sensors, scenario.duration_s = sensors, args.duration
-    else:
-        print(f"walkout sim: unknown scenario {args.scenario!r} (random, {', '.join(sorted(NAMED))})", file=sys.stderr)
+    try:
+        scenario = named_scenario(args.scenario, store, catalog, args.seed, args.shoppers, args.duration)
+    except ValueError as exc:  # an unknown name, or a type this store cannot stage
+        print(f"walkout sim: {exc}", file=sys.stderr)
         return 2
+    scenario.sensors = replace(scenario.sensors, **_sensor_overrides(args, size))
     truth = record_bag(store, catalog, scenario, args.out, progress=True, storage=args.storage)
     for r in truth["receipts"]:
         items = ", ".join(f"{i['qty']}x {catalog.by_sku[i['sku']].name}" for i in r["items"]) or "nothing"

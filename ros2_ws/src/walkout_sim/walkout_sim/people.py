@@ -6,8 +6,11 @@ radius), so any store layout works. People step at 20 Hz toward a point a little
 on their path; when someone is in the way they wait a moment, then step around, keeping
 heads >= 0.36 m apart (a jam that lasts over 10 s lets them pass at 0.3 m). In front of
 a plate they reach: the arm goes out, the hand may rest on the plate, units leave or
-arrive, the arm comes back. Every unit remembers who took it from a shelf, so a unit
-handed to someone else or put back later is billed by the contract's rule.
+arrive, the arm comes back. A touch (n == 0) brushes or leans on the plate and moves
+nothing. Reaches may wait at the plate first: for partners (a timed reach, `sync`), for
+units someone is still to put there, for a unit still to be handed to this shopper.
+Every unit remembers who took it from a shelf, so a unit handed to someone else or put
+back later is billed by the contract's rule.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from walkout_common.store import Catalog, Store
+from walkout_common.store import Catalog, Plate, Store
 
 from .bodies import PersonPose, gondolas
-from .scenario import Scenario, Shopper
+from .scenario import Action, Scenario, Shopper
 
 DT = 0.05
 CELL = 0.1
 SOFT_GAP = 0.5  # people wait a moment rather than come closer than this
 HARD_GAP = 0.36  # and never come closer than this (the contract: heads as close as 0.35 m)
 JAM_GAP = 0.3  # except to get out of a jam that lasts
+STAND_OUT = 0.42  # a shopper's head from the front edge of the plate reached into
+SYNC_WAIT_S = 20.0  # a timed reach waits this long at most for its partners
+UNITS_WAIT_S = 30.0  # a reach waits this long at most for its units (on the plate / in the hand)
 
 
 @dataclass
@@ -171,6 +177,11 @@ class Grid:
         return [np.asarray(a, float)] + pts[1:-1] + [np.asarray(b, float)]
 
 
+def stand_point(plate: Plate) -> np.ndarray:
+    """Where a shopper stands to reach into a plate: its front's middle, 0.42 m out."""
+    return plate.front_center[:2] + plate.front_normal * STAND_OUT
+
+
 def _keep_right(gate) -> np.ndarray:
     """Offset from a gate's middle to the right-hand side of someone walking in."""
     right = np.array([gate.normal[1], -gate.normal[0]])
@@ -199,10 +210,17 @@ class PeopleSim:
                 self.stock[plate][prod.sku] = list(self.rng.normal(prod.weight_g, prod.weight_std_g, 12))
         self.initial_load = {pid: float(sum(sum(u) for u in skus.values())) for pid, skus in self.stock.items()}
         self.handovers: list[Handover] = []
+        # timed reaches: how many shoppers each label waits for, and when each stood ready
+        self.sync_size: dict[str, int] = {}
+        for sh in scenario.shoppers:
+            for label in {a.sync for a in sh.actions if a.sync}:
+                self.sync_size[label] = self.sync_size.get(label, 0) + 1
+        self.sync_ready: dict[str, dict[str, float]] = {}
+        # when units being put back land on their plate: nobody takes them before
+        self.landing: dict[tuple[str, str], list[float]] = {}
 
     def _stand_point(self, plate_id: str) -> np.ndarray:
-        plate = self.plates[plate_id]
-        return plate.front_center[:2] + plate.front_normal * 0.42
+        return stand_point(self.plates[plate_id])
 
     def run(self) -> Timeline:
         tracks, changes, truth, gates_ev, exits = [], [], [], [], {}
@@ -219,7 +237,7 @@ class PeopleSim:
                 if act.give_to:
                     plan.append(_Step("give", action=act))
                     continue
-                stand = self._stand_point(act.plate_id)
+                stand = self._stand_point(act.stand_at or act.plate_id)
                 plan.append(_Step("walk", self.grid.path(pos, stand)))
                 plan.append(_Step("reach", action=act))
                 pos = stand
@@ -272,8 +290,10 @@ class PeopleSim:
                 exits[sh.person_id] = t
                 gates_ev.append((t + float(self.rng.uniform(-0.3, 0.3)), g.id, 1, ""))
 
-    def _others(self, s: dict, states: list) -> np.ndarray:
-        pts = [o["pos"] for o in states if o is not s and o["started"] and not o["done"]]
+    def _others(self, s: dict, states: list, standing: bool = False) -> np.ndarray:
+        """Where everyone else in the store is (standing: only those not walking)."""
+        pts = [o["pos"] for o in states if o is not s and o["started"] and not o["done"]
+               and not (standing and o["i"] < len(o["plan"]) and o["plan"][o["i"]].kind == "walk")]
         return np.array(pts).reshape(-1, 2)
 
     def _step(self, s: dict, target: np.ndarray, move: float, others: np.ndarray) -> np.ndarray | None:
@@ -330,8 +350,9 @@ class PeopleSim:
                 return
             goal_d = float(np.linalg.norm(path[-1] - s["pos"]))
             next_is_reach = s["i"] + 1 < len(plan) and plan[s["i"] + 1].kind == "reach"
-            if next_is_reach and goal_d < 0.7 and len(others) and np.min(np.linalg.norm(others - path[-1], axis=1)) < SOFT_GAP:
-                # someone stands at the plate: reach from here, beside them
+            standing = self._others(s, states, standing=True)
+            if next_is_reach and goal_d < 0.7 and len(standing) and np.min(np.linalg.norm(standing - path[-1], axis=1)) < SOFT_GAP:
+                # someone stands at the plate (not just walking by): reach from here, beside them
                 s["i"] += 1
                 s["seg"] = 0
                 return
@@ -359,12 +380,41 @@ class PeopleSim:
         # A reach: timings relative to its start.
         act = step.action
         if "reach" not in s or s["reach"]["act"] is not act:
+            if self._waits(s, act, t, held_units):
+                return
             s["reach"] = self._plan_reach(act, t, sh, changes, truth, held_units)
         r = s["reach"]
         if t >= r["end"]:
             s["i"] += 1
             s["reach"] = {"act": None}
             s["held"] = None
+
+    def _waits(self, s: dict, act: Action, t: float, held_units: dict) -> bool:
+        """Whether the shopper still stands at the plate before reaching (facing it)."""
+        w = s.get("waiting")
+        if w is None or w["act"] is not act:
+            w = s["waiting"] = {"act": act, "since": t, "go_at": None}
+            if act.sync:
+                self.sync_ready.setdefault(act.sync, {})[s["sh"].person_id] = t
+        plate = self.plates[act.plate_id]
+        s["facing"] = float(np.arctan2(-plate.front_normal[1], -plate.front_normal[0]))
+        if act.sync:
+            if w["go_at"] is None:
+                ready = self.sync_ready[act.sync]
+                if len(ready) >= self.sync_size[act.sync]:
+                    w["go_at"] = max(ready.values()) + act.lag_s  # the same moment for every partner
+                elif t - w["since"] >= SYNC_WAIT_S:
+                    w["go_at"] = t + act.lag_s  # a partner is held up: go alone
+            if w["go_at"] is None or t < w["go_at"]:
+                return True
+        if t - w["since"] >= UNITS_WAIT_S:
+            return False
+        if act.n > 0:  # you cannot take what is not there (yet)
+            arriving = sum(1 for t_land in self.landing.get((act.plate_id, act.sku), ()) if t_land > t)
+            return len(self.stock[act.plate_id].get(act.sku, [])) - arriving < act.n
+        if act.n < 0:  # nor put back what you do not hold (yet)
+            return len(held_units[s["sh"].person_id].get(act.sku, [])) < -act.n
+        return False
 
     def _give(self, s: dict, t: float, states: list, held_units: dict) -> None:
         """Walk up to the receiver, both hold out a hand for a moment, units change hands."""
@@ -413,14 +463,46 @@ class PeopleSim:
             s["i"] += 1
             s.pop("give")
 
-    def _plan_reach(self, act, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> dict:
+    def _plan_reach(self, act: Action, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> dict:
         plate = self.plates[act.plate_id]
         rng = self.rng
-        side = float(rng.uniform(-1, 1)) * max(plate.size[0] / 2 - 0.06, 0.0)
-        # the hand tip at the plate's front edge, a hand's height above the plate
-        hand = np.array([*(plate.front_center[:2] + plate.along * side - plate.front_normal * 0.02), plate.center[2] + 0.1])
+        hand = self._hand_point(act, plate, float(rng.uniform(-1, 1)))
         out_s, back_s = float(rng.uniform(0.4, 0.7)), float(rng.uniform(0.4, 0.7))
         touch = t0 + out_s
+        if act.n == 0:
+            release = self._touch(act, touch, changes)
+        else:
+            release = self._move_units(act, touch, sh, changes, truth, held_units)
+        carry = "out" if act.n > 0 else "in" if act.n < 0 else ""  # a product in the hand: after a take, before a return
+        return {"act": act, "start": t0, "touch": touch, "release": release, "end": release + back_s + act.linger_s,
+                "hand": hand, "out": out_s, "back": back_s, "sku": act.sku, "carry": carry}
+
+    def _hand_point(self, act: Action, plate: Plate, u: float) -> np.ndarray:
+        """The hand tip at the plate's front edge, a hand's height above the plate: at `u`
+        (-1..1) along the front, or, reaching from a neighbour's place, on the part of the
+        plate nearest to it."""
+        reach = max(plate.size[0] / 2 - 0.06, 0.0)
+        side = u * reach
+        if act.stand_at:
+            off = float((self._stand_point(act.stand_at) - plate.front_center[:2]) @ plate.along)
+            side = float(np.clip(off, -reach, reach))
+        return np.array([*(plate.front_center[:2] + plate.along * side - plate.front_normal * 0.02), plate.center[2] + 0.1])
+
+    def _touch(self, act: Action, touch: float, changes: list) -> float:
+        """Fingers brush the goods (a little weight for a moment) or, with `press`, the
+        hand leans on the plate; the load comes back, no unit moves. Returns the release."""
+        rng = self.rng
+        if act.press:
+            dur, grams = float(rng.uniform(1.0, 2.5)), float(rng.uniform(300, 1500))
+        else:
+            dur, grams = float(rng.uniform(0.3, 0.8)), float(rng.uniform(20, 120))
+        changes.append(PlateChange(act.plate_id, touch, touch + dur, grams, press=True))
+        return touch + dur + float(rng.uniform(0.2, 0.5))
+
+    def _move_units(self, act: Action, touch: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> float:
+        """Units leave the plate for the hand (a take) or the other way (a put-back), with
+        the truth events; returns when the hand lets go."""
+        rng = self.rng
         cursor = touch
         if act.press:
             changes.append(PlateChange(act.plate_id, touch, touch + float(rng.uniform(0.25, 0.6)), float(rng.uniform(150, 600)), press=True))
@@ -441,6 +523,8 @@ class PeopleSim:
                 units.append(u.weight)
                 grams += u.weight
         changes.append(PlateChange(act.plate_id, cursor, cursor + ramp, grams))
+        if act.n < 0:
+            self.landing.setdefault((act.plate_id, act.sku), []).extend([cursor + ramp] * -act.n)
         t_ev = cursor + ramp / 2
         if act.n > 0:
             truth.append(TruthEvent(t_ev, sh.person_id, sh.token, act.plate_id, act.sku, act.n, sh.token, sh.person_id))
@@ -450,9 +534,7 @@ class PeopleSim:
                 by_taker[(u.taker_id, u.taker_token)] = by_taker.get((u.taker_id, u.taker_token), 0) + 1
             for (taker, token), n in by_taker.items():
                 truth.append(TruthEvent(t_ev, sh.person_id, sh.token, act.plate_id, act.sku, -n, token, taker))
-        end_contact = cursor + ramp + float(rng.uniform(0.2, 0.5))
-        return {"act": act, "start": t0, "touch": touch, "release": end_contact, "end": end_contact + back_s + act.linger_s,
-                "hand": hand, "out": out_s, "back": back_s, "sku": act.sku, "take": act.n > 0}
+        return cursor + ramp + float(rng.uniform(0.2, 0.5))
 
     def _pose(self, s: dict, t: float) -> PersonPose:
         sh: Shopper = s["sh"]
@@ -474,7 +556,7 @@ class PeopleSim:
             if a > 0.25:
                 hands.append(shoulder + a * (r["hand"] - shoulder))
                 # the product is in the hand on the way out of a take, or in of a return
-                if (r["take"] and t > r["release"]) or (not r["take"] and t < r["touch"]):
+                if (r["carry"] == "out" and t > r["release"]) or (r["carry"] == "in" and t < r["touch"]):
                     held = r["sku"]
         g = s.get("give")
         offer = (g["meet"][0], g["meet"][0] + 1.2, g["meet"][1]) if g and g.get("meet") else s.get("offer")

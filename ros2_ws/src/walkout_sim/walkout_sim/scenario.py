@@ -6,7 +6,7 @@ for any store; the named ones are small scripted cases for tests and the library
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -15,16 +15,25 @@ from walkout_common.store import Catalog, Store
 
 @dataclass
 class Action:
-    """One reach: take (n > 0) or put back (n < 0) units of a SKU at a plate; or, with
-    `give_to`, hand n held units of the SKU to that person (plate_id unused)."""
+    """One reach: take (n > 0) or put back (n < 0) units of a SKU at a plate, or touch it
+    (n == 0: the hand reaches and brushes the goods, or with `press` leans on the plate;
+    no unit moves); or, with `give_to`, hand n held units of the SKU to that person
+    (plate_id unused).
+
+    A take waits at the plate until the units are there (e.g. an item someone else is to
+    put back), a put-back until the hand holds them (e.g. a unit still to be handed over),
+    each at most half a minute."""
 
     plate_id: str
     sku: str
     n: int
     slow: bool = False  # a slow, careful pick (the weight ramps over seconds)
-    press: bool = False  # the hand rests on the plate for a moment first
+    press: bool = False  # the hand rests on the plate for a moment first (a touch: leans on it)
     linger_s: float = 0.0  # extra time standing at the plate afterwards
     give_to: str = ""  # person id of the receiver of a handover
+    stand_at: str = ""  # reach from in front of this plate (a neighbour): across, past someone
+    sync: str = ""  # reaches with the same label start together, once all their shoppers stand ready
+    lag_s: float = 0.0  # ... this one this much later
 
 
 @dataclass
@@ -53,7 +62,8 @@ class SensorConfig:
     load_cell_batch: int = 6
     shelf_rates: dict[str, tuple[float, int]] = field(default_factory=dict)  # shelf id -> (Hz, batch), overrides
     load_cell_noise_g: tuple[float, float] = (1.0, 5.0)  # per plate, drawn in this range
-    drift_g_per_h: float = 100.0
+    drift_g_per_h: float = 100.0  # each plate drifts at up to this rate, random sign
+    drift_full: bool = False  # every plate drifts at exactly drift_g_per_h (the envelope's edge)
     lost_batch_frac: float = 0.005
     nan_frac: float = 0.002
     knocks_per_min: float = 0.5
@@ -199,7 +209,7 @@ class SimParams:
 
     store_file: str = ""
     catalog_file: str = ""
-    scenario: str = "random"  # random | single_shopper | two_shoppers | group_token
+    scenario: str = "random"  # random | single_shopper | two_shoppers | group_token | handover | a library type (library.py)
     shoppers: int = 4
     seed: int = 7
     duration_s: float = 0.0  # at least this long (0: until the last shopper left)
@@ -212,15 +222,34 @@ class SimParams:
     keep_spinning: bool = False  # stay up after the last message (e.g. under a launch file)
 
 
+def scenario_names() -> list[str]:
+    """Every name `named_scenario` knows: random, the scripted ones, the library's types."""
+    from .library import LIBRARY  # the library builds on this module
+
+    return ["random", *sorted(NAMED), *LIBRARY]
+
+
+def named_scenario(name: str, store: Store, catalog: Catalog, seed: int, shoppers: int = 3, duration_s: float = 0.0) -> Scenario:
+    """random (`shoppers` people), a scripted scenario or a library type, by name. A
+    library type keeps its own sensor settings (knocks, drift, a dark camera...)."""
+    from .library import LIBRARY
+
+    if name == "random":
+        sc = random_scenario(store, catalog, shoppers, seed, duration_s)
+    elif name in NAMED:
+        sc = NAMED[name](store, catalog, seed)
+    elif name in LIBRARY:
+        sc = LIBRARY[name].build(store, catalog, seed)
+    else:
+        raise ValueError(f"unknown scenario {name!r} ({', '.join(scenario_names())})")
+    sc.duration_s = max(sc.duration_s, float(duration_s))
+    return sc
+
+
 def build_scenario(p: SimParams, store: Store, catalog: Catalog) -> Scenario:
-    """The scenario the parameters name, with their sensor settings."""
-    sensors = SensorConfig(depth_hz=float(p.depth_hz), depth_encoding=p.depth_encoding, color_hz=float(p.color_hz))
+    """The scenario the parameters name, with their depth and color settings."""
     if p.depth_encoding not in ("16UC1", "32FC1"):
         raise ValueError(f"depth_encoding must be 16UC1 or 32FC1, got {p.depth_encoding!r}")
-    if p.scenario == "random":
-        return random_scenario(store, catalog, int(p.shoppers), int(p.seed), float(p.duration_s), sensors=sensors)
-    if p.scenario not in NAMED:
-        raise ValueError(f"unknown scenario {p.scenario!r} (random, {', '.join(sorted(NAMED))})")
-    sc = NAMED[p.scenario](store, catalog, int(p.seed))
-    sc.sensors, sc.duration_s = sensors, float(p.duration_s)
+    sc = named_scenario(p.scenario, store, catalog, int(p.seed), int(p.shoppers), float(p.duration_s))
+    sc.sensors = replace(sc.sensors, depth_hz=float(p.depth_hz), depth_encoding=p.depth_encoding, color_hz=float(p.color_hz))
     return sc

@@ -67,6 +67,10 @@ class World:
         streams = [self._clock(), self._gates(), *self._load_cells(), *self._depth_cameras(), *self._color_cameras()]
         return heapq.merge(*streams)
 
+    def load_cell_messages(self) -> Iterator[SimMessage]:
+        """The load-cell streams alone, in stamp order (cheap: nothing is rendered)."""
+        return heapq.merge(*self._load_cells())
+
     def _clock(self) -> Iterator[SimMessage]:
         hz = self.scenario.sensors.clock_hz
         for k in range(int(self.end * hz) + 1):
@@ -87,7 +91,8 @@ class World:
             cols = []
             for p in plates:
                 offset = rng.uniform(-3000, 3000) + self.timeline.initial_load.get(p.id, 0.0)
-                drift = rng.uniform(-1, 1) * cfg.drift_g_per_h / 3600.0
+                u = rng.uniform(-1, 1)
+                drift = (np.sign(u) if cfg.drift_full else u) * cfg.drift_g_per_h / 3600.0
                 sigma = rng.uniform(*cfg.load_cell_noise_g)
                 g = offset + drift * t + rng.normal(0, sigma, t.size)
                 for ch in self.timeline.plate_changes:
