@@ -38,7 +38,7 @@ class WhoParams:
     max_log_ratio: float = 4.5
     min_log_ratio: float = -4.0
     past_m: float = 0.3  # an arm passing this close by a nearer head is seen as that head's arm
-    past_tip_m: float = 0.45  # or an arm seen in front of the plate, ending this short of its edge
+    past_tip_m: float = 0.45  # or an arm tip seen this near the plate's edge (short of it, or beside it)
     past_share: float = 0.3  # how likely such an arm is the reacher's rather than the nearer one's
     reach_m: float = 0.85  # how far a head can be from the front edge to reach it
     reach_soft_m: float = 0.25  # fall-off beyond reach_m
@@ -71,18 +71,6 @@ def _nearest_arm(plate: Plate, snap: TrackSnapshot, p: WhoParams) -> float:
         if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m:
             best = min(best, float(plate.distance_to_front(h)))
     return best
-
-
-def _points_at_plate(plate: Plate, snaps: list[TrackSnapshot], p: WhoParams) -> bool:
-    """Was an arm tip seen in front of the plate (within its width), ending short of
-    its edge by at most past_tip_m: an arm on its way in, or one whose end is hidden?"""
-    for s in snaps:
-        for h in s.hands:
-            rel = np.asarray(h[:2]) - plate.front_center[:2]
-            out = float(rel @ plate.front_normal)
-            if abs(float(rel @ plate.along)) <= plate.size[0] / 2 and 0.0 < out <= p.past_tip_m:
-                return True
-    return False
 
 
 def _look_log_ratio(d: float, p: WhoParams) -> float:
@@ -136,14 +124,15 @@ def _head_during(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) ->
     return min(snaps, key=lambda s: abs(s.stamp - mid)).position[:2]
 
 
-def _reaches_past(plate: Plate, x: np.ndarray, x_points: bool, y: np.ndarray, p: WhoParams) -> bool:
-    """May shopper x's arm reach the plate past shopper y (nearer the plate)? Seen from
-    above, such an arm joins y's body and its tip is taken for y's: when the way from
-    x's head to the plate's front passes by y's head, or when x's arm was seen pointing
-    at the plate and ending short of it."""
+def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p: WhoParams) -> bool:
+    """May shopper x's arm reach the plate past (or across) shopper y, nearer the plate?
+    Seen from above, such an arm joins y's body and its tip is taken for y's, and y's
+    for x's when arms cross: when the way from x's head to the plate's front passes by
+    y's head, or when an arm tip of x was seen near the plate (short of it, or at the
+    plate beside it) during the change."""
     if float(plate.distance_to_front(y)) >= float(plate.distance_to_front(x)):
         return False
-    if x_points:
+    if x_arm_m <= p.past_tip_m:
         return True
     front = plate.front_center[:2] + plate.along * np.clip((x - plate.front_center[:2]) @ plate.along, -plate.size[0] / 2, plate.size[0] / 2)
     seg = front - x
@@ -153,7 +142,7 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_points: bool, y: np.ndarray, p:
 
 def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams) -> tuple[list[Candidate], float]:
     """Candidates sorted by probability, and the probability that nobody tracked did it."""
-    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray, bool]] = []
+    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
         if not snaps:
@@ -170,22 +159,21 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
         if reach <= 1e-9:
             continue
-        during = [s for s in snaps if event.start - params.sync_s <= s.stamp <= event.end + params.sync_s]
         found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params),
-                      _head_during(event, snaps, params), _points_at_plate(plate, during, params)))
+                      _head_during(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's.
     past = math.log(params.past_share)
     evidence = []
-    for tid, _tok, _r, _d, ev, head, points in found:
+    for tid, _tok, _r, _d, ev, head in found:
         lr, share = ev.log_ratio, ev.share_log_ratio
-        for tid2, _tok2, _r2, _d2, ev2, head2, _p2 in found:
-            if tid2 != tid and _reaches_past(plate, head, points, head2, params):
+        for tid2, _tok2, _r2, _d2, ev2, head2 in found:
+            if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
                 lr, share = max(lr, ev2.log_ratio + past), max(share, ev2.share_log_ratio + past)
         evidence.append((lr, share))
     total = sum(f[2] * math.exp(lr) for f, (lr, _) in zip(found, evidence, strict=True)) + params.nobody_likelihood
     cands = [
         Candidate(tid, tok, reach * math.exp(lr) / total, ev.nearest_m, d_head, lr, reach * math.exp(lr), reach * math.exp(share))
-        for (tid, tok, reach, d_head, ev, _, _), (lr, share) in zip(found, evidence, strict=True)
+        for (tid, tok, reach, d_head, ev, _), (lr, share) in zip(found, evidence, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
     return cands, params.nobody_likelihood / total

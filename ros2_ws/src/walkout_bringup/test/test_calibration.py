@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from walkout_bringup.calibration import approval_threshold, plot_reliability, reliability
+from walkout_association.associator import recalibrated
+from walkout_bringup.calibration import approval_threshold, fit_platt, plot_reliability, reliability
 
 
 def test_calibrated_predictions_have_small_ece():
@@ -25,3 +26,25 @@ def test_threshold_from_costs():
     assert approval_threshold(50.0, 1.0) == pytest.approx(0.98)
     with pytest.raises(ValueError):
         approval_threshold(0.0, 1.0)
+
+
+def test_platt_fit_recovers_an_overconfident_model():
+    # Events whose stated p is too sure: the truth is sigmoid(0.5 * logit(p)).
+    rng = np.random.default_rng(1)
+    z = rng.normal(3.0, 2.0, 20000)
+    stated = 1 / (1 + np.exp(-z))
+    correct = rng.uniform(size=z.size) < 1 / (1 + np.exp(-0.5 * z))
+    fit = fit_platt(stated.tolist(), correct.tolist())
+    assert fit.slope == pytest.approx(0.5, abs=0.05) and abs(fit.offset) < 0.1
+    assert fit.log_loss_after < fit.log_loss_before
+    fixed = [recalibrated(float(p), fit.slope, fit.offset) for p in stated]
+    assert reliability(fixed, correct.tolist()).ece < reliability(stated.tolist(), correct.tolist()).ece / 3
+
+
+def test_platt_fit_of_a_calibrated_model_is_the_identity():
+    rng = np.random.default_rng(2)
+    stated = rng.uniform(0.3, 0.999, 20000)
+    correct = rng.uniform(size=stated.size) < stated
+    fit = fit_platt(stated.tolist(), correct.tolist())
+    assert fit.slope == pytest.approx(1.0, abs=0.07) and abs(fit.offset) < 0.1
+    assert recalibrated(1.0, fit.slope, fit.offset) == 1.0

@@ -43,6 +43,40 @@ def reliability(confidence: list[float], correct: list[bool], bins: int = 10) ->
     return Reliability(edges, mean_c, acc, counts, ece, brier)
 
 
+@dataclass
+class PlattFit:
+    slope: float
+    offset: float
+    n: int  # pairs the fit used (certain ones, p of 0 or 1, carry no information)
+    log_loss_before: float
+    log_loss_after: float
+
+
+def fit_platt(probability: list[float], correct: list[bool], prior_strength: float = 1.0) -> PlattFit:
+    """Platt scaling on the log-odds, p' = sigmoid(slope * logit(p) + offset), fitted by
+    maximum likelihood with a weak Gaussian prior that holds it at the identity (slope 1,
+    offset 0) where the data say little."""
+    from scipy.optimize import minimize
+
+    p = np.asarray(probability, dtype=float)
+    y = np.asarray(correct, dtype=float)
+    keep = (p > 0.0) & (p < 1.0)
+    p = np.clip(p[keep], 1e-12, 1 - 1e-12)
+    y = y[keep]
+    z = np.log(p / (1 - p))
+
+    def loss(w: np.ndarray) -> float:
+        s = w[0] * z + w[1]
+        # log(1 + exp(-s)) for y = 1, log(1 + exp(s)) for y = 0, stably
+        nll = np.sum(np.logaddexp(0.0, -s) * y + np.logaddexp(0.0, s) * (1 - y))
+        return float(nll + 0.5 * prior_strength * ((w[0] - 1.0) ** 2 + w[1] ** 2))
+
+    before = loss(np.array([1.0, 0.0]))
+    res = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6})
+    n = max(int(keep.sum()), 1)
+    return PlattFit(float(res.x[0]), float(res.x[1]), int(keep.sum()), before / n, float(res.fun) / n)
+
+
 def approval_threshold(cost_silent_error: float, cost_review: float) -> float:
     """The confidence above which approving is cheaper in expectation than a review."""
     if cost_silent_error <= 0 or cost_review <= 0:

@@ -1,81 +1,135 @@
-"""`./walkout eval`: a suite of simulated sessions through the offline replay, scored.
+"""`./walkout eval`: the scenario library through the offline replay, scored.
 
 For each scenario: simulate -> rosbag2 bag -> `replay_bag` (the same path as
 `./walkout replay`) -> receipts scored against the truth (per session and per item),
-tracks scored against the true tracks (MOTA, IDF1, HOTA via TrackEval), and every
-receipt's confidence paired with whether it was exactly right, for calibration. Prints
-the numbers and writes a markdown report with plots, per scenario type.
+plate events scored against the true events (who, what, how many), tracks against the
+true tracks (MOTA, IDF1, HOTA via TrackEval), and every receipt's and event's
+probability paired with whether it was right, for calibration. Prints the numbers and
+writes a markdown report with plots, per scenario type.
+
+With `--fit`, the receipts of the even rounds of the suite fit the association's Platt
+recalibration of basket confidence (`calibration_slope`, `calibration_offset`); the odd
+rounds, held out, show what it does to receipt calibration and to the review rate.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from walkout_common.store import load_catalog, load_store
 
-from .calibration import approval_threshold, plot_reliability, reliability
-from .score import Score, score_receipts
+from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
+from .score import Score, score_events, score_receipts
 from .track_metrics import track_metrics
 
 ROOT = Path(__file__).resolve().parents[4]
+COST_SILENT_ERROR = 50.0  # a wrong receipt charged silently, in reviewer-minutes
+COST_REVIEW = 1.0
+BIG_SESSIONS = 15  # scenario types this large run once per suite, not once per round
 
 
 @dataclass(frozen=True)
 class Case:
-    kind: str
-    store: str  # folder under calibration/
-    shoppers: int
+    kind: str  # a walkout_sim.library type
     seed: int
-    group_prob: float = 0.15
-    return_prob: float = 0.15
+    round: int  # even rounds fit the calibration, odd rounds test it
 
 
 def suite(sessions: int) -> list[Case]:
-    """Scenario mix for about `sessions` sessions: both stores, quiet to busy."""
-    mix = [("solo", "nanostore", 1), ("pair", "nanostore", 2), ("busy", "nanostore", 5), ("corner", "corner_shop", 2)]
-    cases, seed, total = [], 100, 0
+    """Rounds of one scenario of every library type (large ones in the first round only)
+    until about `sessions` sessions."""
+    from walkout_sim.library import LIBRARY
+
+    cases: list[Case] = []
+    total, rnd = 0, 0
     while total < sessions:
-        for kind, store, n in mix:
-            cases.append(Case(kind, store, n, seed))
-            seed += 1
-            total += max(1, round(n * 0.9))  # groups share tokens: fewer sessions than shoppers
+        for name, t in LIBRARY.items():
+            if t.sessions >= BIG_SESSIONS and rnd > 0:
+                continue
+            cases.append(Case(name, 1000 + 97 * rnd + len(cases), rnd))
+            total += t.sessions
             if total >= sessions:
                 break
+        rnd += 1
     return cases
 
 
-def run_case(case: Case) -> dict:
+def reason_kind(reason: str) -> str:
+    """A review reason's category, for the tally."""
+    for key, label in (("low confidence", "low confidence"), ("unexplained weight", "unexplained weight change"),
+                       ("matches no basket", "return matches no basket"), ("by no tracked shopper", "moved by no tracked shopper"),
+                       ("returned than taken", "more returned than taken")):
+        if key in reason:
+            return label
+    return "other (flagged, ...)"
+
+
+def error_kind(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) -> str:
+    """What a wrong plate event got wrong: who, what, both, or an event that was none."""
+    if not want:
+        return "no item moved (phantom)"
+    if not got:
+        return "nobody billed"
+    if len(want) > 1 or len(got) > 1:
+        return "several shoppers in one event"
+
+    def units(d: dict[str, dict[str, int]]) -> list[tuple[str, int]]:
+        return sorted((sku, n) for skus in d.values() for sku, n in skus.items())
+
+    if units(got) == units(want):
+        return "wrong shopper"
+    return "wrong product or count" if set(got) == set(want) else "wrong shopper and product"
+
+
+def run_case(case: Case, depth_hz: float = 10.0) -> dict:
     from walkout_sim.bag import record_bag
-    from walkout_sim.scenario import SensorConfig, random_scenario
+    from walkout_sim.library import LIBRARY
 
     from .replay import replay_bag
 
-    store_dir = ROOT / "calibration" / case.store
+    kind = LIBRARY[case.kind]
+    store_dir = ROOT / "calibration" / kind.store
     store = load_store(store_dir / "store.yaml")
     catalog = load_catalog(store_dir / "catalog.yaml", store)
-    sensors = SensorConfig(depth_hz=10.0)
-    sc = random_scenario(store, catalog, case.shoppers, case.seed, group_prob=case.group_prob, return_prob=case.return_prob,
-                         sensors=sensors, arrival_gap_s=4.0)
+    sc = kind.build(store, catalog, case.seed)
+    sc.sensors = replace(sc.sensors, depth_hz=min(sc.sensors.depth_hz, depth_hz))
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
         truth = record_bag(store, catalog, sc, Path(tmp) / "bag")
         doc, pipeline, timing = replay_bag(Path(tmp) / "bag", store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     tm = track_metrics(true_log, pipeline.track_log)
     truth_by = {r["session_token"]: r for r in truth["receipts"]}
-    pairs = []
+    events, missed = score_events(pipeline.event_records, truth["events"])
+    sessions = []
     for r in doc["receipts"]:
         t = truth_by.get(r["session_token"])
         if t is None or r["status"] == "open":
             continue
+        session = pipeline.associator.sessions.get(r["session_token"])
+        raw = [rec.consistent(r["session_token"]) for rec in session.events if not rec.restored] if session else []
         exact = sorted((i["sku"], i["qty"]) for i in r["items"]) == sorted((i["sku"], i["qty"]) for i in t["items"])
-        pairs.append((r["confidence"], exact))
-    return {"case": case.__dict__, "score": score_receipts(doc, truth).__dict__, "tracks": tm, "pairs": pairs, "speed": timing["speed"]}
+        other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
+        sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
+                         "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other)})
+    return {
+        "case": {**case.__dict__, "store": kind.store},
+        "score": score_receipts(doc, truth).__dict__,
+        "tracks": tm,
+        "sessions": sessions,
+        "events": [(e.probability, e.correct) for e in events],
+        "wrong_events": [{"id": e.event_id, "p": e.probability, "got": e.got, "want": e.want, "kind": error_kind(e.got, e.want)}
+                         for e in events if not e.correct],
+        "missed_events": missed,
+        "speed": timing["speed"],
+    }
 
 
 def _score(d: dict) -> Score:
@@ -89,31 +143,55 @@ def main(args: argparse.Namespace) -> int:
     cases = suite(args.sessions)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    print(f"walkout eval: {len(cases)} scenarios, about {args.sessions} sessions, {args.jobs} processes", flush=True)
+    print(f"walkout eval: {len(cases)} scenarios of {len({c.kind for c in cases})} types, about {args.sessions} sessions, "
+          f"{args.jobs} processes", flush=True)
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for i, res in enumerate(pool.map(run_case, cases), 1):
             results.append(res)
             s = _score(res["score"])
-            print(f"  [{i}/{len(cases)}] {res['case']['kind']:6s} seed {res['case']['seed']}: {s.summary()}", flush=True)
+            print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
     wall = time.perf_counter() - t0
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    report = write_report(results, out, wall)
-    print(report)
+    print(write_report(results, out, wall, fit=args.fit))
     return 0
 
 
-def write_report(results: list[dict], out: Path, wall: float) -> str:
+def _rates(sessions: list[dict], threshold: float, slope: float = 1.0, offset: float = 0.0) -> tuple[int, int, int, int]:
+    """(sessions, approved & right, approved & wrong, review) when each session's events
+    are recalibrated with (slope, offset) and approved above `threshold`."""
+    from walkout_association.associator import recalibrated
+
+    ok = wrong = review = 0
+    for s in sessions:
+        conf = recalibrated(math.prod(s["raw"]), slope, offset)
+        if conf >= threshold and not s["blocking"]:
+            ok += int(s["exact"])
+            wrong += int(not s["exact"])
+        else:
+            review += 1
+    return len(sessions), ok, wrong, review
+
+
+def _calibration_lines(name: str, rel: Reliability, n: int) -> str:
+    return f"{name} over {n}: expected calibration error {rel.ece:.3f}, Brier score {rel.brier:.3f}"
+
+
+def write_report(results: list[dict], out: Path, wall: float, fit: bool = False) -> str:
+    from walkout_sim.library import LIBRARY
+
     kinds = sorted({r["case"]["kind"] for r in results})
     total = Score()
     lines = [
         "# Walkout evaluation",
         "",
-        f"{len(results)} simulated scenarios in {wall:.0f} s. Every bag went through the offline replay (`./walkout replay`).",
+        f"{len(results)} simulated scenarios of {len(kinds)} types in {wall:.0f} s. Every bag went through the offline replay "
+        "(`./walkout replay`).",
         "",
-        "| scenario type | sessions | approved & right | approved & WRONG (silent) | review | open/missing | item P | item R | item F1 | MOTA | IDF1 | HOTA |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario type | store | scenarios | sessions | approved & right | approved & WRONG (silent) | review | open/missing | "
+        "item P | item R | item F1 | events right | MOTA | IDF1 | HOTA |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in kinds + ["all"]:
         rs = [r for r in results if kind == "all" or r["case"]["kind"] == kind]
@@ -123,27 +201,86 @@ def write_report(results: list[dict], out: Path, wall: float) -> str:
         if kind == "all":
             total = s
         n = max(s.sessions, 1)
-        mota = sum(r["tracks"]["MOTA"] for r in rs) / len(rs)
-        idf1 = sum(r["tracks"]["IDF1"] for r in rs) / len(rs)
-        hota = sum(r["tracks"]["HOTA"] for r in rs) / len(rs)
+        ev = [ok for r in rs for _, ok in r["events"]]
+        mean = {m: sum(r["tracks"][m] for r in rs) / len(rs) for m in ("MOTA", "IDF1", "HOTA")}
+        store = "" if kind == "all" else rs[0]["case"]["store"]
         lines.append(
-            f"| {kind} | {s.sessions} | {s.approved_correct / n:.1%} | {s.approved_wrong / n:.1%} | {s.review / n:.1%} | "
-            f"{(s.open + s.missing) / n:.1%} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {mota:.3f} | {idf1:.3f} | {hota:.3f} |"
+            f"| {'**all**' if kind == 'all' else kind} | {store} | {len(rs)} | {s.sessions} | {s.approved_correct / n:.1%} | "
+            f"{s.approved_wrong / n:.1%} | {s.review / n:.1%} | {(s.open + s.missing) / n:.1%} | {s.precision:.3f} | "
+            f"{s.recall:.3f} | {s.f1:.3f} | {sum(ev) / max(len(ev), 1):.1%} | {mean['MOTA']:.2f} | {mean['IDF1']:.2f} | "
+            f"{mean['HOTA']:.2f} |"
         )
-    pairs = [p for r in results for p in r["pairs"]]
-    rel = reliability([c for c, _ in pairs], [e for _, e in pairs])
+    lines += ["", "Scenario types:", ""]
+    lines += [f"- **{k}** ({LIBRARY[k].store}): {LIBRARY[k].description}" for k in kinds if k in LIBRARY]
+
+    sessions = [s for r in results for s in r["sessions"]]
+    tally = Counter(reason_kind(x) for s in sessions if s["status"] == "review" for x in s["reasons"])
+    held = [s for s in sessions if s["status"] == "review"]
+    lines += ["", f"Why {len(held)} sessions went to review (a session can have several reasons):", ""]
+    lines += [f"- {k}: {v}" for k, v in tally.most_common()]
+    missed = sum(r["missed_events"] for r in results)
+    wrong = Counter(w["kind"] for r in results for w in r["wrong_events"])
+    n_ev = sum(len(r["events"]) for r in results)
+    lines += ["", f"Plate events read wrong: {sum(wrong.values())} of {n_ev}:", ""]
+    lines += [f"- {k}: {v}" for k, v in wrong.most_common()]
+    lines += ["", f"True item events that no plate event explained: {missed}."]
+
+    rel = reliability([s["confidence"] for s in sessions], [s["exact"] for s in sessions])
     plot_reliability(rel, str(out / "calibration.png"))
-    thr = approval_threshold(50.0, 1.0)
+    ev_pairs = [p for r in results for p in r["events"]]
+    ev_rel = reliability([p for p, _ in ev_pairs], [ok for _, ok in ev_pairs])
+    plot_reliability(ev_rel, str(out / "events.png"), title="Plate event reading calibration")
+    thr = approval_threshold(COST_SILENT_ERROR, COST_REVIEW)
     speeds = sorted(r["speed"] for r in results)
     lines += [
         "",
-        f"Receipt confidence calibration over {len(pairs)} closed sessions: expected calibration error {rel.ece:.3f}, "
-        f"Brier score {rel.brier:.3f} (plot: calibration.png).",
-        f"Approval threshold from a silent error costing 50 reviews: p > {thr:.2f}.",
+        _calibration_lines("Receipt confidence calibration", rel, len(sessions)) + " closed sessions (plot: calibration.png).",
+        _calibration_lines("Plate event calibration (P of the recorded reading)", ev_rel, len(ev_pairs)) + " events (events.png).",
+        f"Approval threshold from a silent error costing {COST_SILENT_ERROR:.0f} reviews: p > {thr:.2f}.",
         f"Replay speed: median {speeds[len(speeds) // 2]:.1f}x real time.",
         "",
-        "![calibration](calibration.png)",
+        "![calibration](calibration.png) ![events](events.png)",
     ]
+    if fit:
+        lines += ["", *fit_section(results, out, thr)]
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)
     return text + f"\nSilent errors {total.approved_wrong}/{total.sessions} sessions; report in {out / 'report.md'}\n"
+
+
+def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
+    """Fits the receipt recalibration on the even rounds; reports it on the odd rounds."""
+    from walkout_association.associator import AssociationParams, recalibrated
+
+    from .pipeline import node_params
+
+    def raw(s: dict) -> float:
+        return math.prod(s["raw"])
+
+    train = [s for r in results if r["case"]["round"] % 2 == 0 for s in r["sessions"]]
+    test = [s for r in results if r["case"]["round"] % 2 == 1 for s in r["sessions"]]
+    f = fit_platt([raw(s) for s in train], [s["exact"] for s in train])
+    (out / "calibration_fit.yaml").write_text(
+        "# Fitted by ./walkout eval --fit on the even rounds of the suite; goes into\n"
+        "# walkout_association/config/association_node.yaml\n"
+        f"calibration_slope: {f.slope:.4f}\ncalibration_offset: {f.offset:.4f}\n"
+    )
+    lines = [f"## Recalibration fit ({f.n} uncertain receipts of the even rounds; held out: {len(test)} receipts of the odd rounds)",
+             "", f"p' = sigmoid({f.slope:.3f} * logit(p) + {f.offset:+.3f}); log loss {f.log_loss_before:.4f} -> "
+             f"{f.log_loss_after:.4f} per receipt (written to calibration_fit.yaml).", ""]
+    if not test:
+        return lines
+    shipped = node_params(AssociationParams, "walkout_association", "association_node", None)
+    for name, (a, b) in (("without recalibration", (1.0, 0.0)),
+                         (f"as shipped ({shipped.calibration_slope:.3f}, {shipped.calibration_offset:+.3f})",
+                          (shipped.calibration_slope, shipped.calibration_offset)),
+                         ("recalibrated", (f.slope, f.offset))):
+        conf = [recalibrated(raw(s), a, b) for s in test]
+        rel = reliability(conf, [s["exact"] for s in test])
+        n, ok, wrong, review = _rates(test, thr, a, b)
+        lines.append(f"- held out, {name}: ECE {rel.ece:.3f}, Brier {rel.brier:.3f}; approved & right "
+                     f"{ok / n:.1%}, approved & WRONG {wrong / n:.1%}, review {review / n:.1%}")
+        if name == "recalibrated":
+            plot_reliability(rel, str(out / "calibration_heldout.png"), title="Held-out receipts, recalibrated")
+    lines += ["", "![held out](calibration_heldout.png)"]
+    return lines

@@ -88,6 +88,7 @@ class Pipeline:
         self.now = 0.0
         self._last_advance = -1e9
         self.track_log: list[tuple[float, str, float, float]] = []  # (t, id, x, y) at ~10 Hz, for scoring
+        self.event_records: list = []  # every settled plate event's hypotheses, for scoring
         self._last_logged = -1e9
 
     def _color_perceivers(self, params_file: Path | None) -> dict[str, Any]:
@@ -142,6 +143,8 @@ class Pipeline:
                 continue
             self.stats.plate_events += 1
             items, baskets = self.associator.on_plate_event(event)
+            if self.associator.last_record is not None and self.associator.last_record.event is event:
+                self.event_records.append(self.associator.last_record)
             self.stats.item_events += len(items)
             for b in baskets:
                 self._basket(b)

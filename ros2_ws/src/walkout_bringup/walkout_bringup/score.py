@@ -96,3 +96,41 @@ def score_receipts(predicted: dict, truth: dict) -> Score:
             s.extra += 1
             s.fp += sum(_items(p).values())
     return s
+
+
+@dataclass
+class EventPair:
+    """One settled plate event: how sure the stack was of its reading, and whether the
+    reading (who, what, how many) was right against the truth."""
+
+    event_id: str
+    probability: float
+    correct: bool
+    got: dict[str, dict[str, int]]
+    want: dict[str, dict[str, int]]
+
+
+def _truth_effects(events: list[dict]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for e in events:
+        line = out.setdefault(e["billed_token"], {})
+        line[e["sku"]] = line.get(e["sku"], 0) + int(e["n"])
+    return {tok: {k: v for k, v in skus.items() if v} for tok, skus in out.items() if any(skus.values())}
+
+
+def score_events(records: list, truth_events: list[dict], slack_s: float = 0.5) -> tuple[list[EventPair], int]:
+    """Pairs each settled plate event (the associator's EventRecords) with the truth
+    events on its plate during it (within `slack_s`); returns the pairs and how many
+    truth events no plate event explained (missed)."""
+    used: set[int] = set()
+    pairs = []
+    for rec in sorted(records, key=lambda r: r.event.start):
+        ev = rec.event
+        mine = [i for i, e in enumerate(truth_events)
+                if i not in used and e["plate"] == ev.plate_id and ev.start - slack_s <= e["t"] <= ev.end + slack_s]
+        used.update(mine)
+        want = _truth_effects([truth_events[i] for i in mine])
+        best = {tok: dict(v) for tok, v in rec.best.effects().items() if tok}
+        p_same = sum(h.probability for h in rec.hypotheses if {t: dict(v) for t, v in h.effects().items() if t} == best)
+        pairs.append(EventPair(ev.event_id, float(p_same), best == want, best, want))
+    return pairs, len(truth_events) - len(used)
