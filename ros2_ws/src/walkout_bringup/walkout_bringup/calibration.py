@@ -84,7 +84,8 @@ def approval_threshold(cost_silent_error: float, cost_review: float) -> float:
     return max(0.0, 1.0 - cost_review / cost_silent_error)
 
 
-def plot_reliability(rel: Reliability, path: str, title: str = "Receipt confidence calibration") -> None:
+def plot_reliability(rel: Reliability, path: str, title: str = "Receipt confidence calibration",
+                     what: str = "receipt confidence") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +97,7 @@ def plot_reliability(rel: Reliability, path: str, title: str = "Receipt confiden
     ax.plot(rel.mean_confidence[m], rel.accuracy[m], "o-", label=f"Walkout (ECE {rel.ece:.3f})")
     for x, y, n in zip(rel.mean_confidence[m], rel.accuracy[m], rel.counts[m], strict=True):
         ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlabel("predicted receipt confidence")
+    ax.set_xlabel(f"predicted {what}")
     ax.set_ylabel("observed fraction exactly right")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)

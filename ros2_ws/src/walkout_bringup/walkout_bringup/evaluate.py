@@ -229,7 +229,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
     plot_reliability(rel, str(out / "calibration.png"))
     ev_pairs = [p for r in results for p in r["events"]]
     ev_rel = reliability([p for p, _ in ev_pairs], [ok for _, ok in ev_pairs])
-    plot_reliability(ev_rel, str(out / "events.png"), title="Plate event reading calibration")
+    plot_reliability(ev_rel, str(out / "events.png"), title="Plate event reading calibration", what="P(reading right)")
     thr = approval_threshold(COST_SILENT_ERROR, COST_REVIEW)
     speeds = sorted(r["speed"] for r in results)
     lines += [
