@@ -13,10 +13,11 @@ ValueError when it has none.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from .scenario import Action, Scenario, SensorConfig, Shopper, random_scenario
 CALIBRATION = Path(__file__).resolve().parents[4] / "calibration"
 EVAL_DEPTH_HZ = 10.0
 TWIN_TOL = 0.03  # the contract: two SKUs may weigh within 3 % of each other
+T = TypeVar("T")
+# neighbours' standing spots: clear of each other (people.py: a shopper reaches from where
+# they are when someone stands within 0.5 m of their spot), near enough to reach into the
+# other's plate
+NEIGHBOURS = (0.55, 0.8)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,13 @@ def stocked(store: Store, catalog: Catalog) -> list[Plate]:
     return [p for p in store.plates if catalog.stocked_on(p.id)]
 
 
+def near(store: Store, catalog: Catalog, plates: Iterable[Plate], radius: float) -> list[Plate]:
+    """Stocked plates reached from within `radius` of where these plates are reached from:
+    errands kept clear of people standing there."""
+    spots_ = np.array([stand_point(p) for p in plates]).reshape(-1, 2)
+    return [p for p in stocked(store, catalog) if len(spots_) and np.min(np.linalg.norm(spots_ - stand_point(p), axis=1)) < radius]
+
+
 def spots(store: Store, catalog: Catalog) -> list[list[list[Plate]]]:
     """Per gondola face, its standing spots in order along the face; a spot is the
     stocked plates reached from (nearly) one place (the shelves of one column)."""
@@ -168,7 +181,7 @@ def twins(catalog: Catalog, plate_id: str, tol: float = TWIN_TOL) -> list[tuple[
             if abs(a.weight_g - b.weight_g) <= tol * min(a.weight_g, b.weight_g)]
 
 
-def _one(rng: np.random.Generator, items: list) -> object:
+def _one(rng: np.random.Generator, items: Sequence[T]) -> T:
     return items[int(rng.integers(len(items)))]
 
 
@@ -196,22 +209,20 @@ def crowding(store: Store, catalog: Catalog, seed: int) -> Scenario:
         plate = spot[int(rng.integers(len(spot)))]
         cast.add(1.0 + 3.0 * i, [cast.take(plate, sync="crowd", lag_s=float(rng.uniform(0.0, 2.0))), *cast.errand(1, exclude=spot)])
     if len(row) < 5:  # the fifth shops elsewhere meanwhile, not through the crowd
-        crowd = np.array([stand_point(s[0]) for s in row])
-        near = [p for p in stocked(store, catalog) if np.min(np.linalg.norm(crowd - stand_point(p), axis=1)) < 1.2]
-        cast.add(2.0, cast.errand(2, exclude=near))
+        cast.add(2.0, cast.errand(2, exclude=near(store, catalog, [s[0] for s in row], 1.2)))
     return cast.scenario("crowding", seed)
 
 
 def crossing(store: Store, catalog: Catalog, seed: int) -> Scenario:
     """Two shoppers at neighbouring plates reach into each other's plate at the same
-    moment, arms crossing, then each takes from their own; a third passes behind."""
+    moment, arms crossing, then each takes from their own; a third shops meanwhile."""
     rng = _rng("crossing", seed)
     cast = _Cast(store, catalog, rng)
-    sa, sb = _far_first(store, adjacent_spots(store, catalog, rng, 2, gap=(0.45, 0.8)))
-    pa, pb = sa[int(rng.integers(len(sa)))], sb[int(rng.integers(len(sb)))]
+    sa, sb = _far_first(store, adjacent_spots(store, catalog, rng, 2, gap=(NEIGHBOURS[0], 0.65)))
+    pa, pb = (max(s, key=lambda p: float(p.center[2])) for s in (sa, sb))  # the top shelf: within an arm's reach sideways
     cast.add(1.0, [cast.take(pb, stand_at=pa.id, sync="cross"), cast.take(pa)])
     cast.add(2.2, [cast.take(pa, stand_at=pb.id, sync="cross", lag_s=float(rng.uniform(0.0, 0.3))), cast.take(pb)])
-    cast.add(4.0, cast.errand(2, exclude=[pa, pb]))
+    cast.add(4.0, cast.errand(2, exclude=near(store, catalog, [pa, pb], 0.6)))
     return cast.scenario("crossing", seed)
 
 
@@ -220,7 +231,7 @@ def same_plate(store: Store, catalog: Catalog, seed: int) -> Scenario:
     other reaching in from the neighbouring spot; then one more pick each."""
     rng = _rng("sameplate", seed)
     cast = _Cast(store, catalog, rng)
-    here, beside = adjacent_spots(store, catalog, rng, 2, gap=(0.45, 0.8))
+    here, beside = adjacent_spots(store, catalog, rng, 2, gap=NEIGHBOURS)
     plate = max(here, key=lambda p: (len(catalog.stocked_on(p.id)), float(rng.uniform())))  # a mixed plate if there is one
     cast.add(1.0, [cast.take(plate, sync="same"), *cast.errand(1, exclude=[plate])])
     cast.add(2.2, [cast.take(plate, stand_at=beside[0].id, sync="same", lag_s=float(rng.uniform(0.1, 0.5))),
@@ -349,10 +360,11 @@ def crowd20(store: Store, catalog: Catalog, seed: int) -> Scenario:
     rng = _rng("crowd20", seed)
     cast = _Cast(store, catalog, rng)
     firsts = cast.apart(22)
+    busy = near(store, catalog, firsts, 0.6)  # second picks away from where others browse
     couples = {3: cast.token(), 11: cast.token()}  # a couple comes in one after the other
     for i, plate in enumerate(firsts):
         token = couples.get(i) or couples.get(i - 1) or ""
-        acts = [cast.take(plate, linger_s=float(rng.uniform(16.0, 24.0)))] + cast.errand(int(rng.integers(0, 2)), exclude=[plate])
+        acts = [cast.take(plate, linger_s=float(rng.uniform(16.0, 24.0)))] + cast.errand(int(rng.integers(0, 2)), exclude=busy)
         cast.add(1.0 + 1.2 * i, acts, token=token)
     return cast.scenario("crowd20", seed)
 

@@ -337,9 +337,16 @@ class PeopleSim:
                 step.path = self.grid.path(s["pos"], step.path[-1])
             path = step.path
             others = self._others(s, states)
+            next_is_reach = s["i"] + 1 < len(plan) and plan[s["i"] + 1].kind == "reach"
             # progress along the path: the furthest of the next waypoints already reached
-            # (or passed beside, after a detour around someone)
-            window = np.linalg.norm(np.array(path[s["seg"] : s["seg"] + 10]) - s["pos"], axis=1)
+            # (or passed beside, after a detour around someone). The place of a timed reach
+            # or of one from beside a plate counts only when there: neighbours side by side
+            # stand where they reach from, not a step short of it (that would bring them
+            # within SOFT_GAP of the next one's place); anywhere else a step short will do,
+            # and keeps crowds flowing.
+            nxt_act = plan[s["i"] + 1].action if next_is_reach else None
+            last = len(path) - 1 if nxt_act is not None and (nxt_act.sync or nxt_act.stand_at) else len(path)
+            window = np.linalg.norm(np.array(path[s["seg"] : min(s["seg"] + 10, last)]).reshape(-1, 2) - s["pos"], axis=1)
             reached = np.flatnonzero(window < 0.2)
             if len(reached):
                 s["seg"] += int(reached[-1])
@@ -349,10 +356,11 @@ class PeopleSim:
                 s["t_step"] = t
                 return
             goal_d = float(np.linalg.norm(path[-1] - s["pos"]))
-            next_is_reach = s["i"] + 1 < len(plan) and plan[s["i"] + 1].kind == "reach"
             standing = self._others(s, states, standing=True)
             if next_is_reach and goal_d < 0.7 and len(standing) and np.min(np.linalg.norm(standing - path[-1], axis=1)) < SOFT_GAP:
-                # someone stands at the plate (not just walking by): reach from here, beside them
+                # someone stands at the plate (not just walking by): reach from here, beside
+                # them, into the part of the plate nearest (a long arm: waiting for a turn
+                # instead jams crowded aisles in this simple walker)
                 s["i"] += 1
                 s["seg"] = 0
                 return
@@ -382,7 +390,7 @@ class PeopleSim:
         if "reach" not in s or s["reach"]["act"] is not act:
             if self._waits(s, act, t, held_units):
                 return
-            s["reach"] = self._plan_reach(act, t, sh, changes, truth, held_units)
+            s["reach"] = self._plan_reach(act, t, sh, changes, truth, held_units, s["pos"])
         r = s["reach"]
         if t >= r["end"]:
             s["i"] += 1
@@ -463,10 +471,10 @@ class PeopleSim:
             s["i"] += 1
             s.pop("give")
 
-    def _plan_reach(self, act: Action, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict) -> dict:
+    def _plan_reach(self, act: Action, t0: float, sh: Shopper, changes: list, truth: list, held_units: dict, pos: np.ndarray) -> dict:
         plate = self.plates[act.plate_id]
         rng = self.rng
-        hand = self._hand_point(act, plate, float(rng.uniform(-1, 1)))
+        hand = self._hand_point(act, plate, float(rng.uniform(-1, 1)), pos)
         out_s, back_s = float(rng.uniform(0.4, 0.7)), float(rng.uniform(0.4, 0.7))
         touch = t0 + out_s
         if act.n == 0:
@@ -477,15 +485,14 @@ class PeopleSim:
         return {"act": act, "start": t0, "touch": touch, "release": release, "end": release + back_s + act.linger_s,
                 "hand": hand, "out": out_s, "back": back_s, "sku": act.sku, "carry": carry}
 
-    def _hand_point(self, act: Action, plate: Plate, u: float) -> np.ndarray:
+    def _hand_point(self, act: Action, plate: Plate, u: float, pos: np.ndarray) -> np.ndarray:
         """The hand tip at the plate's front edge, a hand's height above the plate: at `u`
-        (-1..1) along the front, or, reaching from a neighbour's place, on the part of the
-        plate nearest to it."""
+        (-1..1) along the front, or, reaching from beside it (a neighbour's place, or beside
+        someone at the plate), on the part of the plate nearest to the shopper at `pos`."""
         reach = max(plate.size[0] / 2 - 0.06, 0.0)
         side = u * reach
-        if act.stand_at:
-            off = float((self._stand_point(act.stand_at) - plate.front_center[:2]) @ plate.along)
-            side = float(np.clip(off, -reach, reach))
+        if act.stand_at or float(np.linalg.norm(pos - stand_point(plate))) > 0.1:
+            side = float(np.clip((pos - plate.front_center[:2]) @ plate.along, -reach, reach))
         return np.array([*(plate.front_center[:2] + plate.along * side - plate.front_normal * 0.02), plate.center[2] + 0.1])
 
     def _touch(self, act: Action, touch: float, changes: list) -> float:

@@ -1,7 +1,8 @@
 """Scenarios: who enters when, with which token, and what each shopper does.
 
 A scenario is plain data, seeded and repeatable. `random_scenario` makes a plausible mix
-for any store; the named ones are small scripted cases for tests and the library.
+for any store; the named ones are small scripted cases for tests; library.py has the
+evaluation's scenario types. `named_scenario` builds any of them by name.
 """
 
 from __future__ import annotations
