@@ -86,10 +86,9 @@ class Hypothesis:
     reading: Reading
     probability: float
     action: int
-    # Two shoppers at one plate in one disturbance: the partner's session and track, and
-    # how the reading's units split ((actor's items), (partner's items)).
+    # Two shoppers at one plate in one disturbance: the partner's session, and how the
+    # reading's units split ((actor's items), (partner's items)).
     partner: str = ""
-    partner_track: str = ""
     shares: tuple[tuple[Item, ...], tuple[Item, ...]] | None = None
 
     def assignments(self) -> list[tuple[str, Item]]:
@@ -259,7 +258,7 @@ class Associator:
         self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
-        cands, _ = who_made(plate, event, window, self.who_params)
+        cands = who_made(plate, event, window, self.who_params)
         actors, pairs = self._actors_and_pairs(cands)
         track_of = {}
         for c in cands:
@@ -277,7 +276,7 @@ class Associator:
                 for r in readings:
                     for mine, theirs, prior in splits(r):
                         hyps.append(Hypothesis(t1, track_of.get(t1, ""), r, pw * r.probability * prior, action,
-                                               partner=t2, partner_track=track_of.get(t2, ""), shares=(mine, theirs)))
+                                               partner=t2, shares=(mine, theirs)))
             # a pair of actors fits only readings they can share: renormalise over all
             norm = sum(h.probability for h in hyps)
             for h in hyps:
@@ -442,12 +441,16 @@ class Associator:
                 out[sku] += n
         return out
 
+    def raw_confidence(self, token: str, sku: str | None = None) -> tuple[float, float]:
+        """P(every event changed `token`'s basket (or its `sku` line) as recorded), before
+        recalibration: (the product over its own events, over restored ones)."""
+        events = self.sessions[token].events
+        return (math.prod(rec.consistent(token, sku) for rec in events if not rec.restored),
+                math.prod(rec.consistent(token, sku) for rec in events if rec.restored))
+
     def _confidence(self, token: str, sku: str | None = None) -> float:
-        """P(every event changed `token`'s basket (or its `sku` line) as recorded):
-        the product over its events, recalibrated (a restored event is final already)."""
-        session = self.sessions[token]
-        raw = math.prod(rec.consistent(token, sku) for rec in session.events if not rec.restored)
-        kept = math.prod(rec.consistent(token, sku) for rec in session.events if rec.restored)
+        """The recalibrated confidence (a restored event's probability is final already)."""
+        raw, kept = self.raw_confidence(token, sku)
         return recalibrated(raw, self.params.calibration_slope, self.params.calibration_offset) * kept
 
     def basket(self, token: str, stamp: float | None = None) -> Basket:

@@ -140,8 +140,8 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p:
     return float(np.linalg.norm(x + u * seg - y)) <= p.past_m
 
 
-def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams) -> tuple[list[Candidate], float]:
-    """Candidates sorted by probability, and the probability that nobody tracked did it."""
+def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams) -> list[Candidate]:
+    """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it)."""
     found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
@@ -176,4 +176,4 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         for (tid, tok, reach, d_head, ev, _), (lr, share) in zip(found, evidence, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
-    return cands, params.nobody_likelihood / total
+    return cands

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from collections import Counter
@@ -113,8 +112,8 @@ def run_case(case: Case, depth_hz: float = 10.0) -> dict:
         t = truth_by.get(r["session_token"])
         if t is None or r["status"] == "open":
             continue
-        session = pipeline.associator.sessions.get(r["session_token"])
-        raw = [rec.consistent(r["session_token"]) for rec in session.events if not rec.restored] if session else []
+        known = r["session_token"] in pipeline.associator.sessions
+        raw = pipeline.associator.raw_confidence(r["session_token"])[0] if known else 1.0
         exact = sorted((i["sku"], i["qty"]) for i in r["items"]) == sorted((i["sku"], i["qty"]) for i in t["items"])
         other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
@@ -159,13 +158,13 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _rates(sessions: list[dict], threshold: float, slope: float = 1.0, offset: float = 0.0) -> tuple[int, int, int, int]:
-    """(sessions, approved & right, approved & wrong, review) when each session's events
-    are recalibrated with (slope, offset) and approved above `threshold`."""
+    """(sessions, approved & right, approved & wrong, review) when each session's raw
+    confidence is recalibrated with (slope, offset) and approved above `threshold`."""
     from walkout_association.associator import recalibrated
 
     ok = wrong = review = 0
     for s in sessions:
-        conf = recalibrated(math.prod(s["raw"]), slope, offset)
+        conf = recalibrated(s["raw"], slope, offset)
         if conf >= threshold and not s["blocking"]:
             ok += int(s["exact"])
             wrong += int(not s["exact"])
@@ -254,12 +253,9 @@ def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
 
     from .pipeline import node_params
 
-    def raw(s: dict) -> float:
-        return math.prod(s["raw"])
-
     train = [s for r in results if r["case"]["round"] % 2 == 0 for s in r["sessions"]]
     test = [s for r in results if r["case"]["round"] % 2 == 1 for s in r["sessions"]]
-    f = fit_platt([raw(s) for s in train], [s["exact"] for s in train])
+    f = fit_platt([s["raw"] for s in train], [s["exact"] for s in train])
     (out / "calibration_fit.yaml").write_text(
         "# Fitted by ./walkout eval --fit on the even rounds of the suite; goes into\n"
         "# walkout_association/config/association_node.yaml\n"
@@ -275,7 +271,7 @@ def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
                          (f"as shipped ({shipped.calibration_slope:.3f}, {shipped.calibration_offset:+.3f})",
                           (shipped.calibration_slope, shipped.calibration_offset)),
                          ("recalibrated", (f.slope, f.offset))):
-        conf = [recalibrated(raw(s), a, b) for s in test]
+        conf = [recalibrated(s["raw"], a, b) for s in test]
         rel = reliability(conf, [s["exact"] for s in test])
         n, ok, wrong, review = _rates(test, thr, a, b)
         lines.append(f"- held out, {name}: ECE {rel.ece:.3f}, Brier {rel.brier:.3f}; approved & right "
