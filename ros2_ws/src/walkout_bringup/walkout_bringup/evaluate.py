@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from walkout_common.store import load_catalog, load_store
@@ -88,21 +89,34 @@ def error_kind(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) 
     return "wrong product or count" if set(got) == set(want) else "wrong shopper and product"
 
 
-def run_case(case: Case, depth_hz: float = 10.0) -> dict:
-    from walkout_sim.bag import record_bag
+def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, dict]:
+    """The case's simulated bag in `folder` and its truth: recorded unless a finished one
+    is there already (the simulator is deterministic per seed, so a kept bag is the same)."""
+    from walkout_sim.bag import TRUTH_FILE, record_bag
     from walkout_sim.library import LIBRARY
 
-    from .replay import replay_bag
-
+    bag = folder / f"{case.kind}-{case.seed}"
+    if (bag / TRUTH_FILE).is_file():
+        return bag, json.loads((bag / TRUTH_FILE).read_text())
     kind = LIBRARY[case.kind]
     store_dir = ROOT / "calibration" / kind.store
     store = load_store(store_dir / "store.yaml")
     catalog = load_catalog(store_dir / "catalog.yaml", store)
     sc = kind.build(store, catalog, case.seed)
     sc.sensors = replace(sc.sensors, depth_hz=min(sc.sensors.depth_hz, depth_hz))
+    return bag, record_bag(store, catalog, sc, bag)
+
+
+def run_case(case: Case, bags: Path | None = None) -> dict:
+    from walkout_sim.library import LIBRARY
+
+    from .replay import replay_bag
+
+    store = LIBRARY[case.kind].store
+    store_dir = ROOT / "calibration" / store
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
-        truth = record_bag(store, catalog, sc, Path(tmp) / "bag")
-        doc, pipeline, timing = replay_bag(Path(tmp) / "bag", store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
+        bag, truth = case_bag(case, bags or Path(tmp))
+        doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     tm = track_metrics(true_log, pipeline.track_log)
     truth_by = {r["session_token"]: r for r in truth["receipts"]}
@@ -119,7 +133,7 @@ def run_case(case: Case, depth_hz: float = 10.0) -> dict:
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other)})
     return {
-        "case": {**case.__dict__, "store": kind.store},
+        "case": {**case.__dict__, "store": store},
         "score": score_receipts(doc, truth).__dict__,
         "tracks": tm,
         "sessions": sessions,
@@ -147,7 +161,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(run_case, cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
