@@ -82,6 +82,48 @@ def test_slow_pick_press_and_close_events():
     assert [round(e.delta_g) for e in two] == pytest.approx([-352, -352], abs=3)
 
 
+def ramp(at, dur, delta, jostle=0.0, seed=7):
+    """A slow, careful pick or put-back: the load moves linearly over `dur` s, while the
+    hand may jostle the plate (noise of `jostle` g sd during the ramp, as the simulator)."""
+    rng = np.random.default_rng(seed)
+
+    def signal(t):
+        shake = np.where((t >= at) & (t < at + dur), rng.normal(0, jostle, t.size), 0.0)
+        return delta * np.clip((t - at) / dur, 0.0, 1.0) + shake
+
+    return signal
+
+
+# Part way down a slow ramp the level can hold for settle_s (the ramp is slow against the
+# tolerance): it must not count as settled while its samples still slope, or a 45 g item
+# taken over 2.5 s is read as two lighter ones (e.g. -17 g then -28 g).
+@pytest.mark.parametrize(
+    "delta,noise,rate,jostle",
+    [
+        (-45.0, 1.0, 30.0, 0.0),
+        (-45.0, 5.0, 30.0, 0.0),
+        (-45.0, 1.0, 100.0, 0.0),
+        (-45.0, 5.0, 100.0, 0.0),
+        (45.0, 5.0, 60.0, 0.0),  # a slow put-back
+        (45.0, 1.0, 30.0, 0.0),
+        (-45.0, 5.0, 60.0, 20.0),  # the hand jostles the plate while the weight ramps
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_slow_ramp_is_one_event(delta, noise, rate, jostle, seed):
+    (ev,) = run(ramp(8.0, 2.5, delta, jostle, seed + 10), rate=rate, noise=noise, seed=seed)
+    assert ev.delta_g == pytest.approx(delta, abs=max(2.0, 4 * ev.delta_std_g))
+    # It starts when the plate leaves the old level (in the ramp's first half) and ends
+    # when the new one begins (near the ramp's end, 10.5 s).
+    assert 7.5 <= ev.start <= 9.25 and 9.8 <= ev.end <= 11.2
+
+
+@pytest.mark.parametrize("rate,batch", [(30.0, 20), (100.0, 1), (60.0, 13)])
+def test_slow_ramp_with_nan_and_lost_batches(rate, batch):
+    (ev,) = run(ramp(8.0, 2.5, -45.0), rate=rate, batch=batch, nan=0.05, drop=0.01)
+    assert ev.delta_g == pytest.approx(-45.0, abs=max(2.0, 4 * ev.delta_std_g))
+
+
 @pytest.mark.parametrize("rate,batch", [(30.0, 20), (100.0, 1), (60.0, 6)])
 def test_rates_batches_nan_and_lost_batches(rate, batch):
     (ev,) = run(step(8.0, -520.0), rate=rate, batch=batch, nan=0.05, drop=0.01)

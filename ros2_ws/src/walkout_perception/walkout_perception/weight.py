@@ -8,6 +8,14 @@ slow drift is followed while the plate is stable (levels average over at most
 `drift_tau_s`), and a disturbance after which the plate returns to its old level (a hand
 resting for a moment, a knock) gives no event. Offsets never matter: only differences.
 
+A ramp is not a level. A slow, careful pick moves the weight over 2-3 s, slowly enough
+that part way down a level can hold for `settle_s`; so a new level counts only once its
+samples are flat (no significant slope against the noise, few skipped spikes) and then
+starts where the ramp ended (a line, then a constant, fitted through the samples); the
+ramp's first samples, which joined the old level inside its tolerance, are taken back out
+of it. An event's start is when the plate left the old level, its end when the new one
+began.
+
 Detection limit (bench_weight.py): with 5 g sd noise, 5 g items at 60-100 Hz and 8 g
 items at 30 Hz; with 1 g sd noise, 4 g items. Changes near the threshold wait up to
 `settle_max_s` for a longer average of the new level before they are decided.
@@ -42,22 +50,39 @@ class WeightParams:
     shift_window_s: float = 0.5  # a small step shows as this window's mean leaving the level
     shift_min_samples: int = 30  # but never fewer samples (at 30 Hz the window is 1 s)
     shift_sigmas: float = 4.5
+    trend_sigmas: float = 4.0  # a new level whose samples slope this many sd is still moving (a slow pick)
+    trend_wait_sigmas: float = 3.0  # one sloping above this waits up to settle_max_s for more samples
+    trend_min_g: float = 1.0  # a slope changing the level less than this over its samples is flat
+    trend_max_s: float = 5.0  # a level still moving is waited for at most this long, then taken as it is
+    busy_frac: float = 0.1  # a level whose last settle_s has more spikes than this is still disturbed
 
 
 @dataclass
 class Level:
-    """A running estimate of one stable level (EWMA capped at `cap` samples)."""
+    """A running estimate of one stable level (EWMA capped at `cap` samples), and its last
+    samples for the trend tests: (t, g, True) for its own samples, (t, g, False) for the
+    spikes skipped meanwhile (a hand jostling the plate during a slow pick rejects many
+    samples, and mostly those on the ramp's side)."""
 
     start: float
     end: float
     cap: int
+    keep: int = 300  # recent samples kept
     n: int = 0
     mean: float = 0.0
+    recent: deque = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.recent = deque(maxlen=self.keep)
 
     def add(self, t: float, g: float) -> None:
         self.n += 1
         self.mean += (g - self.mean) / min(self.n, self.cap)
         self.end = t
+        self.recent.append((t, g, True))
+
+    def note(self, t: float, g: float) -> None:
+        self.recent.append((t, g, False))
 
     @property
     def n_eff(self) -> int:
@@ -78,13 +103,16 @@ class PlateDetector:
     diffs: deque = field(default_factory=lambda: deque(maxlen=600))
     window: deque = field(default_factory=deque)  # recent quiet samples (t, g)
     last: tuple[float, float] | None = None
+    moving_since: float | None = None  # when the level being formed was first found still moving
+    transition: deque = field(default_factory=deque)  # samples of new levels given up since leaving `stable`
 
     def __post_init__(self) -> None:
         self.noise = self.params.noise_init_g
 
     def _new_level(self, t: float) -> Level:
-        cap = max(int(self.params.drift_tau_s * self.rate_hz), 10)
-        return Level(t, t, cap)
+        p = self.params
+        cap = max(int(p.drift_tau_s * self.rate_hz), 10)
+        return Level(t, t, cap, keep=max(int(max(p.settle_s, p.settle_max_s) * self.rate_hz) + 1, 10))
 
     def _tolerance(self, lvl: Level) -> float:
         sd_mean = self.noise / math.sqrt(max(lvl.n_eff, 1))
@@ -97,7 +125,8 @@ class PlateDetector:
             if t <= self.last[0]:
                 return None  # duplicate or out-of-order sample
             if t - self.last[0] > p.max_gap_s:
-                self.current, self.outliers, self.left_at = None, [], None
+                self.current, self.outliers, self.left_at, self.moving_since = None, [], None, None
+                self.transition.clear()
             elif abs(g - self.last[1]) < 6 * p.noise_max_g:
                 self.diffs.append(g - self.last[1])
         self.last = (t, g)
@@ -106,8 +135,11 @@ class PlateDetector:
             self.current.add(t, g)
             return None
         cur = self.current
-        if abs(g - cur.mean) <= self._tolerance(cur):
-            self.outliers.clear()  # an isolated spike is forgotten
+        tol = self._tolerance(cur)
+        if abs(g - cur.mean) <= tol:
+            for ot, og in self.outliers:  # an isolated spike is forgotten (but for the trend)
+                cur.note(ot, og)
+            self.outliers.clear()
             before = cur.mean
             cur.add(t, g)
             if self._shifted(t, g, before):
@@ -118,7 +150,9 @@ class PlateDetector:
             return None
         # The plate left the current level: a new one starts from the outliers.
         if cur is self.stable and self.left_at is None:
-            self.left_at = cur.end
+            away = sum(og for _, og in self.outliers) / len(self.outliers) - cur.mean
+            self.left_at = self._departure(cur, cur.end, away)
+        self._give_up(cur, len(cur.recent))
         self.current = self._new_level(self.outliers[0][0])
         for ot, og in self.outliers:
             self.current.add(ot, og)
@@ -149,11 +183,14 @@ class PlateDetector:
         left, right = csum[:-1] / k, (csum[-1] - csum[:-1]) / (n_win - k)
         split = int(k[np.argmax(k * (n_win - k) * (left - right) ** 2)])
         cur.mean, cur.n, cur.end = self.window[0][2], cur.n - n_win, self.window[0][0]
+        while cur.recent and cur.recent[-1][0] >= self.window[0][0]:
+            cur.recent.pop()
         for wt, wg, _ in list(self.window)[:split]:
             cur.add(wt, wg)
         step_t = self.window[split][0]
         if cur is self.stable and self.left_at is None:
-            self.left_at = step_t
+            self.left_at = self._departure(cur, step_t, w_mean - self.window[0][2])
+        self._give_up(cur, len(cur.recent))
         self.current = self._new_level(step_t)
         for wt, wg, _ in list(self.window)[split:]:
             self.current.add(wt, wg)
@@ -165,6 +202,8 @@ class PlateDetector:
         assert cur is not None
         if cur is self.stable or cur.end - cur.start < p.settle_s:
             return None
+        if self._moving(t):
+            return None
         if self.stable is not None and cur.end - cur.start < p.settle_max_s:
             # A change near the threshold (a 5 g item in 5 g noise) waits for a longer
             # average of the new level rather than being decided on a coin toss.
@@ -172,6 +211,8 @@ class PlateDetector:
             if 0.5 * self._threshold(std) <= abs(delta) < self._threshold(std):
                 return None
         old, self.stable = self.stable, cur
+        self.moving_since = None
+        self.transition.clear()
         self._update_noise()
         start, self.left_at = self.left_at, None
         if old is None:
@@ -190,6 +231,143 @@ class PlateDetector:
             event_id=f"{self.plate_id}@{cur.start:.3f}",
         )
 
+    def _moving(self, t: float) -> bool:
+        """A ramp is not a level: while the new level's samples still slope (a slow, careful
+        pick takes 2-3 s, and part way down a slow ramp the level holds for `settle_s`), it
+        restarts where the ramp ends and waits, up to `trend_max_s`; a weak slope waits up
+        to `settle_max_s` for more samples. Drift (0.03 g/s) is far below any of this."""
+        p, cur = self.params, self.current
+        assert cur is not None
+        if self.moving_since is not None and t - self.moving_since > p.trend_max_s:
+            return False
+        noise = self._noise_now()
+        ts, gs, far = self._samples(cur, noise)
+        last = ts > t - p.settle_s
+        if np.count_nonzero(far & last) > p.busy_frac * np.count_nonzero(last):
+            # Still disturbed (a hand jostling the plate): the level starts after that
+            # (or with its last sample, if that too is far out).
+            k = min(int(np.flatnonzero(far)[-1]) + 1, ts.size - 1)
+        else:
+            z = abs(self._slope(ts, gs, noise))
+            if z < p.trend_wait_sigmas:
+                return self._ramp_into(cur, ts, gs)
+            if z < p.trend_sigmas:
+                return cur.end - cur.start < p.settle_max_s  # maybe moving: a longer look
+            # Still moving: the level restarts where the ramp ends (best fit of a line,
+            # then a constant); the samples before belong to the transition.
+            k = self._ramp_end(ts, gs)
+        if self.moving_since is None:
+            self.moving_since = t
+        self._restart(cur, k)
+        return True
+
+    def _ramp_into(self, cur: Level, ts: np.ndarray, gs: np.ndarray) -> bool:
+        """A flat level (samples `ts`, `gs`) may still begin with the last of a ramp, too
+        little to show as a slope: a line through the samples given up just before it, then
+        a constant, finds where the ramp really ended; if well inside, the level restarts there."""
+        pre = [r for r in self.transition if r[0] < cur.start]
+        if len(pre) < 3:
+            return False
+        ts = np.concatenate([np.fromiter((r[0] for r in pre), float, len(pre)), ts])
+        gs = np.concatenate([np.fromiter((r[1] for r in pre), float, len(pre)), gs])
+        k = self._ramp_end(ts, gs) - len(pre)
+        if k < 3:
+            return False
+        self._restart(cur, k)
+        return True
+
+    def _restart(self, cur: Level, k: int) -> None:
+        """The level being formed starts again at its k-th recent sample."""
+        entries = list(cur.recent)
+        self._give_up(cur, k)
+        self.current = self._new_level(entries[k][0])
+        for st, sg, own in entries[k:]:
+            (self.current.add if own else self.current.note)(st, sg)
+        self.window.clear()
+
+    def _give_up(self, lvl: Level, k: int) -> None:
+        """The first k recent samples of a level not settled belong to the transition
+        (kept for `settle_max_s`); leaving the stable level starts a new transition."""
+        if lvl is self.stable:
+            self.transition.clear()
+            return
+        ts, gs, _ = self._samples(lvl, self.noise)
+        self.transition.extend((float(st), float(sg), True) for st, sg in zip(ts[:k], gs[:k], strict=True))
+        while self.transition and self.transition[0][0] < self.transition[-1][0] - self.params.settle_max_s:
+            self.transition.popleft()
+
+    def _departure(self, lvl: Level, left: float, away: float) -> float:
+        """When the plate left the stable level `lvl` (as of `left`, towards `away`). A slow
+        ramp begins inside the level's tolerance, so its first samples joined the level: if
+        the level ends in a significant slope towards where the plate went (best fit of a
+        constant, then a line), those samples are taken back out and the plate left where
+        the ramp began."""
+        noise = self._noise_now()
+        ts, gs, _ = self._samples(lvl, noise)
+        if abs(self._slope(ts, gs, noise)) < self.params.trend_sigmas:
+            return left
+        k = ts.size - self._ramp_end(ts[::-1], gs[::-1])  # the first sample of the ramp
+        if k < 5 or self._slope(ts[k:], gs[k:], noise) * math.copysign(1.0, away) < self.params.trend_sigmas:
+            return left
+        while len(lvl.recent) > k:  # undo the EWMA, newest sample first
+            _, g, own = lvl.recent[-1]
+            if own:
+                c = min(lvl.n, lvl.cap)
+                if c <= 1:
+                    break
+                lvl.mean, lvl.n = (lvl.mean * c - g) / (c - 1), lvl.n - 1
+            lvl.recent.pop()
+        lvl.end = next((st for st, _, own in reversed(lvl.recent) if own), lvl.end)
+        return float(ts[k])
+
+    def _samples(self, lvl: Level, noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The level's recent samples (t, g), the spikes among them clipped to its tolerance
+        as of `noise`, and which spikes lie beyond it (a stale, too low noise estimate
+        would make spikes of plain noise)."""
+        n = len(lvl.recent)
+        ts = np.fromiter((r[0] for r in lvl.recent), float, n)
+        gs = np.fromiter((r[1] for r in lvl.recent), float, n)
+        own = np.fromiter((r[2] for r in lvl.recent), bool, n)
+        tol = self.params.quiet_sigmas * math.hypot(noise, noise / math.sqrt(max(lvl.n_eff, 1)))
+        far = ~own & (np.abs(gs - lvl.mean) > tol)
+        gs = np.where(own, gs, np.clip(gs, lvl.mean - tol, lvl.mean + tol))
+        return ts, gs, far
+
+    def _slope(self, ts: np.ndarray, gs: np.ndarray, noise: float) -> float:
+        """How many sd the fitted change over the samples is from none, with its sign (0
+        when it is under `trend_min_g`, or there are too few samples to tell)."""
+        if ts.size < 5:
+            return 0.0
+        tc = ts - ts.mean()
+        sxx = float(tc @ tc)
+        if sxx <= 0.0:
+            return 0.0
+        span = float(ts[-1] - ts[0])
+        change = float(tc @ (gs - gs.mean())) / sxx * span
+        if abs(change) < self.params.trend_min_g:
+            return 0.0
+        return change / (noise / math.sqrt(sxx) * span)
+
+    @staticmethod
+    def _ramp_end(ts: np.ndarray, gs: np.ndarray) -> int:
+        """Index where a line (the ramp) best gives way to a constant (the new level)."""
+        n = ts.size
+        x, y = ts - ts[0], gs - gs.mean()
+        z = np.zeros(1)
+        c1 = np.arange(n + 1, dtype=float)
+        cx, cy = np.concatenate([z, np.cumsum(x)]), np.concatenate([z, np.cumsum(y)])
+        cxx, cxy, cyy = (np.concatenate([z, np.cumsum(a)]) for a in (x * x, x * y, y * y))
+        k = np.arange(2, n - 1)  # the ramp has at least 2 samples, the level at least 2
+        if k.size == 0:
+            return 0
+        sxx = cxx[k] - cx[k] ** 2 / c1[k]
+        sxy = cxy[k] - cx[k] * cy[k] / c1[k]
+        syy = cyy[k] - cy[k] ** 2 / c1[k]
+        line = syy - np.where(sxx > 0, sxy**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+        m = n - k
+        const = (cyy[n] - cyy[k]) - (cy[n] - cy[k]) ** 2 / m
+        return int(k[np.argmin(line + const)])
+
     def _difference(self, old: Level, new: Level) -> tuple[float, float]:
         """New minus old level, and its standard deviation from the two averages."""
         std = math.hypot(self.noise / math.sqrt(old.n_eff), self.noise / math.sqrt(new.n_eff))
@@ -199,10 +377,16 @@ class PlateDetector:
         return max(self.params.min_event_g, self.params.event_sigmas * std)
 
     def _update_noise(self) -> None:
-        if len(self.diffs) >= 30:
-            d = np.asarray(self.diffs)
-            est = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
-            self.noise = float(np.clip(est, self.params.noise_min_g, self.params.noise_max_g))
+        self.noise = self._noise_now()
+
+    def _noise_now(self) -> float:
+        """The noise sd from the recent sample-to-sample differences (robust to the few
+        big ones), or the last estimate while there are too few of them."""
+        if len(self.diffs) < 30:
+            return self.noise
+        d = np.asarray(self.diffs)
+        est = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+        return float(np.clip(est, self.params.noise_min_g, self.params.noise_max_g))
 
     def unsettled(self) -> PlateEvent | None:
         if self.stable is None or self.current is None or self.current is self.stable or self.last is None:
