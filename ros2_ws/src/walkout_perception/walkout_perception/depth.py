@@ -20,6 +20,8 @@ from scipy import ndimage
 from walkout_common.store import Camera, Store
 from walkout_common.types import DetectionFrame, PersonDetection
 
+from .depth_arms import arm_fit, contacts, owners
+from .depth_background import BackgroundParams, DepthBackground
 from .depth_flood import flood
 from .depth_shelves import shelf_map
 
@@ -51,6 +53,31 @@ class DepthParams:
     arm_min_cells: int = 3
     max_range_m: float = 8.0
     flood_step_m: float = 0.03  # water-level step when splitting touching people
+    # Hands at shelves (depth_arms.py): foreground blobs touching a shelf front, each given
+    # to whoever's arm the camera does not see through.
+    contact_zone_m: float = 0.25  # foreground this near a shelf front may be a hand there
+    contact_touch_m: float = 0.2  # and come this close to it (a hand touching a shelf looks like the shelf: its wrist is seen)
+    contact_min_points: int = 3
+    contact_min_reach_m: float = 0.25  # nearer the head, a body touching a shelf (walking close by) is no hand
+    arm_shoulder_frac: float = 0.82  # shoulder joints at this fraction of the height,
+    arm_shoulder_half_m: float = 0.17  # this far either side of the head
+    arm_skip_m: float = 0.15  # the first part of an arm lies over its own shoulder: not tested
+    arm_end_skip_m: float = 0.06  # nor the hand itself
+    arm_step_m: float = 0.03
+    arm_window_px: int = 1  # an arm sample reads the median of a (2r+1)^2 window
+    arm_radius_m: float = 0.06  # the arm's near surface is up to this much before its axis
+    arm_sight_tol_m: float = 0.05  # depth agreement of an arm sample,
+    arm_sight_noise_frac: float = 0.01  # plus depth noise of the window's median (1.5 % of range a pixel)
+    arm_seen_p: float = 0.9  # P(a sample of a real arm is seen at its depth, not through)
+    arm_chance_p: float = 0.3  # P(a sample of an arm that is not there finds a surface anyway)
+    arm_samples_per_look: float = 3.0  # neighbouring samples are not independent
+    arm_min_seen: int = 3
+    arm_max_contradicted: float = 0.5  # a blob whose best arm is seen through more is no hand
+    arm_owner_ratio: float = 4.0  # arms this nearly as likely as the best own the hand too
+    # The learned background (depth_background.py): static things the store files don't
+    # describe (slanted shelf faces, products sticking out) are no people and no hands.
+    background_learn_s: float = 1.5  # a depth held this long with nobody near is background (0 = off)
+    background_protect_m: float = 0.5  # pixels this near a detected head never learn (nor bodies and hands)
 
 
 class DepthPerceiver:
@@ -62,6 +89,14 @@ class DepthPerceiver:
         self.extrinsic = np.linalg.inv(camera.transform)  # map -> optical frame
         self._shelves = shelf_map(store.plates, self.params.shelf_margin_m, self.params.shelf_head_clearance_m, self.params.gondola_gap_m)
         self._warned_distortion = False
+        self.background: DepthBackground | None = None
+        self._body = np.zeros(0, dtype=bool)  # the last frame's points that belong to someone
+
+    def _new_background(self, shape: tuple[int, int]) -> DepthBackground | None:
+        p = self.params
+        if p.background_learn_s <= 0:
+            return None
+        return DepthBackground(shape, BackgroundParams(learn_s=p.background_learn_s, protect_m=p.background_protect_m))
 
     @property
     def ready(self) -> bool:
@@ -74,33 +109,92 @@ class DepthPerceiver:
         if d is not None and np.any(np.abs(np.asarray(d)) > 1e-9) and not self._warned_distortion:
             self._warned_distortion = True
             log.warning("camera %s: non-zero distortion coefficients are ignored", self.camera.id)
+        if self.size != (int(width), int(height)):
+            self.background = self._new_background((int(height), int(width)))
         self.size = (int(width), int(height))
         self.intrinsic = o3d.camera.PinholeCameraIntrinsic(int(width), int(height), k[0, 0], k[1, 1], k[0, 2], k[1, 2])
 
-    def points(self, depth_m: np.ndarray) -> np.ndarray:
-        """(n, 3) points in map of every valid pixel."""
+    def points(self, depth_m: np.ndarray, organized: bool = False) -> np.ndarray:
+        """(n, 3) points in map of every valid pixel; `organized`: one per pixel, row-major,
+        NaN where there is no reading."""
         if self.intrinsic is None or self.size is None:
             raise ValueError(f"camera {self.camera.id}: depth image before its CameraInfo")
         if depth_m.shape != (self.size[1], self.size[0]):
             raise ValueError(f"camera {self.camera.id}: depth image is {depth_m.shape[1]}x{depth_m.shape[0]}, CameraInfo says {self.size[0]}x{self.size[1]}")
         d = np.nan_to_num(depth_m.astype(np.float32), nan=0.0)
         pcd = o3d.geometry.PointCloud.create_from_depth_image(
-            o3d.geometry.Image(d), self.intrinsic, self.extrinsic, depth_scale=1.0, depth_trunc=self.params.max_range_m
+            o3d.geometry.Image(d), self.intrinsic, self.extrinsic, depth_scale=1.0, depth_trunc=self.params.max_range_m,
+            project_valid_depth_only=not organized,
         )
         return np.asarray(pcd.points)
 
     def foreground(self, pts: np.ndarray) -> np.ndarray:
         """Points that are neither floor nor shelf."""
-        p = self.params
-        pts = pts[pts[:, 2] > p.floor_margin_m]
-        return pts[~self._shelves.in_shelf(pts[:, :2])]
+        return pts[self._foreground_mask(pts)]
+
+    def _foreground_mask(self, pts: np.ndarray) -> np.ndarray:
+        keep = pts[:, 2] > self.params.floor_margin_m
+        keep[keep] = ~self._shelves.in_shelf(pts[keep, :2])
+        return keep
 
     def process(self, stamp: float, depth_m: np.ndarray) -> DetectionFrame:
-        pts = self.foreground(self.points(depth_m))
-        return DetectionFrame(stamp, self.camera.id, self.people(pts))
+        cloud = self.points(depth_m, organized=True)
+        depth = np.nan_to_num(np.asarray(depth_m, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        seen = np.isfinite(cloud[:, 0])
+        if self.background is not None:
+            seen &= self.background.foreground(depth).ravel()
+        pix = np.flatnonzero(seen)
+        keep = self._foreground_mask(cloud[pix])
+        pix, pts = pix[keep], cloud[pix[keep]]
+        people = self.people(pts)
+        hands = self._hands_at_shelves(pts, depth, people)
+        if self.background is not None:
+            # people's bodies and the hands given to them are never learned, nor anything by a head
+            protect = self._near_heads(cloud, people)
+            protect[pix[self._body | hands]] = True
+            self.background.update(stamp, depth, protect.reshape(depth.shape))
+        return DetectionFrame(stamp, self.camera.id, people)
+
+    def _near_heads(self, cloud: np.ndarray, people: list[PersonDetection]) -> np.ndarray:
+        """bool per pixel: its point lies within `background_protect_m` of a detected head."""
+        near = np.zeros(len(cloud), dtype=bool)
+        r2 = self.params.background_protect_m**2
+        for d in people:
+            with np.errstate(invalid="ignore"):
+                near |= ((cloud[:, 0] - d.head[0]) ** 2 + (cloud[:, 1] - d.head[1]) ** 2) < r2
+        return near
+
+    def _project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pixel coordinates (u, v) and optical-axis depth of map points."""
+        assert self.intrinsic is not None
+        pc = pts @ self.extrinsic[:3, :3].T + self.extrinsic[:3, 3]
+        k = self.intrinsic.intrinsic_matrix
+        z = pc[:, 2]
+        safe = np.where(z > 1e-6, z, 1.0)
+        return k[0, 0] * pc[:, 0] / safe + k[0, 2], k[1, 1] * pc[:, 1] / safe + k[1, 2], z
+
+    def _hands_at_shelves(self, pts: np.ndarray, depth: np.ndarray, people: list[PersonDetection]) -> np.ndarray:
+        """Replaces each person's arm tips at shelves by the hands found there apart from
+        the bodies (depth_arms.py), given to whoever's arm the camera does not see through.
+        Returns which points are hands given to someone."""
+        p = self.params
+        given = np.zeros(len(pts), dtype=bool)
+        far = [[h for h in d.hands if float(self._shelf_distance(h[None, :2])[0]) >= p.contact_zone_m] for d in people]
+        if len(pts) and people:
+            for c in contacts(pts, self._shelf_distance(pts[:, :2]), p.contact_zone_m, p.contact_touch_m, p.cell_m, p.contact_min_points):
+                cands = [i for i, d in enumerate(people)
+                         if p.contact_min_reach_m <= np.linalg.norm(d.head[:2] - c.tip[:2]) <= p.arm_max_reach_m]
+                fits = [arm_fit(people[i].head, people[i].height_m, c.tip, depth, self._project, p) for i in cands]
+                for k in owners(fits, p):
+                    far[cands[k]].append(c.tip)
+                    given[c.members] = True
+        for d, hands in zip(people, far, strict=True):
+            d.hands = hands
+        return given
 
     def people(self, pts: np.ndarray) -> list[PersonDetection]:
         p = self.params
+        self._body = np.zeros(len(pts), dtype=bool)
         if len(pts) < 10:
             return []
         origin = pts[:, :2].min(axis=0) - 2 * p.cell_m
@@ -133,6 +227,7 @@ class DepthPerceiver:
         regions = self._merge_limbs(regions, len(kept), filled, origin)
         cell_of_pt = regions[idx[:, 0], idx[:, 1]]
         out: list[PersonDetection] = []
+        bodies: list[int] = []  # region labels of people, whole or cut by the border (not shelf clutter)
         for k in range(1, len(kept) + 1):
             mine = pts[cell_of_pt == k]
             if len(mine) < 5 or (regions == k).sum() * p.cell_m**2 < p.min_area_m2:
@@ -145,9 +240,13 @@ class DepthPerceiver:
             top = near[:, 2].max()
             head_pts = near[near[:, 2] >= top - p.head_band_m]
             head = np.array([head_pts[:, 0].mean(), head_pts[:, 1].mean(), float(np.median(head_pts[:, 2]))])
-            if self._at_border(head) or self._near_shelf(head[:2]):
+            if self._near_shelf(head[:2]):
+                continue
+            bodies.append(k)
+            if self._at_border(head):
                 continue
             out.append(PersonDetection(head=head, height_m=float(head[2]), hands=self._arm_tips(mine, head), num_points=len(mine)))
+        self._body = np.isin(cell_of_pt, bodies)
         # A shoulder or a raised arm beside a higher head is part of that person.
         return [
             d for d in out

@@ -1,0 +1,137 @@
+"""Hands at the shelves and whose arm each one is, by what the camera can see.
+
+Seen from above, people's regions in the height map do not tell whose a hand at a
+shelf is: an arm reaching past a neighbour joins the neighbour's region, an arm hidden
+behind its own head leaves the hand as a blob of its own, and a neighbour's body can
+flood a hand that touches it. So hands at shelves are found apart from the bodies, as
+the foreground blobs touching a shelf front ("contacts"), and each is given to the
+people whose arm could reach it, judged by free space: an arm from a person's shoulder
+to the hand is a 3D segment, and where the depth image sees *through* that segment
+(the floor, or anything farther, where the arm would be), that person's arm is not
+there. Samples hidden behind something nearer the camera say nothing. The person whose
+segment the camera contradicts least owns the hand; when two are equally plausible,
+both get it (the association weighs the ambiguity); when everyone's is contradicted,
+the blob is no hand at all (shelf clutter, a product sticking out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+
+@dataclass
+class Contact:
+    tip: np.ndarray  # (3,) the blob's point nearest the shelf front (averaged)
+    points: np.ndarray  # (n, 3) the blob
+    members: np.ndarray  # indices of its points in the cloud given
+
+
+@dataclass
+class ArmFit:
+    supported: int  # samples along the arm where the camera sees a surface at the arm's depth
+    contradicted: int  # samples where it sees through the arm's place (something farther)
+
+    @property
+    def seen(self) -> int:
+        return self.supported + self.contradicted
+
+    @property
+    def contradicted_frac(self) -> float:
+        return self.contradicted / self.seen if self.seen else 0.0
+
+    def log_ratio(self, params) -> float:
+        """log P(fit | this is the arm) / P(fit | it is not), samples tempered (neighbours along
+        one arm are not independent)."""
+        p = params
+        own = self.supported * np.log(p.arm_seen_p / p.arm_chance_p) + self.contradicted * np.log((1 - p.arm_seen_p) / (1 - p.arm_chance_p))
+        return float(own / p.arm_samples_per_look)
+
+
+def contacts(pts: np.ndarray, shelf_distance: np.ndarray, zone_m: float, touch_m: float, cell_m: float,
+             min_points: int) -> list[Contact]:
+    """Foreground blobs within `zone_m` of a shelf front whose nearest point touches it
+    (within `touch_m`): where hands can be. `shelf_distance` is per point."""
+    near = shelf_distance < zone_m
+    if near.sum() < min_points:
+        return []
+    where = np.flatnonzero(near)
+    sub, dist = pts[near], shelf_distance[near]
+    origin = sub[:, :2].min(axis=0) - cell_m
+    idx = np.floor((sub[:, :2] - origin) / cell_m).astype(int)
+    grid = np.zeros(tuple(idx.max(axis=0) + 2), dtype=bool)
+    grid[idx[:, 0], idx[:, 1]] = True
+    labels, n = ndimage.label(grid, structure=np.ones((3, 3), dtype=bool))
+    of_pt = labels[idx[:, 0], idx[:, 1]]
+    out = []
+    for k in range(1, n + 1):
+        mine = of_pt == k
+        if mine.sum() < min_points:
+            continue
+        d = dist[mine]
+        if d.min() > touch_m:
+            continue
+        blob = sub[mine]
+        tip = blob[d <= d.min() + 0.02].mean(axis=0)
+        out.append(Contact(tip, blob, where[mine]))
+    return out
+
+
+def arm_fit(head: np.ndarray, height: float, tip: np.ndarray, depth: np.ndarray, project, params) -> ArmFit:
+    """How well an arm from this person's shoulder to `tip` agrees with the depth image.
+
+    `project(points (n, 3) in map) -> (u (n,), v (n,), z (n,))` gives pixel coordinates and
+    depth along the optical axis; `depth` is the image in metres (0 = no reading). Each
+    sample compares the median depth of a small window around its pixel with the arm's
+    axis there: at it (the arm's near surface is up to a radius closer) supports, beyond it
+    contradicts, in front of it (something nearer hides the arm) says nothing. Both
+    shoulders are tried; the better one counts."""
+    p = params
+    to_tip = tip[:2] - head[:2]
+    reach = float(np.linalg.norm(to_tip))
+    side = np.array([-to_tip[1], to_tip[0]]) / max(reach, 1e-9)
+    h, w = depth.shape
+    r = p.arm_window_px
+    best: ArmFit | None = None
+    for s in (1.0, -1.0):
+        shoulder = np.array([*(head[:2] + s * p.arm_shoulder_half_m * side), p.arm_shoulder_frac * height])
+        seg = tip - shoulder
+        length = float(np.linalg.norm(seg[:2]))
+        steps = np.arange(p.arm_skip_m, length - p.arm_end_skip_m, p.arm_step_m)
+        sup = con = 0
+        if len(steps):
+            u, v, z = project(shoulder + (steps / max(length, 1e-9))[:, None] * seg)
+            for ui, vi, zi in zip(np.round(u).astype(int), np.round(v).astype(int), z, strict=True):
+                if zi <= 0 or not (0 <= ui < w and 0 <= vi < h):
+                    continue
+                win = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
+                win = win[win > 0]
+                if len(win) == 0:
+                    continue
+                residual = float(np.median(win)) - zi
+                tol = p.arm_sight_tol_m + p.arm_sight_noise_frac * zi
+                if residual > tol:
+                    con += 1  # the camera looks through where the arm would be
+                elif residual >= -(p.arm_radius_m + tol):
+                    sup += 1  # a surface where the arm would be
+        fit = ArmFit(sup, con)
+        if best is None or fit.log_ratio(p) > best.log_ratio(p):
+            best = fit
+    assert best is not None
+    return best
+
+
+def owners(fits: list[ArmFit], params) -> list[int]:
+    """Indices of the people a contact goes to: the arm that fits best, and any other
+    nearly as likely; none when even the best is mostly seen through (no hand: shelf
+    clutter, a product sticking out)."""
+    if not fits:
+        return []
+    p = params
+    scores = [f.log_ratio(p) for f in fits]
+    top = int(np.argmax(scores))
+    if fits[top].seen >= p.arm_min_seen and fits[top].contradicted_frac > p.arm_max_contradicted:
+        return []
+    return [i for i, sc in enumerate(scores) if sc >= scores[top] - np.log(p.arm_owner_ratio)]
