@@ -1,11 +1,18 @@
 """Kalman-based shopper-item association and the live baskets it keeps.
 
 For each settled plate event: who made it (tracks' hands and Kalman-predicted heads
-around the event, `who.py`) and what moved (`what.py`), joined into hypotheses
-(session, reading) with probabilities. Each session's basket follows the most probable
-hypothesis of every event, and its confidence is the probability that every event
-touched it exactly as recorded: for each event, the summed probability of the
-hypotheses that give this session the same change.
+around the event, `who.py`) and what moved (`what.py`), joined into hypotheses with
+probabilities. A hypothesis is a list of acts (session, track, take or put back, items):
+one shopper's act, or two in one disturbance of the plate when two shoppers' arms were
+both there (both taking, or one putting back while the other takes; its net weight is
+what the plate reads), or one shopper swapping a product for another. Each session's
+basket follows the most probable hypothesis of every event, and its confidence is the
+probability that every event touched it exactly as recorded: for each event, the summed
+probability of the hypotheses that give this session the same change.
+
+Billing is per person: each unit in a basket is its taker's (track), and once that
+person has left, putting it back (by a group member, or by whoever it was handed to)
+changes no basket, only the plate's stock.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from walkout_common.types import (
 )
 
 from .sessions import SessionWatcher
-from .what import Option, Reading, WhatParams, read_weight
+from .what import Option, Reading, WhatParams, read_weight, vision_log
 from .who import WhoParams, who_made
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
@@ -39,12 +46,27 @@ class _OwnParams:
     off_planogram_prior: float = 0.01  # the planogram can be wrong: total, over all other products
     foreign_prior: float = 1.0  # items put back on this plate from elsewhere
     other_basket_prior: float = 0.03  # a return of another session's item (handed over)
+    handover_reach_m: float = 1.6  # shoppers whose heads were this close and whose hands met
+    handover_hands_m: float = 0.35  # (arm tips this close) may have handed an item over;
+    unmet_handover_factor: float = 0.05  # else (the cameras may miss it) the other-basket prior shrinks this much
+    left_taker_prior: float = 0.3  # a return of a unit of one's own group whose taker has left
+    left_items_s: float = 3600.0  # units of a session that left this long ago may still come back (handed over)
     unowned_return_prior: float = 0.002  # a return of an item no basket holds
     learn_planogram_probability: float = 0.9  # off-planogram takes this sure teach the plate
     vision_window_s: float = 1.5
     vision_hand_radius_m: float = 0.35
     sessions_per_event: int = 4  # sessions considered as the actor of one event
-    two_actor_prior: float = 0.05  # two shoppers' takes in one disturbance of one plate
+    # Two shoppers acting in one disturbance of one plate. Fitted on the 388 events of the
+    # evaluation library: where two tracks both had a strong arm at the plate (share log
+    # ratio >= 3), 12 of 73 events had 2+ actors; 6 of those 12 were two takes, 6 one
+    # put-back beside a take. The prior is P(2 actors) for two arms both at the cap.
+    two_actor_prior: float = 0.16
+    two_take_share: float = 0.5  # of those, both take (else one puts back while the other takes)
+    swap_prior: float = 0.005  # one shopper puts a product back and takes another at once (none in 388 events)
+    multi_max_units: int = 3  # units per act in hypotheses of two acts
+    # only options with a real prior join a two-act hypothesis: the plate's own products, the
+    # returner's own basket (not another's handed-over unit, off-planogram or unowned items)
+    multi_min_prior: float = 0.1
     nobody_review_p: float = 0.002  # an item moved by nobody billed: who could have done it goes to review
     # Recalibration of a basket's (and line's) confidence, fitted on the evaluation suite
     # (`./walkout eval --fit`): p' = sigmoid(slope * logit(p) + offset).
@@ -77,61 +99,88 @@ AssociationParams = make_dataclass(
 
 
 Item = tuple[str, str, int]  # (sku, owner, count)
+# Owner of a returned unit whose taker has left the store: by the billing rule it stays on
+# the taker's receipt, so putting it back changes no basket, only the plate's stock.
+KEPT = "kept:"
+
+
+def owner_of(owner: str) -> tuple[str, bool]:
+    """(session, whether the unit stays billed there) of a return item's owner."""
+    return (owner[len(KEPT):], True) if owner.startswith(KEPT) else (owner, False)
+
+
+@dataclass(frozen=True)
+class Act:
+    """One shopper's part of a plate event: what they took or put back."""
+
+    session: str  # '' = an unbound track or nobody tracked
+    track_id: str
+    action: int  # ItemEvent.TAKE or RETURN
+    items: tuple[Item, ...]  # empty: nothing (an unexplained change)
+
+    def label(self, verb: bool = False) -> str:
+        what = Reading(self.items).label() if self.items else "nothing"
+        for token, kept in {owner_of(o) for _, o, _ in self.items}:
+            if kept:
+                what = what.replace(f"(of {KEPT}{token})", f"(of {token}, who left: stays billed)")
+        if verb and self.items:
+            what = ("took " if self.action == ItemEvent.TAKE else "returned ") + what
+        return f"{what} by {self.session or 'nobody tracked'}"
 
 
 @dataclass
 class Hypothesis:
-    session: str  # the actor's session ('' = an unbound track or nobody tracked)
-    track_id: str
-    reading: Reading
-    probability: float
-    action: int
-    # Two shoppers at one plate in one disturbance: the partner's session, and how the
-    # reading's units split ((actor's items), (partner's items)).
-    partner: str = ""
-    shares: tuple[tuple[Item, ...], tuple[Item, ...]] | None = None
+    """What happened in one plate event: one act, or several in one disturbance (two
+    shoppers sharing the units, one putting back while another takes, one shopper
+    swapping a product for another)."""
 
-    def assignments(self) -> list[tuple[str, Item]]:
-        """(session, item) for every item of the reading, as this hypothesis bills it."""
-        if self.shares is None:
-            return [(self.session, it) for it in self.reading.items]
-        return [(self.session, it) for it in self.shares[0]] + [(self.partner, it) for it in self.shares[1]]
+    acts: tuple[Act, ...]
+    probability: float
+
+    @property
+    def session(self) -> str:  # the (first) actor's session
+        return self.acts[0].session
+
+    @property
+    def track_id(self) -> str:
+        return self.acts[0].track_id
+
+    @property
+    def is_nothing(self) -> bool:
+        return not any(a.items for a in self.acts)
+
+    def assignments(self) -> list[tuple[Act, Item]]:
+        """(act, item) for every item moved, as this hypothesis bills it."""
+        return [(a, it) for a in self.acts for it in a.items]
 
     def label(self) -> str:
-        if self.shares is None:
-            return f"{self.reading.label()} by {self.session or 'nobody tracked'}"
-        return " and ".join(f"{Reading(items).label()} by {who}" for who, items in zip((self.session, self.partner), self.shares, strict=True))
+        mixed = len({a.action for a in self.acts}) > 1
+        return " and ".join(a.label(verb=mixed) for a in self.acts)
 
     def effects(self) -> dict[str, dict[str, int]]:
         """Signed change of each session's basket under this hypothesis."""
         out: dict[str, dict[str, int]] = defaultdict(dict)
-        if self.reading.is_nothing:
-            if self.session:
-                out[self.session][UNKNOWN] = 1
-            return out
-        for session, (sku, owner, n) in self.assignments():
-            if self.action == ItemEvent.TAKE:
-                if session:
-                    out[session][sku] = out[session].get(sku, 0) + n
-            else:
-                target = owner or session
+
+        def add(token: str, key: str, n: int) -> None:
+            out[token][key] = out[token].get(key, 0) + n
+
+        for act in self.acts:
+            if not act.items:
+                if act.session:
+                    add(act.session, UNKNOWN, 1)
+                continue
+            for sku, owner, n in act.items:
+                if act.action == ItemEvent.TAKE:
+                    if act.session:
+                        add(act.session, sku, n)
+                    continue
+                token, kept = owner_of(owner)
+                if kept:  # its taker left: it stays on their receipt
+                    continue
+                target = token or act.session
                 if target:
-                    key = sku if owner else UNKNOWN  # returning what no basket held
-                    out[target][key] = out[target].get(key, 0) - n
-        return out
-
-
-def splits(reading: Reading) -> list[tuple[tuple[Item, ...], tuple[Item, ...], float]]:
-    """Ways two shoppers can share a reading's units (each takes at least one), with
-    their prior weights (summing to 1): k of n units of one SKU, or one SKU each."""
-    items = reading.items
-    if len(items) == 1 and items[0][2] >= 2:
-        sku, owner, n = items[0]
-        return [(((sku, owner, k),), ((sku, owner, n - k),), 1.0 / (n - 1)) for k in range(1, n)]
-    if len(items) == 2:
-        a, b = items
-        return [((a,), (b,), 0.5), ((b,), (a,), 0.5)]
-    return []
+                    add(target, sku if token else UNKNOWN, -n)  # UNKNOWN: returning what no basket held
+        return {t: {k: v for k, v in e.items() if v} for t, e in out.items() if any(e.values())}
 
 
 @dataclass
@@ -178,11 +227,12 @@ class Associator:
         self.who_params: WhoParams = self.params.sub(WhoParams)  # type: ignore[assignment]
         self.what_params: WhatParams = self.params.sub(WhatParams)  # type: ignore[assignment]
         self.history = history  # walkout_tracking.history.TrackHistory
-        self.watcher = SessionWatcher()
+        self.watcher = SessionWatcher(reach_m=self.params.handover_reach_m, hands_m=self.params.handover_hands_m)
         self.sessions: dict[str, Session] = {}
         self.foreign: dict[str, Counter] = defaultdict(Counter)  # plate -> skus put back there
         self.learned: dict[str, set[str]] = defaultdict(set)  # plate -> skus seen taken there
         self.observations: list[ProductObservation] = []
+        self.kept_back: dict[str, Counter] = defaultdict(Counter)  # session -> its units put back after their taker left
         self._plates = store.plates_by_id
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
@@ -206,7 +256,7 @@ class Associator:
         event = PlateEvent("", "", basket.stamp, basket.stamp, 0.0, 0.0, True, f"restored:{basket.session_token}")
         items = tuple((ln.sku, "", int(ln.quantity)) for ln in basket.lines if ln.quantity > 0 and ln.sku in self.catalog.by_sku)
         reading = Reading(items, probability=float(basket.confidence))
-        hyp = Hypothesis(basket.session_token, "", reading, float(basket.confidence), ItemEvent.TAKE)
+        hyp = Hypothesis((Act(basket.session_token, "", ItemEvent.TAKE, reading.items),), float(basket.confidence))
         self._seen_events.add(event.event_id)
         if items:
             session.events.append(EventRecord(event, ItemEvent.TAKE, [hyp], restored=True))
@@ -266,29 +316,47 @@ class Associator:
 
         action = ItemEvent.TAKE if event.delta_g < 0 else ItemEvent.RETURN
         vision = self._vision(plate, event)
-        hyps: list[Hypothesis] = []
-        if action == ItemEvent.TAKE:
-            readings, _ = read_weight(abs(event.delta_g), event.delta_std_g, self._take_options(event.plate_id), self.what_params, vision)
-            for token, pw in actors:
-                for r in readings:
-                    hyps.append(Hypothesis(token, track_of.get(token, ""), r, pw * r.probability, action))
-            for (t1, t2), pw in pairs:
-                for r in readings:
-                    for mine, theirs, prior in splits(r):
-                        hyps.append(Hypothesis(t1, track_of.get(t1, ""), r, pw * r.probability * prior, action,
-                                               partner=t2, shares=(mine, theirs)))
-            # a pair of actors fits only readings they can share: renormalise over all
-            norm = sum(h.probability for h in hyps)
-            for h in hyps:
-                h.probability /= norm
-        else:
-            joint: list[tuple[str, Reading, float]] = []
-            for token, pw in actors:
-                readings, log_ev = read_weight(abs(event.delta_g), event.delta_std_g, self._return_options(event.plate_id, token), self.what_params, vision)
-                joint.extend((token, r, math.log(max(pw, 1e-300)) + log_ev + math.log(max(r.probability, 1e-300))) for r in readings)
-            top = max(j[2] for j in joint)
-            norm = sum(math.exp(j[2] - top) for j in joint)
-            hyps = [Hypothesis(t, track_of.get(t, ""), r, math.exp(lp - top) / norm, action) for t, r, lp in joint]
+        # Every hypothesis on one scale: log(who weight) + log(what likelihood x prior).
+        pool: list[tuple[float, tuple[Act, ...]]] = []
+        take_options = self._take_options(event.plate_id)
+        return_options: dict[str, list[Option]] = {}
+
+        def returnable(token: str) -> list[Option]:
+            if token not in return_options:
+                return_options[token] = self._return_options(event.plate_id, token, event.start)
+            return return_options[token]
+
+        def act(token: str, kind: int, items: tuple[Item, ...]) -> Act:
+            return Act(token, track_of.get(token, ""), kind, items)
+
+        readings = None
+        for token, pw in actors:
+            if action == ItemEvent.TAKE:  # every actor takes from the same options
+                readings = readings or read_weight(abs(event.delta_g), event.delta_std_g, take_options, self.what_params, vision)[0]
+                mine = readings
+            else:
+                mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
+            pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
+        takes = self._parts(take_options, ItemEvent.TAKE, vision)
+        for token, pw in actors:  # one shopper swapping: puts one product back, takes another
+            if token and p.swap_prior > 0:
+                pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
+                            for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
+        for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
+            for (first, kind1), (second, kind2), share in (
+                ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
+                ((a, ItemEvent.RETURN), (b, ItemEvent.TAKE), (1.0 - p.two_take_share) / 2),
+                ((a, ItemEvent.TAKE), (b, ItemEvent.RETURN), (1.0 - p.two_take_share) / 2),
+            ):
+                if share <= 0:
+                    continue
+                parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
+                parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
+                pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
+                            for ll, i1, i2 in self._combine(event, parts1, parts2))
+        top = max(lw for lw, _ in pool)
+        norm = sum(math.exp(lw - top) for lw, _ in pool)
+        hyps = [Hypothesis(acts, math.exp(lw - top) / norm) for lw, acts in pool]
         hyps.sort(key=lambda h: -h.probability)
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
         record = EventRecord(event, action, hyps)
@@ -301,30 +369,31 @@ class Associator:
         for token in involved:
             self.open_session(token, event.start)
             self.sessions[token].events.append(record)
-        best = record.best
-        if best.session and best.reading.is_nothing:
-            self.sessions[best.session].reasons.append(
-                f"unexplained weight change of {event.delta_g:+.0f} g on plate {event.plate_id} at t={event.end:.1f} s"
-            )
-        elif best.action == ItemEvent.RETURN and any(not owner for _, owner, _ in best.reading.items) and best.session:
-            self.sessions[best.session].reasons.append(
-                f"return of {best.reading.label()} on plate {event.plate_id} at t={event.end:.1f} s matches no basket"
-            )
-        elif not best.session and not best.reading.is_nothing:
-            for token, pw in actors:
-                if token and pw > p.nobody_review_p:
-                    self.sessions[token].reasons.append(
-                        f"{best.reading.label()} moved on plate {event.plate_id} at t={event.end:.1f} s by no tracked shopper"
-                    )
+        for act in record.best.acts:
+            if act.session and not act.items:
+                self.sessions[act.session].reasons.append(
+                    f"unexplained weight change of {event.delta_g:+.0f} g on plate {event.plate_id} at t={event.end:.1f} s"
+                )
+            elif act.session and act.action == ItemEvent.RETURN and any(not owner for _, owner, _ in act.items):
+                self.sessions[act.session].reasons.append(
+                    f"return of {Reading(act.items).label()} on plate {event.plate_id} at t={event.end:.1f} s matches no basket"
+                )
+            elif not act.session and act.items:
+                for token, pw in actors:
+                    if token and pw > p.nobody_review_p:
+                        self.sessions[token].reasons.append(
+                            f"{Reading(act.items).label()} moved on plate {event.plate_id} at t={event.end:.1f} s by no tracked shopper"
+                        )
         items = self._item_events(record, cands)
         baskets = [self.basket(t) for t in sorted(involved)]
         return items, baskets
 
     def _actors_and_pairs(self, cands: list) -> tuple[list[tuple[str, float]], list[tuple[tuple[str, str], float]]]:
         """The likeliest actor sessions with probabilities, and pairs of two sessions'
-        shoppers taking in one disturbance with weights on the same scale. A pair weighs
-        both actors' evidence times the prior of two takes at once: it counts only when
-        both show an arm at the plate."""
+        shoppers acting in one disturbance, with weights on the same scale. A pair weighs
+        both actors' arm evidence (their share likelihoods) times the prior of two actors
+        at once, scaled so that for two arms both at the cap a pair has `two_actor_prior`
+        against either single: it counts only when both show an arm at the plate."""
         p = self.params
         like: dict[str, float] = {}
         share: dict[str, float] = {}
@@ -333,10 +402,41 @@ class Associator:
             share[c.session_token] = share.get(c.session_token, 0.0) + c.share_likelihood
         like[""] = like.get("", 0.0) + self.who_params.nobody_likelihood
         top = sorted(like.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
-        near = sorted((kv for kv in share.items() if kv[0]), key=lambda kv: -kv[1])[: p.sessions_per_event]
-        pairs = [((a, b), p.two_actor_prior * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
-        z = sum(like.values())  # the singles' normaliser: takes renormalise over both once readings are known
-        return [(t, w / z) for t, w in top], [(ab, w / z) for ab, w in pairs]
+        # an arm at the plate: evidence for a part of the change outweighs the reach
+        near = sorted((kv for kv in share.items() if kv[0] and kv[1] >= 1.0), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        q = min(max(p.two_actor_prior, 0.0), 0.999)
+        k = 2.0 * q / (1.0 - q) * math.exp(-self.who_params.max_log_ratio)
+        pairs = [((a, b), k * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
+        z = sum(like.values())
+        return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
+
+    def _parts(self, options: list[Option], kind: int, vision: dict[str, float] | None) -> list[tuple[Item, float, float, float]]:
+        """One act's possible items in a two-act hypothesis: (item, signed grams, variance,
+        log prior), for options with a real prior and a few units."""
+        p, wp = self.params, self.what_params
+        sign = -1.0 if kind == ItemEvent.TAKE else 1.0
+        return [
+            ((o.sku, o.owner, n), sign * n * o.weight_g, n * o.std_g**2,
+             math.log(o.prior) + (n - 1) * math.log(wp.count_decay) + vision_log(vision, o.sku, wp))
+            for o in options if o.prior >= p.multi_min_prior
+            for n in range(1, p.multi_max_units + 1)
+        ]
+
+    def _combine(self, event: PlateEvent, parts1: list, parts2: list, distinct: bool = False) -> list[tuple[float, Item, Item]]:
+        """Two acts whose summed signed grams explain the event's change: (log likelihood
+        x priors, item of the first, item of the second). `distinct`: of different SKUs."""
+        base = event.delta_std_g**2 + self.what_params.min_std_g**2
+        out = []
+        for i1, g1, v1, lp1 in parts1:
+            for i2, g2, v2, lp2 in parts2:
+                if distinct and i1[0] == i2[0]:
+                    continue
+                var = base + v1 + v2
+                r = event.delta_g - (g1 + g2)
+                if r * r > 36.0 * var:
+                    continue
+                out.append((-0.5 * r * r / var - 0.5 * math.log(2 * math.pi * var) + lp1 + lp2, i1, i2))
+        return out
 
     def _take_options(self, plate_id: str) -> list[Option]:
         p = self.params
@@ -351,19 +451,100 @@ class Associator:
                 prior[sku] = max(prior.get(sku, 0.0), p.foreign_prior)
         return [self._option(sku, pr) for sku, pr in prior.items() if sku in self.catalog.by_sku]
 
-    def _return_options(self, plate_id: str, actor: str) -> list[Option]:
+    def _return_options(self, plate_id: str, actor: str, stamp: float) -> list[Option]:
+        """What `actor` may put back at `stamp`: units a basket holds (its own first, or
+        handed over by another session), units whose taker has left (they stay billed:
+        putting one back changes no basket), or an item no basket holds."""
         p = self.params
         opts: list[Option] = []
+        kept_elsewhere: dict[str, tuple[float, str]] = {}  # sku -> (when its taker left, session)
+        # a unit is handed over only while both are in the store: before its taker left
+        arrived = self.sessions[actor].opened if actor in self.sessions else -math.inf
         for token, session in self.sessions.items():
-            if session.closed is not None:
+            if session.closed is not None and stamp - session.closed > p.left_items_s:
                 continue
-            held = self.counts(token)
-            for sku, n in held.items():
+            live, kept = self.units(token, stamp)
+            for sku, n in live.items():
                 if n > 0 and sku in self.catalog.by_sku:
-                    opts.append(self._option(sku, 1.0 if token == actor else p.other_basket_prior, owner=token))
+                    opts.append(self._option(sku, 1.0 if token == actor else self._handover_prior(actor, token, sku, stamp), owner=token))
+            for sku, (n, left) in kept.items():
+                if n <= 0 or sku not in self.catalog.by_sku or stamp - left > p.left_items_s:
+                    continue
+                if token == actor:
+                    opts.append(self._option(sku, p.left_taker_prior, owner=KEPT + token))
+                elif arrived < left and left > kept_elsewhere.get(sku, (-math.inf, ""))[0]:
+                    kept_elsewhere[sku] = (left, token)
+        # another session's unit whose taker left: one option per SKU (whichever session's
+        # it was, putting it back changes no basket), as likely as any handed-over unit
+        for sku, (_, token) in kept_elsewhere.items():
+            opts.append(self._option(sku, self._handover_prior(actor, token, sku, stamp), owner=KEPT + token))
         for prod in self.catalog.stocked_on(plate_id):
             opts.append(self._option(prod.sku, p.unowned_return_prior))
         return opts
+
+    def _handover_prior(self, actor: str, owner: str, sku: str, stamp: float) -> float:
+        """Prior of `actor` putting back at `stamp` a unit of `owner`'s: it must have been
+        handed over, which needs their shoppers' hands together after `owner` took it and
+        before it came back."""
+        p = self.params
+        taken = min((rec.event.start for rec in self.sessions[owner].events for act in rec.best.acts
+                     if act.session == owner and act.action == ItemEvent.TAKE and any(it[0] == sku for it in act.items)), default=-math.inf)
+        met = self.watcher.met_between(actor, owner, taken, stamp)
+        return p.other_basket_prior * (1.0 if met else p.unmet_handover_factor)
+
+    def units(self, token: str, stamp: float) -> tuple[Counter, dict[str, tuple[int, float]]]:
+        """The units `token`'s basket holds at `stamp`, by whether their taker is still in
+        the store: (live: sku -> n, kept: sku -> (n, when the last of their takers left)).
+        Each unit is its taker's: a take by a group member who has since left stays
+        billed whoever puts it back (billing rule)."""
+        session = self.sessions.get(token)
+        live: Counter = Counter()
+        kept: dict[str, tuple[int, float]] = {}
+        if session is None:
+            return live, kept
+        exits = self.watcher.exit_stamp
+        gone = session.closed if session.closed is not None and session.closed <= stamp else None
+
+        def left_at(track: str, t: float) -> float | None:
+            """When the unit's taker left, if before t (a closed session has all left)."""
+            if track in exits and exits[track] <= t:
+                return exits[track]
+            return gone if gone is not None and gone <= t else None
+
+        held: Counter = Counter()  # (sku, taker track) -> n
+        for rec in session.events:
+            for act in rec.best.acts:
+                for sku, owner, n in act.items:
+                    if act.action == ItemEvent.TAKE:
+                        if act.session == token:
+                            held[sku, act.track_id] += n
+                        continue
+                    if owner != token:  # not this basket's, or a unit that stays billed
+                        continue
+                    # a live return: of the returner's own units first, then of the others
+                    # whose takers were still in the store
+                    takers = sorted((k[1] for k in held if k[0] == sku and held[k] > 0), key=lambda tr: tr != act.track_id)
+                    for tr in takers:
+                        if n <= 0:
+                            break
+                        if left_at(tr, rec.event.start) is None:
+                            m = min(n, held[sku, tr])
+                            held[sku, tr] -= m
+                            n -= m
+        for (sku, track), n in held.items():
+            if n <= 0:
+                continue
+            left = left_at(track, stamp)
+            if left is None:
+                live[sku] += n
+            else:
+                k, last = kept.get(sku, (0, -math.inf))
+                kept[sku] = (k + n, max(last, left))
+        for sku, n in self.kept_back[token].items():  # already put back: billed, but not on hand
+            if sku in kept:
+                k, last = kept[sku]
+                kept[sku] = (k - n, last)
+        return live, kept
 
     def _option(self, sku: str, prior: float, owner: str = "") -> Option:
         prod = self.catalog.by_sku[sku]
@@ -387,10 +568,13 @@ class Associator:
     def _apply_stock(self, record: EventRecord) -> None:
         best, plate_id = record.best, record.event.plate_id
         stocked = {prod.sku for prod in self.catalog.stocked_on(plate_id)}
-        for sku, _owner, n in best.reading.items:
-            if record.action == ItemEvent.RETURN:
+        for act, (sku, owner, n) in best.assignments():
+            if act.action == ItemEvent.RETURN:
                 if sku not in stocked:
                     self.foreign[plate_id][sku] += n
+                token, kept = owner_of(owner)
+                if kept:
+                    self.kept_back[token][sku] += n
             else:
                 if self.foreign[plate_id][sku] > 0:
                     self.foreign[plate_id][sku] = max(0, self.foreign[plate_id][sku] - n)
@@ -410,24 +594,39 @@ class Associator:
                 break
         tracks = [TrackCandidate(c.track_id, c.session_token, c.probability) for c in cands[:5]]
         note = "" if best.probability >= 0.95 else f"uncertain: {best.probability:.2f}"
-        items = best.assignments() or [(best.session, ("", "", 0))]
+        items = best.assignments() or [(best.acts[0], ("", "", 0))]
+        sessions = list(dict.fromkeys(a.session for a in best.acts))
+
+        def why(act: Act, owner: str) -> str:
+            token, kept = owner_of(owner)
+            out = ""
+            if kept:
+                out += f"; item of session {token}, whose taker left: stays on its receipt"
+            elif token and token != act.session:
+                out += f"; returned item of session {token}"
+            others = [t or "nobody tracked" for t in sessions if t != act.session]
+            if others:
+                out += f"; in one disturbance with {', '.join(others)}"
+            elif len(best.acts) > 1:
+                out += "; swapped in one reach"
+            return out
+
         return [
             ItemEvent(
                 event_id=ev.event_id if len(items) == 1 else f"{ev.event_id}#{i}",
                 stamp=ev.end,
                 plate_id=ev.plate_id,
-                action=record.action,
+                action=act.action,
                 sku=sku,
                 quantity=n,
-                session_token=session,
+                session_token=act.session,
                 probability=best.probability,
                 candidates=tracks,
                 alternatives=alternatives,
                 delta_g=ev.delta_g,
-                note=note + (f"; returned item of session {owner}" if owner and owner != session else "")
-                + (f"; taken together with {best.partner if session == best.session else best.session}" if best.shares else ""),
+                note=note + why(act, owner),
             )
-            for i, (session, (sku, owner, n)) in enumerate(items)
+            for i, (act, (sku, owner, n)) in enumerate(items)
         ]
 
     # ---- baskets ------------------------------------------------------------

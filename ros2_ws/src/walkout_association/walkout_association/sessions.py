@@ -2,12 +2,15 @@
 
 The live association node only sees /tracking/tracks, so the offline replay uses the
 same watcher on the tracker's snapshots: a session opens when a token is first bound
-to a track and closes when every track bound to it has exited.
+to a track and closes when every track bound to it has exited. Each track's exit time
+is kept: an item stays billed once the person who took it has left (billing rule).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from walkout_common.types import EXITED, TrackSnapshot
 
@@ -16,7 +19,16 @@ from walkout_common.types import EXITED, TrackSnapshot
 class SessionWatcher:
     members: dict[str, set[str]] = field(default_factory=dict)  # token -> track ids
     exited: set[str] = field(default_factory=set)  # track ids
+    exit_stamp: dict[str, float] = field(default_factory=dict)  # track id -> when it exited
     closed: set[str] = field(default_factory=set)  # tokens
+    reach_m: float = 1.6  # two shoppers' heads this close can hand an item over,
+    hands_m: float = 0.35  # when arm tips of both are this close
+    # two tokens -> the times their shoppers' hands met, as [start, end] intervals
+    met: dict[frozenset[str], list[list[float]]] = field(default_factory=dict)
+
+    def met_between(self, a: str, b: str, t0: float, t1: float) -> bool:
+        """Whether shoppers of sessions a and b held their hands together in [t0, t1]."""
+        return a == b or any(s <= t1 and e >= t0 for s, e in self.met.get(frozenset((a, b)), []))
 
     def observe(self, snaps: list[TrackSnapshot]) -> tuple[list[str], list[tuple[str, float]]]:
         """(tokens seen for the first time, (token, stamp) of sessions that just closed)."""
@@ -31,10 +43,28 @@ class SessionWatcher:
             self.members[s.session_token].add(s.track_id)
             if s.state == EXITED and s.track_id not in self.exited:
                 self.exited.add(s.track_id)
+                self.exit_stamp[s.track_id] = s.stamp
                 touched[s.session_token] = s.stamp
+        self._meetings([s for s in snaps if s.session_token and s.state != EXITED])
         closed = []
         for token, stamp in touched.items():
             if token not in self.closed and self.members[token] <= self.exited:
                 self.closed.add(token)
                 closed.append((token, stamp))
         return new, closed
+
+    def _meetings(self, snaps: list[TrackSnapshot]) -> None:
+        snaps = [s for s in snaps if s.hands]
+        if len({s.session_token for s in snaps}) < 2:
+            return
+        xy = np.array([s.position[:2] for s in snaps])
+        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+        for i, j in zip(*np.nonzero(d2 < self.reach_m**2), strict=True):
+            a, b = snaps[i].session_token, snaps[j].session_token
+            if i < j and a != b and min(float(np.linalg.norm(h - k)) for h in snaps[i].hands for k in snaps[j].hands) < self.hands_m:
+                t = max(snaps[i].stamp, snaps[j].stamp)
+                spans = self.met.setdefault(frozenset((a, b)), [])
+                if spans and t - spans[-1][1] <= 1.0:
+                    spans[-1][1] = max(spans[-1][1], t)
+                else:
+                    spans.append([t, t])

@@ -56,6 +56,14 @@ def _gauss_log(x: float, mean: float, var: float) -> float:
     return -0.5 * (x - mean) ** 2 / var - 0.5 * math.log(2 * math.pi * var)
 
 
+def vision_log(vision: dict[str, float] | None, sku: str, params: WhatParams) -> float:
+    """Log factor of colour-camera evidence (SKU -> mean score near the plate) for `sku`."""
+    if not vision or sku not in vision:
+        return 0.0
+    a = params.vision_alpha
+    return math.log((vision[sku] + a) / (1.0 / max(len(vision), 1) + a))
+
+
 def read_weight(
     delta_abs_g: float,
     delta_std_g: float,
@@ -66,13 +74,9 @@ def read_weight(
     """All plausible readings of a change of `delta_abs_g` grams, most probable first,
     and the log evidence (how well these options explain the change at all)."""
     base_var = delta_std_g**2 + params.min_std_g**2
-    n_vis = max(len(vision), 1) if vision else 1
 
     def vis_log(sku: str) -> float:
-        if not vision or sku not in vision:
-            return 0.0
-        a = params.vision_alpha
-        return math.log((vision[sku] + a) / (1.0 / n_vis + a))
+        return vision_log(vision, sku, params)
 
     readings: list[Reading] = []
     singles: list[tuple[float, Option]] = []
