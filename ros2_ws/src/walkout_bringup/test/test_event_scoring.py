@@ -51,3 +51,16 @@ def test_error_and_reason_kinds():
     assert error_kind({"b": {"y": 1}}, {"a": {"x": 1}}) == "wrong shopper and product"
     assert reason_kind("low confidence 0.5 < 0.98") == "low confidence"
     assert reason_kind("1x X moved on plate P at t=3.0 s by no tracked shopper") == "moved by no tracked shopper"
+
+
+def test_a_put_back_after_its_taker_left_changes_no_receipt_in_the_truth():
+    # B puts back a water A took and was handed; A had left: by the billing rule it stays
+    # on A's receipt, so the right reading of B's put-back changes no basket
+    a = Associator(STORE, CATALOG, TrackHistory(), AssociationParams())
+    reaching(a, "B", "tok-b", 1.95, 10.0, 14.0)
+    a.on_plate_event(PlateEvent(PLATE, "G1A-S1", 11.5, 12.0, +521.0, 1.0))
+    kept = {**truth(11.8, "tok-b", n=-1), "billed_token": "tok-a", "stays_billed": True}
+    (pair,), _ = score_events([a.last_record], [kept])
+    assert pair.want == {}
+    (pair,), _ = score_events([a.last_record], [{**kept, "stays_billed": False}])
+    assert pair.want == {"tok-a": {WATER: -1}}

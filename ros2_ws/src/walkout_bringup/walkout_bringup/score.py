@@ -113,6 +113,8 @@ class EventPair:
 def _truth_effects(events: list[dict]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for e in events:
+        if e.get("stays_billed"):  # put back after its taker left: changes no receipt
+            continue
         line = out.setdefault(e["billed_token"], {})
         line[e["sku"]] = line.get(e["sku"], 0) + int(e["n"])
     return {tok: {k: v for k, v in skus.items() if v} for tok, skus in out.items() if any(skus.values())}

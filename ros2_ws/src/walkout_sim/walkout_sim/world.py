@@ -19,7 +19,7 @@ import numpy as np
 from walkout_common.store import Catalog, Store
 
 from .depth_render import DepthRenderer
-from .people import PeopleSim, Timeline
+from .people import PeopleSim, Timeline, TruthEvent
 from .scenario import Scenario, SensorConfig
 
 TYPENAMES = {
@@ -177,8 +177,7 @@ class World:
             members.setdefault(sh.token, []).append(sh.person_id)
         items: dict[str, Counter] = {tok: Counter() for tok in members}
         for ev in sorted(tl.truth_events, key=lambda e: e.t):
-            taker = ev.taker_id or ev.person_id
-            if ev.n < 0 and taker in tl.exits and tl.exits[taker] <= ev.t:
+            if stays_billed(ev, tl.exits):
                 continue  # put back after its taker left: still on the taker's receipt
             items[ev.billed_token or ev.token][ev.sku] += ev.n
         receipts = []
@@ -196,11 +195,17 @@ class World:
                    for i, (t, p) in enumerate(zip(tr.t, tr.poses, strict=True)) if i % 2 == 0]
             tracks[tr.person_id] = {"token": tr.token, "points": pts}
         events = [{"t": round(e.t, 3), "person": e.person_id, "token": e.token, "plate": e.plate_id, "sku": e.sku, "n": e.n,
-                   "billed_token": e.billed_token or e.token} for e in tl.truth_events]
+                   "billed_token": e.billed_token or e.token, "stays_billed": stays_billed(e, tl.exits)} for e in tl.truth_events]
         handovers = [{"t": round(h.t, 3), "giver": h.giver, "receiver": h.receiver, "sku": h.sku, "n": h.n} for h in tl.handovers]
         return {"store_id": self.store.store_id, "scenario": self.scenario.name, "kind": self.scenario.kind, "seed": self.scenario.seed,
                 "duration_s": round(self.end, 3), "receipts": receipts, "tracks": tracks, "events": events,
                 "handovers": handovers}
+
+
+def stays_billed(ev: TruthEvent, exits: dict[str, float]) -> bool:
+    """A put-back after its taker left changes no receipt (the contract's billing rule)."""
+    taker = ev.taker_id or ev.person_id
+    return ev.n < 0 and taker in exits and exits[taker] <= ev.t
 
 
 def world_of(scenario: Scenario, config: SensorConfig | None = None) -> World:
