@@ -35,7 +35,7 @@ from walkout_common.types import (
 
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
-from .who import WhoParams, who_made
+from .who import WhoParams, full_arm_likelihood, who_made
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -189,6 +189,7 @@ class EventRecord:
     action: int
     hypotheses: list[Hypothesis]  # most probable first; the rest of the mass is "other"
     restored: bool = False  # carried over from the checkout store: its probability is final already
+    candidates: list = field(default_factory=list)  # who.Candidate: the tracks in reach and what they showed
 
     @property
     def best(self) -> Hypothesis:
@@ -359,7 +360,7 @@ class Associator:
         hyps = [Hypothesis(acts, math.exp(lw - top) / norm) for lw, acts in pool]
         hyps.sort(key=lambda h: -h.probability)
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
-        record = EventRecord(event, action, hyps)
+        record = EventRecord(event, action, hyps, candidates=cands)
         self.last_record = record
         self._apply_stock(record)
 
@@ -405,7 +406,9 @@ class Associator:
         # an arm at the plate: evidence for a part of the change outweighs the reach
         near = sorted((kv for kv in share.items() if kv[0] and kv[1] >= 1.0), key=lambda kv: -kv[1])[: p.sessions_per_event]
         q = min(max(p.two_actor_prior, 0.0), 0.999)
-        k = 2.0 * q / (1.0 - q) * math.exp(-self.who_params.max_log_ratio)
+        # a single actor with a full arm at the plate weighs full_arm_likelihood; a pair of two
+        # arms at the cap weighs k x (its share likelihood)^2: k makes P(pair) = q between them
+        k = 2.0 * q / (1.0 - q) * full_arm_likelihood(self.who_params) * math.exp(-2.0 * self.who_params.max_log_ratio)
         pairs = [((a, b), k * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]

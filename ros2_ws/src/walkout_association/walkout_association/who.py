@@ -48,6 +48,22 @@ class WhoParams:
     reach_soft_m: float = 0.25  # fall-off beyond reach_m
     unseen_p: float = 0.01  # a track nobody saw during the change (lost, a dark camera) reached unseen
     nobody_likelihood: float = 1e-4  # nobody tracked did it (every aisle point is seen)
+    # Who made it: a conditional-logit choice among the tracks in reach, on what each one
+    # showed during the change (see `choice_features`); weights fitted by `./walkout eval
+    # --fit` on the scenario library (walkout_bringup/fit_who.py), on the scale of
+    # nobody_likelihood. A look is "near" when an arm tip is within hand_near_m of the
+    # plate's front and at the plate's height (hand_low_m below to hand_high_m above it).
+    hand_near_m: float = 0.15
+    hand_low_m: float = 0.15
+    hand_high_m: float = 0.5
+    choice_bias: float = 0.009
+    w_near_frac: float = 2.934  # fraction of its looks with an arm tip at the plate
+    w_near_any: float = 0.108  # any such look
+    w_unseen: float = 2.996  # nobody saw it during the change (lost)
+    w_log_reach: float = 0.242  # log of the reach factor (head distance, its uncertainty)
+    w_head_m: float = -0.314  # its head's distance from the plate's front during the change
+    w_past_frac: float = -1.01  # near fraction of a nearer shopper it may reach past (its arm seen as theirs)
+    w_old_lr: float = 0.238  # the capped arm likelihood ratio (looks scored one by one)
 
 
 @dataclass
@@ -57,9 +73,10 @@ class Candidate:
     probability: float
     hand_distance_m: float  # best arm tip distance to the front edge during the change (inf if none seen)
     head_distance_m: float
-    log_ratio: float = 0.0  # the arm evidence: log P(looks | actor) / P(looks | bystander)
-    likelihood: float = 0.0  # unnormalised: reach x exp(log_ratio), on the scale of nobody_likelihood
-    share_likelihood: float = 0.0  # the same for taking a part of it beside another shopper
+    log_ratio: float = 0.0  # its choice utility: log likelihood on the scale of nobody_likelihood
+    likelihood: float = 0.0  # exp(log_ratio)
+    share_likelihood: float = 0.0  # reach x capped arm likelihood ratio of the looks that show an arm: for taking a part beside another
+    features: np.ndarray | None = None  # what the choice weighed (CHOICE_FEATURES)
 
 
 def _reach_factor(d: float, p: WhoParams) -> float:
@@ -93,6 +110,9 @@ class ArmEvidence:
     log_ratio: float  # all looks during the change, capped: the case for being its only actor
     share_log_ratio: float  # the looks that show an arm there only, capped: the case for a part of it
     nearest_m: float  # nearest arm tip seen during the change
+    looks: int = 0  # looks at the track during the change
+    near: int = 0  # of those, with an arm tip at this plate (front and height)
+    unseen: bool = False  # lost during the whole change
 
 
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> ArmEvidence:
@@ -101,7 +121,9 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     it, so its case counts the looks that show the arm, not those that miss it."""
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
+    near: set[int] = set()
     unseen = False
+    z = float(plate.center[2])
     for s in snaps:
         if not t0 <= s.stamp <= t1:
             continue
@@ -110,13 +132,35 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             continue
         k = int((s.stamp - t0) // p.look_s)
         looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, s, p))  # any view of the look that shows the arm
+        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in s.hands):
+            near.add(k)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
-        return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf)
+        return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
     ratios = [_look_log_ratio(d, p) for d in looks.values()]
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
     shown = [r for r in ratios if r > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf))
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), len(near))
+
+
+CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr")
+
+
+def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float) -> np.ndarray:
+    """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order)."""
+    frac = ev.near / ev.looks if ev.looks else 0.0
+    return np.array([frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr])
+
+
+def choice_weights(p: WhoParams) -> np.ndarray:
+    return np.array([getattr(p, name) for name in CHOICE_FEATURES])
+
+
+def full_arm_likelihood(p: WhoParams) -> float:
+    """The choice likelihood of a shopper in easy reach with an arm at the plate in every
+    look (on nobody_likelihood's scale)."""
+    full = ArmEvidence(p.max_log_ratio, p.max_log_ratio, 0.05, looks=5, near=5)
+    return math.exp(p.choice_bias + float(choice_weights(p) @ choice_features(full, 1.0, p.reach_m / 2, 0.0, p.max_log_ratio)))
 
 
 def _head_during(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> np.ndarray:
@@ -167,17 +211,20 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
                       _head_during(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's.
     past = math.log(params.past_share)
-    evidence = []
-    for tid, _tok, _r, _d, ev, head in found:
-        lr, share = ev.log_ratio, ev.share_log_ratio
+    w = choice_weights(params)
+    scored = []
+    for tid, _tok, reach, _d, ev, head in found:
+        lr, share, past_frac = ev.log_ratio, ev.share_log_ratio, 0.0
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
             if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
                 lr, share = max(lr, ev2.log_ratio + past), max(share, ev2.share_log_ratio + past)
-        evidence.append((lr, share))
-    total = sum(f[2] * math.exp(lr) for f, (lr, _) in zip(found, evidence, strict=True)) + params.nobody_likelihood
+                past_frac = max(past_frac, ev2.near / ev2.looks if ev2.looks else 0.0)
+        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr)
+        scored.append((params.choice_bias + float(w @ x), share, x))
+    total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
-        Candidate(tid, tok, reach * math.exp(lr) / total, ev.nearest_m, d_head, lr, reach * math.exp(lr), reach * math.exp(share))
-        for (tid, tok, reach, d_head, ev, _), (lr, share) in zip(found, evidence, strict=True)
+        Candidate(tid, tok, math.exp(u) / total, ev.nearest_m, d_head, u, math.exp(u), reach * math.exp(share), x)
+        for (tid, tok, reach, d_head, ev, _), (u, share, x) in zip(found, scored, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
     return cands

@@ -48,3 +48,27 @@ def test_platt_fit_of_a_calibrated_model_is_the_identity():
     fit = fit_platt(stated.tolist(), correct.tolist())
     assert fit.slope == pytest.approx(1.0, abs=0.07) and abs(fit.offset) < 0.1
     assert recalibrated(1.0, fit.slope, fit.offset) == 1.0
+
+
+def test_who_choice_fit_learns_what_tells_the_actor():
+    import math
+
+    from walkout_bringup.fit_who import ChoiceSample, fit_choice, log_loss
+
+    rng = np.random.default_rng(3)
+
+    def events(n):
+        out = []
+        for _ in range(n):
+            x = np.c_[rng.uniform(0, 1, 3), rng.normal(size=3)]  # a telling feature, a useless one
+            actor = np.zeros(3, dtype=bool)
+            actor[int(np.argmax(4.0 * x[:, 0] + rng.gumbel(size=3)))] = True
+            out.append(ChoiceSample(x, actor))
+        return out
+
+    train, test = events(300), events(300)
+    start = np.zeros(3)
+    fit = fit_choice(train, start, math.log(1e-4))
+    assert fit.weights[0] > 2.0 and abs(fit.weights[1]) < 0.5
+    assert fit.log_loss_after < fit.log_loss_before
+    assert log_loss(test, fit.bias, fit.weights, math.log(1e-4)) < log_loss(test, 0.0, start[1:], math.log(1e-4))

@@ -138,11 +138,23 @@ def run_case(case: Case, bags: Path | None = None) -> dict:
         "tracks": tm,
         "sessions": sessions,
         "events": [(e.probability, e.correct) for e in events],
+        "choices": choices(pipeline.event_records, events),
         "wrong_events": [{"id": e.event_id, "p": e.probability, "got": e.got, "want": e.want, "kind": error_kind(e.got, e.want)}
                          for e in events if not e.correct],
         "missed_events": missed,
         "speed": timing["speed"],
     }
+
+
+def choices(records: list, events: list) -> list[dict]:
+    """Who-choice samples for `--fit`: per plate event with one true actor session, each
+    candidate track's choice features and whether its session was the actor."""
+    out = []
+    for rec, ev in zip(sorted(records, key=lambda r: r.event.start), events, strict=True):
+        if len(ev.actors) != 1 or not rec.candidates:
+            continue
+        out.append({"features": [c.features.tolist() for c in rec.candidates], "actor": [c.session_token in ev.actors for c in rec.candidates]})
+    return out
 
 
 def _score(d: dict) -> Score:
@@ -262,6 +274,51 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
 
 
 def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
+    """Fits who made each plate event (the association's choice weights) and the receipt
+    recalibration on the even rounds; reports both on the odd rounds; writes what to ship
+    (the choice fitted on all rounds, the recalibration on the even ones) to calibration_fit.yaml."""
+    who_lines, who_yaml = fit_who_section(results)
+    lines, platt_yaml = fit_platt_section(results, out, thr)
+    (out / "calibration_fit.yaml").write_text(
+        "# Fitted by ./walkout eval --fit; goes into walkout_association/config/association_node.yaml.\n"
+        "# The receipt recalibration was fitted under the choice weights the run used: after shipping\n"
+        "# new choice weights, run the eval again and fit it anew.\n" + who_yaml + platt_yaml)
+    return who_lines + [""] + lines
+
+
+def fit_who_section(results: list[dict]) -> tuple[list[str], str]:
+    import math
+
+    import numpy as np
+
+    from walkout_association.associator import AssociationParams
+    from walkout_association.who import CHOICE_FEATURES, choice_weights
+
+    from .fit_who import ChoiceSample, fit_choice, log_loss
+    from .pipeline import node_params
+
+    shipped = node_params(AssociationParams, "walkout_association", "association_node", None)
+    start = np.r_[shipped.choice_bias, choice_weights(shipped)]
+    nobody = math.log(shipped.nobody_likelihood)
+
+    def samples(rounds: int | None) -> list[ChoiceSample]:
+        return [ChoiceSample(np.array(c["features"]), np.array(c["actor"], dtype=bool)) for r in results
+                if rounds is None or r["case"]["round"] % 2 == rounds for c in r.get("choices", [])]
+
+    train, test = samples(0), samples(1)
+    f = fit_choice(train, start, nobody)
+    shipped_fit = fit_choice(train + test, start, nobody)
+    names = ("choice_bias", *CHOICE_FEATURES)
+    lines = [f"## Who made each plate event: choice weights ({f.n} single-actor events of the even rounds; held out: "
+             f"{len(test)} of the odd rounds)", "",
+             f"- mean -log P(true actor), even rounds: {f.log_loss_before:.4f} as run -> {f.log_loss_after:.4f} fitted",
+             f"- held out: {log_loss(test, start[0], start[1:], nobody):.4f} as run -> {log_loss(test, f.bias, f.weights, nobody):.4f} fitted",
+             "- fitted on all rounds (to ship): " + ", ".join(f"{n} {v:+.3f}" for n, v in zip(names, np.r_[shipped_fit.bias, shipped_fit.weights], strict=True))]
+    yaml = "".join(f"{n}: {v:.4f}\n" for n, v in zip(names, np.r_[shipped_fit.bias, shipped_fit.weights], strict=True))
+    return lines, yaml
+
+
+def fit_platt_section(results: list[dict], out: Path, thr: float) -> tuple[list[str], str]:
     """Fits the receipt recalibration on the even rounds; reports it on the odd rounds."""
     from walkout_association.associator import AssociationParams, recalibrated
 
@@ -270,16 +327,12 @@ def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
     train = [s for r in results if r["case"]["round"] % 2 == 0 for s in r["sessions"]]
     test = [s for r in results if r["case"]["round"] % 2 == 1 for s in r["sessions"]]
     f = fit_platt([s["raw"] for s in train], [s["exact"] for s in train])
-    (out / "calibration_fit.yaml").write_text(
-        "# Fitted by ./walkout eval --fit on the even rounds of the suite; goes into\n"
-        "# walkout_association/config/association_node.yaml\n"
-        f"calibration_slope: {f.slope:.4f}\ncalibration_offset: {f.offset:.4f}\n"
-    )
+    yaml = f"calibration_slope: {f.slope:.4f}\ncalibration_offset: {f.offset:.4f}\n"
     lines = [f"## Recalibration fit ({f.n} uncertain receipts of the even rounds; held out: {len(test)} receipts of the odd rounds)",
              "", f"p' = sigmoid({f.slope:.3f} * logit(p) + {f.offset:+.3f}); log loss {f.log_loss_before:.4f} -> "
              f"{f.log_loss_after:.4f} per receipt (written to calibration_fit.yaml).", ""]
     if not test:
-        return lines
+        return lines, yaml
     shipped = node_params(AssociationParams, "walkout_association", "association_node", None)
     for name, (a, b) in (("without recalibration", (1.0, 0.0)),
                          (f"as shipped ({shipped.calibration_slope:.3f}, {shipped.calibration_offset:+.3f})",
@@ -293,4 +346,4 @@ def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
         if name == "recalibrated":
             plot_reliability(rel, str(out / "calibration_heldout.png"), title="Held-out receipts, recalibrated")
     lines += ["", "![held out](calibration_heldout.png)"]
-    return lines
+    return lines, yaml

@@ -108,6 +108,7 @@ class EventPair:
     correct: bool
     got: dict[str, dict[str, int]]
     want: dict[str, dict[str, int]]
+    actors: frozenset[str] = frozenset()  # sessions of the shoppers whose hands moved the items
 
 
 def _truth_effects(events: list[dict]) -> dict[str, dict[str, int]]:
@@ -134,5 +135,5 @@ def score_events(records: list, truth_events: list[dict], slack_s: float = 0.5) 
         want = _truth_effects([truth_events[i] for i in mine])
         best = {tok: dict(v) for tok, v in rec.best.effects().items() if tok}
         p_same = sum(h.probability for h in rec.hypotheses if {t: dict(v) for t, v in h.effects().items() if t} == best)
-        pairs.append(EventPair(ev.event_id, float(p_same), best == want, best, want))
+        pairs.append(EventPair(ev.event_id, float(p_same), best == want, best, want, frozenset(truth_events[i]["token"] for i in mine)))
     return pairs, len(truth_events) - len(used)
