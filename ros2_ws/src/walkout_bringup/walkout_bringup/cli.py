@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=int, default=200)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "eval")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--first-seed", type=int, default=1000,
+                   help="seed of the suite's first scenario: another one gives a fresh suite, held out from what --fit fitted")
     p.add_argument("--bags", type=Path, default=None,
                    help="keep the simulated bags in this folder and reuse those already there (a re-run only replays)")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")

@@ -43,9 +43,10 @@ class Case:
     round: int  # even rounds fit the calibration, odd rounds test it
 
 
-def suite(sessions: int) -> list[Case]:
+def suite(sessions: int, first_seed: int = 1000) -> list[Case]:
     """Rounds of one scenario of every library type (large ones in the first round only)
-    until about `sessions` sessions."""
+    until about `sessions` sessions; another `first_seed` gives a fresh suite (held out
+    from anything fitted on the default one)."""
     from walkout_sim.library import LIBRARY
 
     cases: list[Case] = []
@@ -54,7 +55,7 @@ def suite(sessions: int) -> list[Case]:
         for name, t in LIBRARY.items():
             if t.sessions >= BIG_SESSIONS and rnd > 0:
                 continue
-            cases.append(Case(name, 1000 + 97 * rnd + len(cases), rnd))
+            cases.append(Case(name, first_seed + 97 * rnd + len(cases), rnd))
             total += t.sessions
             if total >= sessions:
                 break
@@ -165,7 +166,7 @@ def _score(d: dict) -> Score:
 
 
 def main(args: argparse.Namespace) -> int:
-    cases = suite(args.sessions)
+    cases = suite(args.sessions, args.first_seed)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"walkout eval: {len(cases)} scenarios of {len({c.kind for c in cases})} types, about {args.sessions} sessions, "
