@@ -75,9 +75,6 @@ def read_weight(
     and the log evidence (how well these options explain the change at all)."""
     base_var = delta_std_g**2 + params.min_std_g**2
 
-    def vis_log(sku: str) -> float:
-        return vision_log(vision, sku, params)
-
     readings: list[Reading] = []
     singles: list[tuple[float, Option]] = []
     for opt in options:
@@ -86,7 +83,7 @@ def read_weight(
         best = -math.inf
         for n in range(1, params.max_units + 1):
             ll = _gauss_log(delta_abs_g, n * opt.weight_g, base_var + n * opt.std_g**2)
-            lp = math.log(opt.prior) + (n - 1) * math.log(params.count_decay) + vis_log(opt.sku)
+            lp = math.log(opt.prior) + (n - 1) * math.log(params.count_decay) + vision_log(vision, opt.sku, params)
             readings.append(Reading(((opt.sku, opt.owner, n),), log_like=ll + lp))
             best = max(best, ll + lp)
         singles.append((best, opt))
@@ -106,8 +103,8 @@ def read_weight(
                 lp = (
                     math.log(a.prior * b.prior * params.mixed_prior)
                     + (na + nb - 2) * math.log(params.count_decay)
-                    + vis_log(a.sku)
-                    + vis_log(b.sku)
+                    + vision_log(vision, a.sku, params)
+                    + vision_log(vision, b.sku, params)
                 )
                 readings.append(Reading(((a.sku, a.owner, na), (b.sku, b.owner, nb)), log_like=ll + lp))
     # "Nothing": changes that are no product are small, half-normal around zero.

@@ -114,6 +114,10 @@ class ArmEvidence:
     near: int = 0  # of those, with an arm tip at this plate (front and height)
     unseen: bool = False  # lost during the whole change
 
+    @property
+    def near_frac(self) -> float:
+        return self.near / self.looks if self.looks else 0.0
+
 
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> ArmEvidence:
     """log P(looks | actor) - log P(looks | bystander) over the change. One of two
@@ -148,8 +152,7 @@ CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_he
 
 def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float) -> np.ndarray:
     """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order)."""
-    frac = ev.near / ev.looks if ev.looks else 0.0
-    return np.array([frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr])
+    return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr])
 
 
 def choice_weights(p: WhoParams) -> np.ndarray:
@@ -218,7 +221,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
             if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
                 lr, share = max(lr, ev2.log_ratio + past), max(share, ev2.share_log_ratio + past)
-                past_frac = max(past_frac, ev2.near / ev2.looks if ev2.looks else 0.0)
+                past_frac = max(past_frac, ev2.near_frac)
         x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr)
         scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood

@@ -151,7 +151,9 @@ def choices(records: list, events: list) -> list[dict]:
     """Who-choice samples for `--fit`: per plate event with one true actor session, each
     candidate track's choice features and whether its session was the actor."""
     out = []
-    for rec, ev in zip(sorted(records, key=lambda r: r.event.start), events, strict=True):
+    by_id = {r.event.event_id: r for r in records}
+    for ev in events:
+        rec = by_id[ev.event_id]
         if len(ev.actors) != 1 or not rec.candidates:
             continue
         out.append({"features": [c.features.tolist() for c in rec.candidates], "actor": [c.session_token in ev.actors for c in rec.candidates]})

@@ -292,12 +292,10 @@ class DepthPerceiver:
 
     def _at_border(self, point: np.ndarray) -> bool:
         """A person cut by the image border shows a false top: leave them to another camera."""
-        assert self.intrinsic is not None and self.size is not None
-        pc = self.extrinsic[:3, :3] @ point + self.extrinsic[:3, 3]
-        if pc[2] <= 0:
+        assert self.size is not None
+        (u,), (v,), (z,) = self._project(np.asarray(point, dtype=float)[None, :3])
+        if z <= 0:
             return True
-        k = self.intrinsic.intrinsic_matrix
-        u, v = k[0, 0] * pc[0] / pc[2] + k[0, 2], k[1, 1] * pc[1] / pc[2] + k[1, 2]
         b = self.params.border_px
         return not (b <= u <= self.size[0] - 1 - b and b <= v <= self.size[1] - 1 - b)
 

@@ -25,7 +25,6 @@ from scipy import ndimage
 @dataclass
 class Contact:
     tip: np.ndarray  # (3,) the blob's point nearest the shelf front (averaged)
-    points: np.ndarray  # (n, 3) the blob
     members: np.ndarray  # indices of its points in the cloud given
 
 
@@ -73,9 +72,8 @@ def contacts(pts: np.ndarray, shelf_distance: np.ndarray, zone_m: float, touch_m
         d = dist[mine]
         if d.min() > touch_m:
             continue
-        blob = sub[mine]
-        tip = blob[d <= d.min() + 0.02].mean(axis=0)
-        out.append(Contact(tip, blob, where[mine]))
+        tip = sub[mine][d <= d.min() + 0.02].mean(axis=0)
+        out.append(Contact(tip, where[mine]))
     return out
 
 
