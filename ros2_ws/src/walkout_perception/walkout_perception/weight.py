@@ -16,6 +16,13 @@ ramp's first samples, which joined the old level inside its tolerance, are taken
 of it. An event's start is when the plate left the old level, its end when the new one
 began.
 
+Two hands, one after the other, inside one disturbance: a shopper puts an item back and
+another takes one a moment later, before the first new level held for `settle_s`. The
+plate may even end where it began, and the net change hides both. A level that is as
+quiet as the plate itself (goods lie still; a hand on the plate never does: it trembles)
+and lies significantly beyond both ends of the disturbance is what the plate held between
+two changes: such a plateau splits the disturbance into two events, in and out.
+
 Detection limit (bench_weight.py): with 5 g sd noise, 5 g items at 60-100 Hz and 8 g
 items at 30 Hz; with 1 g sd noise, 4 g items. Changes near the threshold wait up to
 `settle_max_s` for a longer average of the new level before they are decided.
@@ -55,6 +62,8 @@ class WeightParams:
     trend_min_g: float = 1.0  # a slope changing the level less than this over its samples is flat
     trend_max_s: float = 5.0  # a level still moving is waited for at most this long, then taken as it is
     busy_frac: float = 0.1  # a level whose last settle_s has more spikes than this is still disturbed
+    plateau_min_s: float = 0.25  # a level held this long between two changes may be what the plate held
+    plateau_quiet: float = 1.6  # if its samples scatter (about a line) at most this many noise sd
 
 
 @dataclass
@@ -105,6 +114,7 @@ class PlateDetector:
     last: tuple[float, float] | None = None
     moving_since: float | None = None  # when the level being formed was first found still moving
     transition: deque = field(default_factory=deque)  # samples of new levels given up since leaving `stable`
+    plateaus: list[Level] = field(default_factory=list)  # quiet levels given up since leaving `stable`
 
     def __post_init__(self) -> None:
         self.noise = self.params.noise_init_g
@@ -119,21 +129,24 @@ class PlateDetector:
         slack = 0.0 if lvl.n_eff >= 5 else 2.0 * self.noise
         return self.params.quiet_sigmas * math.hypot(self.noise, sd_mean) + slack
 
-    def add(self, t: float, g: float) -> PlateEvent | None:
+    def add(self, t: float, g: float) -> list[PlateEvent]:
+        """Feeds one sample; returns the events it settles (none, one, or two when a
+        plateau split the disturbance)."""
         p = self.params
         if self.last is not None:
             if t <= self.last[0]:
-                return None  # duplicate or out-of-order sample
+                return []  # duplicate or out-of-order sample
             if t - self.last[0] > p.max_gap_s:
                 self.current, self.outliers, self.left_at, self.moving_since = None, [], None, None
                 self.transition.clear()
+                self.plateaus.clear()
             elif abs(g - self.last[1]) < 6 * p.noise_max_g:
                 self.diffs.append(g - self.last[1])
         self.last = (t, g)
         if self.current is None:
             self.current = self._new_level(t)
             self.current.add(t, g)
-            return None
+            return []
         cur = self.current
         tol = self._tolerance(cur)
         if abs(g - cur.mean) <= tol:
@@ -143,22 +156,24 @@ class PlateDetector:
             before = cur.mean
             cur.add(t, g)
             if self._shifted(t, g, before):
-                return None
+                return []
             return self._settle(t)
         self.outliers.append((t, g))
         if len(self.outliers) <= p.spike_samples:
-            return None
+            return []
         # The plate left the current level: a new one starts from the outliers.
         if cur is self.stable and self.left_at is None:
             away = sum(og for _, og in self.outliers) / len(self.outliers) - cur.mean
             self.left_at = self._departure(cur, cur.end, away)
+        if cur is not self.stable and (quiet := self._quiet(cur)) is not None:
+            self.plateaus.append(quiet)
         self._give_up(cur, len(cur.recent))
         self.current = self._new_level(self.outliers[0][0])
         for ot, og in self.outliers:
             self.current.add(ot, og)
         self.outliers = []
         self.window.clear()
-        return None
+        return []
 
     def _shifted(self, t: float, g: float, before: float) -> bool:
         """A step too small to break the level sample by sample (a 5 g item in 5 g noise)
@@ -197,39 +212,88 @@ class PlateDetector:
         self.window.clear()
         return True
 
-    def _settle(self, t: float) -> PlateEvent | None:
+    def _settle(self, t: float) -> list[PlateEvent]:
         cur, p = self.current, self.params
         assert cur is not None
         if cur is self.stable or cur.end - cur.start < p.settle_s:
-            return None
+            return []
         if self._moving(t):
-            return None
+            return []
         if self.stable is not None and cur.end - cur.start < p.settle_max_s:
             # A change near the threshold (a 5 g item in 5 g noise) waits for a longer
             # average of the new level rather than being decided on a coin toss.
             delta, std = self._difference(self.stable, cur)
             if 0.5 * self._threshold(std) <= abs(delta) < self._threshold(std):
-                return None
+                return []
         old, self.stable = self.stable, cur
         self.moving_since = None
         self.transition.clear()
         self._update_noise()
         start, self.left_at = self.left_at, None
+        plateaus, self.plateaus = self.plateaus, []
         if old is None:
-            return None  # the plate's first level: nothing to compare with
+            return []  # the plate's first level: nothing to compare with
+        start = start if start is not None else old.end
+        mid = self._overshoot(old, cur, plateaus)
+        if mid is not None:  # in, then out (or out, then in): two changes
+            return [self._event(old, mid, start, mid.start), self._event(mid, cur, mid.end, cur.start)]
         delta, std = self._difference(old, cur)
         if abs(delta) < self._threshold(std):
-            return None  # back where it was: a resting hand, a knock, drift
+            return []  # back where it was: a resting hand, a knock, drift
+        return [self._event(old, cur, start, cur.start)]
+
+    def _event(self, old: Level, new: Level, start: float, end: float) -> PlateEvent:
+        delta, std = self._difference(old, new)
         return PlateEvent(
             plate_id=self.plate_id,
             shelf_id=self.shelf_id,
-            start=start if start is not None else old.end,
-            end=cur.start,
+            start=start,
+            end=end,
             delta_g=float(delta),
             delta_std_g=float(std),
             settled=True,
-            event_id=f"{self.plate_id}@{cur.start:.3f}",
+            event_id=f"{self.plate_id}@{new.start:.3f}",
         )
+
+    def _quiet(self, lvl: Level) -> Level | None:
+        """The quiet stretch of a level given up, if it held long enough, flat and as quiet
+        as the plate (goods lying still, not a hand) to be what the plate held for a moment.
+        Its ends may still carry the hands' jostle, so they are trimmed, the worse end first,
+        until the rest (at least half) is quiet; a trembling hand stays noisy."""
+        p = self.params
+        # All its samples, the spikes skipped meanwhile too: early on, while the level's
+        # mean was still pulled by the ramp's end, plain noise was skipped as spikes.
+        if lvl.end - lvl.start < p.plateau_min_s or len(lvl.recent) < 8:
+            return None
+        ts, gs = np.array([(st, sg) for st, sg, _ in lvl.recent]).T
+        noise = self._noise_now()
+        lo, hi = 0, ts.size
+        while 2 * (hi - lo) >= ts.size and hi - lo >= 8 and ts[hi - 1] - ts[lo] >= p.plateau_min_s:
+            t, g = ts[lo:hi] - ts[lo], gs[lo:hi]
+            res = g - np.polyval(np.polyfit(t, g, 1), t)
+            if float(np.std(res)) <= p.plateau_quiet * noise:
+                if abs(self._slope(ts[lo:hi], g, noise)) >= p.trend_wait_sigmas:
+                    return None
+                quiet = Level(float(ts[lo]), float(ts[lo]), cap=hi - lo)
+                for st, sg in zip(ts[lo:hi], g, strict=True):
+                    quiet.add(float(st), float(sg))
+                return quiet
+            if abs(res[0]) >= abs(res[-1]):
+                lo += 1
+            else:
+                hi -= 1
+        return None
+
+    def _overshoot(self, old: Level, new: Level, plateaus: list[Level]) -> Level | None:
+        """The plateau lying furthest beyond both `old` and `new`, if significantly."""
+        best, most = None, 0.0
+        lo, hi = min(old.mean, new.mean), max(old.mean, new.mean)
+        for lvl in plateaus:
+            beyond = max(lvl.mean - hi, lo - lvl.mean)
+            std = max(self._difference(old, lvl)[1], self._difference(lvl, new)[1])
+            if beyond >= self._threshold(std) and beyond > most:
+                best, most = lvl, beyond
+        return best
 
     def _moving(self, t: float) -> bool:
         """A ramp is not a level: while the new level's samples still slope (a slow, careful
@@ -290,6 +354,7 @@ class PlateDetector:
         (kept for `settle_max_s`); leaving the stable level starts a new transition."""
         if lvl is self.stable:
             self.transition.clear()
+            self.plateaus.clear()
             return
         ts, gs, _ = self._samples(lvl, self.noise)
         self.transition.extend((float(st), float(sg), True) for st, sg in zip(ts[:k], gs[:k], strict=True))
@@ -447,9 +512,7 @@ class WeightEventDetector:
             for t, g in zip(times, grams[:, col], strict=True):
                 if not math.isfinite(g):
                     continue
-                ev = det.add(float(t), float(g))
-                if ev is not None:
-                    events.append(ev)
+                events.extend(det.add(float(t), float(g)))
         events.sort(key=lambda e: e.end)
         self.rejected = [f"LoadCellBatch of shelf '{batch.shelf_id}': {b}" for b in bad]
         return events
