@@ -35,7 +35,7 @@ from walkout_common.types import (
 
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
-from .who import WhoParams, full_arm_likelihood, who_made
+from .who import WhoParams, full_arm_likelihood, plates_above, who_made
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -235,6 +235,7 @@ class Associator:
         self.observations: list[ProductObservation] = []
         self.kept_back: dict[str, Counter] = defaultdict(Counter)  # session -> its units put back after their taker left
         self._plates = store.plates_by_id
+        self._above: dict[str, tuple] = {}  # plate id -> the plates stacked over it
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
 
@@ -309,7 +310,9 @@ class Associator:
         self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
-        cands = who_made(plate, event, window, self.who_params)
+        if event.plate_id not in self._above:
+            self._above[event.plate_id] = plates_above(plate, self.store.plates, self.who_params)
+        cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id])
         actors, pairs = self._actors_and_pairs(cands)
         track_of = {}
         for c in cands:

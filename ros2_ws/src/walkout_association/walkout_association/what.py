@@ -17,7 +17,7 @@ from itertools import combinations
 @dataclass
 class WhatParams:
     max_units: int = 6  # most units one reach moves
-    count_decay: float = 0.45  # prior of n units ∝ decay^(n-1)
+    count_decay: float = 0.162  # prior of n units in one reach ∝ decay^(n-1) (fitted on the library)
     mixed_prior: float = 0.05  # two different SKUs in one reach
     pair_candidates: int = 8  # SKUs considered for mixed readings
     nothing_prior: float = 0.02  # the change is no product at all (a hand, a knock, noise)

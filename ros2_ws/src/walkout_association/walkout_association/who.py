@@ -8,11 +8,17 @@ at the edge is likely for the actor and unlikely for anyone else; a look with no
 tip there counts against. A head out of reach rules a track out. Looks of one reach
 are not independent (one mis-attributed arm lasts a whole reach), so the evidence of a
 track is capped: two tracks that both show an arm at the plate stay uncertain.
+
+Shelves stack: a hand reaching into the shelf level above a plate is at that plate's
+front too, and its tip (on the goods, above their plate) within the height band of the
+plate below. A tip at the height of a plate stacked over this one (from hand_low_m below
+it up) reaches that plate, not this one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,11 +91,24 @@ def _reach_factor(d: float, p: WhoParams) -> float:
     return float(np.exp(-0.5 * ((d - p.reach_m) / p.reach_soft_m) ** 2))
 
 
-def _nearest_arm(plate: Plate, snap: TrackSnapshot, p: WhoParams) -> float:
+def plates_above(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[Plate, ...]:
+    """The plates stacked over `plate`: higher up, their front edge within hand_near_m of
+    some part of its front edge."""
+    ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
+    return tuple(q for q in plates if q.id != plate.id and q.center[2] > plate.center[2] + 0.05
+                 and float(np.min(q.distance_to_front(ends))) <= p.hand_near_m)
+
+
+def _reaches_above(h: np.ndarray, above: Sequence[Plate], p: WhoParams) -> bool:
+    """Whether an arm tip is at the front of a plate stacked over this one, at its height."""
+    return any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above)
+
+
+def _nearest_arm(plate: Plate, snap: TrackSnapshot, p: WhoParams, above: Sequence[Plate] = ()) -> float:
     """Distance of the snapshot's arm tip nearest the plate's front edge (inf: none at its height)."""
     best = math.inf
     for h in snap.hands:
-        if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m:
+        if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m and not _reaches_above(h, above, p):
             best = min(best, float(plate.distance_to_front(h)))
     return best
 
@@ -119,10 +138,12 @@ class ArmEvidence:
         return self.near / self.looks if self.looks else 0.0
 
 
-def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> ArmEvidence:
+def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams,
+                 above: Sequence[Plate] = ()) -> ArmEvidence:
     """log P(looks | actor) - log P(looks | bystander) over the change. One of two
     shoppers taking in one long disturbance needs its arm there only for its own part of
-    it, so its case counts the looks that show the arm, not those that miss it."""
+    it, so its case counts the looks that show the arm, not those that miss it. Tips at
+    the plates `above` it are not at this plate."""
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
     near: set[int] = set()
@@ -135,8 +156,9 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
-        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, s, p))  # any view of the look that shows the arm
-        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in s.hands):
+        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, s, p, above))  # any view of the look that shows the arm
+        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m
+               and not _reaches_above(h, above, p) for h in s.hands):
             near.add(k)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
         return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
@@ -191,8 +213,10 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p:
     return float(np.linalg.norm(x + u * seg - y)) <= p.past_m
 
 
-def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams) -> list[Candidate]:
-    """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it)."""
+def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams,
+             above: Sequence[Plate] = ()) -> list[Candidate]:
+    """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it).
+    `above`: the plates stacked over this one (plates_above)."""
     found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
@@ -210,7 +234,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
         if reach <= 1e-9:
             continue
-        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params),
+        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above),
                       _head_during(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's.
     past = math.log(params.past_share)

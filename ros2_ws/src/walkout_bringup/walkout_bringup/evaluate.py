@@ -144,7 +144,17 @@ def run_case(case: Case, bags: Path | None = None) -> dict:
                          for e in events if not e.correct],
         "missed_events": missed,
         "speed": timing["speed"],
+        "units_per_act": units_per_act(truth["events"]),
     }
+
+
+def units_per_act(truth_events: list[dict]) -> list[int]:
+    """Units each true act moved (a reach of one shopper at one plate, taking or putting
+    back; the truth splits a put-back by the units' takers)."""
+    acts: Counter = Counter()
+    for e in truth_events:
+        acts[(e["person"], e["plate"], round(e["t"], 2), e["n"] > 0)] += e["n"]
+    return [abs(n) for n in acts.values()]
 
 
 def choices(records: list, events: list) -> list[dict]:
@@ -281,12 +291,28 @@ def fit_section(results: list[dict], out: Path, thr: float) -> list[str]:
     recalibration on the even rounds; reports both on the odd rounds; writes what to ship
     (the choice fitted on all rounds, the recalibration on the even ones) to calibration_fit.yaml."""
     who_lines, who_yaml = fit_who_section(results)
+    units_lines, units_yaml = fit_units_section(results)
     lines, platt_yaml = fit_platt_section(results, out, thr)
     (out / "calibration_fit.yaml").write_text(
         "# Fitted by ./walkout eval --fit; goes into walkout_association/config/association_node.yaml.\n"
         "# The receipt recalibration was fitted under the choice weights the run used: after shipping\n"
-        "# new choice weights, run the eval again and fit it anew.\n" + who_yaml + platt_yaml)
-    return who_lines + [""] + lines
+        "# new choice weights, run the eval again and fit it anew.\n" + who_yaml + units_yaml + platt_yaml)
+    return who_lines + [""] + units_lines + [""] + lines
+
+
+def fit_units_section(results: list[dict]) -> tuple[list[str], str]:
+    """Units per reach: P(n units) is taken as proportional to count_decay^(n - 1); its
+    maximum-likelihood value is (mean n - 1) / mean n."""
+    units = [n for r in results for n in r.get("units_per_act", []) if n > 0]
+    if not units:
+        return [], ""
+    mean = sum(units) / len(units)
+    decay = (mean - 1.0) / mean
+    tally = Counter(units)
+    lines = ["## Units per reach (count_decay)", "",
+             f"{len(units)} true acts: " + ", ".join(f"{tally[n]} of {n} unit{'s' * (n > 1)}" for n in sorted(tally))
+             + f"; fitted count_decay {decay:.3f}"]
+    return lines, f"count_decay: {decay:.4f}\n"
 
 
 def fit_who_section(results: list[dict]) -> tuple[list[str], str]:

@@ -4,9 +4,10 @@
 
 Every trial is one plate for 30 s: an unknown offset, drift up to 100 g/h, the plate's
 noise, 1 % lost batches, 2 % NaN samples, a knock (a few spiky samples) and a resting hand
-(+300 g for 0.5 s) at random times, and one take of `grams` at 12 s. A hit is one event
-within 1 s of the take with the right delta (within 3 sd or 1 g); anything else is a
-false event.
+(+300 g for 0.5 s, trembling `--tremor` g sd: a hand is never as still as goods) at random
+times, and one take of `grams` at 12 s. A hit is one event within 1 s of the take with
+the right delta (within 3 sd or 1 g); anything else is a false event. `--tremor 0` shows
+the price of reading quiet plateaus as goods: a perfectly still hand makes two events.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .weight import WeightEventDetector
 STORE_FILE = Path(__file__).resolve().parents[4] / "calibration" / "nanostore" / "store.yaml"
 
 
-def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float, rng: np.random.Generator):
+def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float, rng: np.random.Generator,
+          tremor: float = 15.0):
     """Events of one synthetic plate, and the take's time."""
     t = np.arange(0.0, 30.0, 1.0 / rate)
     sig = rng.uniform(500, 5000) + rng.uniform(-100, 100) / 3600 * t + rng.normal(0, noise, t.size)
@@ -34,7 +36,8 @@ def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float
     k = np.searchsorted(t, knock)
     sig[k : k + 2] += rng.choice([-1, 1]) * rng.uniform(100, 600)
     press = rng.uniform(16, 27) if knock < 12 else rng.uniform(2, 9)
-    sig[(t > press) & (t < press + 0.5)] += 300.0
+    on = (t > press) & (t < press + 0.5)
+    sig[on] += 300.0 + rng.normal(0, tremor, int(on.sum()))
     sig[rng.uniform(size=t.size) < 0.02] = np.nan
     det = WeightEventDetector(store)
     batch = int(rng.integers(1, 21))
@@ -53,6 +56,7 @@ def _median(xs: list[float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--tremor", type=float, default=15.0, help="the resting hand's tremor, g sd")
     args = ap.parse_args(argv)
     store = load_store(STORE_FILE)
     plate = store.plates[0]
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
                 hits = false = 0
                 errs, starts, ends = [], [], []
                 for _ in range(args.trials):
-                    events, at = trial(store, plate.shelf_id, plate.id, grams, noise, rate, rng)
+                    events, at = trial(store, plate.shelf_id, plate.id, grams, noise, rate, rng, args.tremor)
                     good = [e for e in events if abs(e.end - at) < 1.0 and abs(e.delta_g + grams) <= max(1.0, 3 * e.delta_std_g)]
                     hits += bool(good)
                     false += len(events) - min(len(good), 1)

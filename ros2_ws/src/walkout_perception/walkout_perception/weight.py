@@ -63,7 +63,9 @@ class WeightParams:
     trend_max_s: float = 5.0  # a level still moving is waited for at most this long, then taken as it is
     busy_frac: float = 0.1  # a level whose last settle_s has more spikes than this is still disturbed
     plateau_min_s: float = 0.25  # a level held this long between two changes may be what the plate held
+    plateau_min_samples: int = 15  # and over this many samples: fewer can't tell a hand's tremor from noise
     plateau_quiet: float = 1.6  # if its samples scatter (about a line) at most this many noise sd
+    plateau_trim_s: float = 0.15  # after trimming at most this much off each end (the hands arriving, leaving)
 
 
 @dataclass
@@ -258,17 +260,19 @@ class PlateDetector:
     def _quiet(self, lvl: Level) -> Level | None:
         """The quiet stretch of a level given up, if it held long enough, flat and as quiet
         as the plate (goods lying still, not a hand) to be what the plate held for a moment.
-        Its ends may still carry the hands' jostle, so they are trimmed, the worse end first,
-        until the rest (at least half) is quiet; a trembling hand stays noisy."""
+        Its ends may still carry the jostle of the hands arriving and leaving, so up to
+        `plateau_trim_s` is trimmed off each, the worse end first; the rest must be quiet
+        (a trembling hand is noisy throughout)."""
         p = self.params
         # All its samples, the spikes skipped meanwhile too: early on, while the level's
         # mean was still pulled by the ramp's end, plain noise was skipped as spikes.
-        if lvl.end - lvl.start < p.plateau_min_s or len(lvl.recent) < 8:
+        if lvl.end - lvl.start < p.plateau_min_s or len(lvl.recent) < p.plateau_min_samples:
             return None
         ts, gs = np.array([(st, sg) for st, sg, _ in lvl.recent]).T
         noise = self._noise_now()
         lo, hi = 0, ts.size
-        while 2 * (hi - lo) >= ts.size and hi - lo >= 8 and ts[hi - 1] - ts[lo] >= p.plateau_min_s:
+        first, last = ts[0] + p.plateau_trim_s, ts[-1] - p.plateau_trim_s
+        while hi - lo >= p.plateau_min_samples and ts[hi - 1] - ts[lo] >= p.plateau_min_s:
             t, g = ts[lo:hi] - ts[lo], gs[lo:hi]
             res = g - np.polyval(np.polyfit(t, g, 1), t)
             if float(np.std(res)) <= p.plateau_quiet * noise:
@@ -278,10 +282,13 @@ class PlateDetector:
                 for st, sg in zip(ts[lo:hi], g, strict=True):
                     quiet.add(float(st), float(sg))
                 return quiet
-            if abs(res[0]) >= abs(res[-1]):
-                lo += 1
-            else:
-                hi -= 1
+            # trim the worse end, or the other one if that one may not be trimmed further
+            front = abs(res[0]) >= abs(res[-1])
+            if (front and ts[lo + 1] > first) or (not front and ts[hi - 2] < last):
+                front = not front
+            if (front and ts[lo + 1] > first) or (not front and ts[hi - 2] < last):
+                return None
+            lo, hi = (lo + 1, hi) if front else (lo, hi - 1)
         return None
 
     def _overshoot(self, old: Level, new: Level, plateaus: list[Level]) -> Level | None:
