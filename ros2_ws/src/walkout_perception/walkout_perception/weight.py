@@ -283,12 +283,13 @@ class PlateDetector:
                     quiet.add(float(st), float(sg))
                 return quiet
             # trim the worse end, or the other one if that one may not be trimmed further
-            front = abs(res[0]) >= abs(res[-1])
-            if (front and ts[lo + 1] > first) or (not front and ts[hi - 2] < last):
-                front = not front
-            if (front and ts[lo + 1] > first) or (not front and ts[hi - 2] < last):
+            can_front, can_back = ts[lo + 1] <= first, ts[hi - 2] >= last
+            if can_front and (abs(res[0]) >= abs(res[-1]) or not can_back):
+                lo += 1
+            elif can_back:
+                hi -= 1
+            else:
                 return None
-            lo, hi = (lo + 1, hi) if front else (lo, hi - 1)
         return None
 
     def _overshoot(self, old: Level, new: Level, plateaus: list[Level]) -> Level | None:
