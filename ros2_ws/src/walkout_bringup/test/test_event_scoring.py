@@ -64,3 +64,22 @@ def test_a_put_back_after_its_taker_left_changes_no_receipt_in_the_truth():
     assert pair.want == {}
     (pair,), _ = score_events([a.last_record], [{**kept, "stays_billed": False}])
     assert pair.want == {"tok-a": {WATER: -1}}
+
+
+def test_units_per_reach_and_their_fitted_decay():
+    from walkout_bringup.evaluate import fit_units_section, units_per_act
+
+    # a reach of two units at once, a put-back split by its two takers (one act of 2),
+    # single takes of two people at one plate at the same instant (two acts)
+    events = [
+        {"t": 1.0, "person": "p0", "plate": "A", "n": 2},
+        {"t": 5.0, "person": "p0", "plate": "A", "n": -1},
+        {"t": 5.0, "person": "p0", "plate": "A", "n": -1},
+        {"t": 9.0, "person": "p0", "plate": "B", "n": 1},
+        {"t": 9.0, "person": "p1", "plate": "B", "n": 1},
+    ]
+    assert sorted(units_per_act(events)) == [1, 1, 2, 2]
+    lines, yaml = fit_units_section([{"units_per_act": [1, 1, 2, 2]}])
+    # mean 1.5 units: decay (1.5 - 1) / 1.5
+    assert yaml == "count_decay: 0.3333\n" and "2 of 1 unit, 2 of 2 units" in lines[-1]
+    assert fit_units_section([{"units_per_act": []}]) == ([], "")
