@@ -81,7 +81,7 @@ class Candidate:
     head_distance_m: float
     log_ratio: float = 0.0  # its choice utility: log likelihood on the scale of nobody_likelihood
     likelihood: float = 0.0  # exp(log_ratio)
-    share_likelihood: float = 0.0  # reach x capped arm likelihood ratio of the looks that show an arm: for taking a part beside another
+    share_likelihood: float = 0.0  # reach x capped likelihood ratio of the looks that show its own arm: for a part beside another
     features: np.ndarray | None = None  # what the choice weighed (CHOICE_FEATURES)
 
 
@@ -236,7 +236,9 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             continue
         found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above),
                       _head_during(event, snaps, params)))
-    # A shopper reaching past another may own the arm seen as the other's.
+    # A shopper reaching past another may own the arm seen as the other's: as the one
+    # actor. Its case for a part beside another actor stays its own arm's (the share): one
+    # arm seen is one hand, not two shoppers' at once.
     past = math.log(params.past_share)
     w = choice_weights(params)
     scored = []
@@ -244,7 +246,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         lr, share, past_frac = ev.log_ratio, ev.share_log_ratio, 0.0
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
             if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
-                lr, share = max(lr, ev2.log_ratio + past), max(share, ev2.share_log_ratio + past)
+                lr = max(lr, ev2.log_ratio + past)
                 past_frac = max(past_frac, ev2.near_frac)
         x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr)
         scored.append((params.choice_bias + float(w @ x), share, x))
