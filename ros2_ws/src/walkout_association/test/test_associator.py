@@ -192,15 +192,15 @@ def test_one_shopper_swapping_a_product(store, catalog):
     assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(COLA, 1)]
 
 
-def reach_past(store, catalog, arm_from: float) -> Associator:
-    """A stands at the water plate with an arm at it from `arm_from` (the change is 4.5-5.5 s);
-    B stands right behind A, whose arm seen from above could be B's reaching past."""
+def reach_past(store, catalog, arm_from: float, delta: float = -521.0) -> Associator:
+    """A stands at the water plate with an arm at it from `arm_from` (the change of `delta`
+    is 4.5-5.5 s); B stands right behind A, whose arm seen from above could be B's reaching past."""
     a = make(store, catalog)
     for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.6), hand_at=(1.95, 2.0, 1.0), hand_from=arm_from, hand_to=6.0):
         a.history.add(s)
     for s in standing("B", "tok-b", 0.0, 8.0, (2.0, 1.2)):
         a.history.add(s)
-    a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    a.on_plate_event(event(WATER_PLATE, 4.5, delta))
     return a
 
 
@@ -225,12 +225,7 @@ def test_the_less_of_the_nearer_arm_is_seen_the_likelier_the_one_reaching_past(s
 def test_one_arm_seen_is_one_hand_not_two_shoppers_sharing_a_take(store, catalog):
     # A's arm is at the plate the whole change; B behind A may own it (reaching past), but
     # one arm can't be both shoppers' at once: two waters went to one of them, not one each.
-    a = make(store, catalog)
-    for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.6), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-        a.history.add(s)
-    for s in standing("B", "tok-b", 0.0, 8.0, (2.0, 1.2)):
-        a.history.add(s)
-    a.on_plate_event(event(WATER_PLATE, 4.5, -1041.0))
+    a = reach_past(store, catalog, arm_from=4.0, delta=-1041.0)
     shared = sum(h.probability for h in a.last_record.hypotheses if len(h.effects()) == 2)
     assert a.last_record.best.effects() == {"tok-a": {WATER: 2}}
     assert shared < 0.01
