@@ -235,7 +235,7 @@ class Associator:
         self.observations: list[ProductObservation] = []
         self.kept_back: dict[str, Counter] = defaultdict(Counter)  # session -> its units put back after their taker left
         self._plates = store.plates_by_id
-        self._above: dict[str, tuple] = {}  # plate id -> the plates stacked over it
+        self._above = {pl.id: plates_above(pl, store.plates, self.who_params) for pl in store.plates}  # plates stacked over each
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
 
@@ -310,8 +310,6 @@ class Associator:
         self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
-        if event.plate_id not in self._above:
-            self._above[event.plate_id] = plates_above(plate, self.store.plates, self.who_params)
         cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id])
         actors, pairs = self._actors_and_pairs(cands)
         track_of = {}

@@ -104,11 +104,11 @@ def _reaches_above(h: np.ndarray, above: Sequence[Plate], p: WhoParams) -> bool:
     return any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above)
 
 
-def _nearest_arm(plate: Plate, snap: TrackSnapshot, p: WhoParams, above: Sequence[Plate] = ()) -> float:
-    """Distance of the snapshot's arm tip nearest the plate's front edge (inf: none at its height)."""
+def _nearest_arm(plate: Plate, hands: list[np.ndarray], p: WhoParams) -> float:
+    """Distance of the arm tip nearest the plate's front edge (inf: none at its height)."""
     best = math.inf
-    for h in snap.hands:
-        if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m and not _reaches_above(h, above, p):
+    for h in hands:
+        if abs(h[2] - plate.center[2]) <= p.hand_max_height_gap_m:
             best = min(best, float(plate.distance_to_front(h)))
     return best
 
@@ -156,9 +156,9 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
-        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, s, p, above))  # any view of the look that shows the arm
-        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m
-               and not _reaches_above(h, above, p) for h in s.hands):
+        hands = [h for h in s.hands if not _reaches_above(h, above, p)]
+        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, hands, p))  # any view of the look that shows the arm
+        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in hands):
             near.add(k)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
         return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
@@ -243,13 +243,13 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
     w = choice_weights(params)
     scored = []
     for tid, _tok, reach, _d, ev, head in found:
-        lr, share, past_frac = ev.log_ratio, ev.share_log_ratio, 0.0
+        lr, past_frac = ev.log_ratio, 0.0
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
             if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
                 lr = max(lr, ev2.log_ratio + past)
                 past_frac = max(past_frac, ev2.near_frac)
         x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr)
-        scored.append((params.choice_bias + float(w @ x), share, x))
+        scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
         Candidate(tid, tok, math.exp(u) / total, ev.nearest_m, d_head, u, math.exp(u), reach * math.exp(share), x)
