@@ -192,6 +192,54 @@ def test_one_shopper_swapping_a_product(store, catalog):
     assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(COLA, 1)]
 
 
+def lifted_and_put_back(plate, t, dip, delta=2.0):
+    """A disturbance that ended where it began after the plate held `dip` g less."""
+    return PlateEvent(plate, plate.rsplit("-", 1)[0], t, t + 3.0, delta, 1.5, dip_g=dip)
+
+
+def test_lifted_and_put_back_by_one_shopper_changes_no_basket(store, catalog):
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 10.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=7.5):
+        a.history.add(s)
+    a.open_session("tok-a", 0.0)
+    items, _ = a.on_plate_event(lifted_and_put_back(WATER_PLATE, 4.5, 480.0))
+    assert a.last_record.best.effects() == {}
+    assert sorted((i.action, i.sku, i.session_token) for i in items) == [(ItemEvent.TAKE, WATER, "tok-a"), (ItemEvent.RETURN, WATER, "tok-a")]
+    basket = a.basket("tok-a")
+    assert basket.lines == [] and basket.confidence > 0.99 and not basket.review_reasons
+
+
+def test_a_take_hidden_by_another_shoppers_put_back_is_never_certain(store, catalog):
+    # A took a water; later A and B both reach the water plate, which dips (at least
+    # 400 g: slow hands overlap) and comes back. A may have lifted one and put it back, or
+    # B took one while A put theirs back: neither basket may be approved as it stands.
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.8, 1.55), hand_at=(1.8, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
+        for s in standing(tid, tok, 20.0, 28.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=23.0, hand_to=27.0):
+            a.history.add(s)
+    a.on_plate_event(lifted_and_put_back(WATER_PLATE, 24.0, 400.0))
+    hyps = a.last_record.hypotheses
+    hidden = [h.probability for h in hyps if h.effects() == {"tok-a": {WATER: -1}, "tok-b": {WATER: 1}}]
+    assert hidden and hidden[0] > 0.02
+    assert a.last_record.best.effects() == {}  # most likely one shopper lifted and put back
+    # B held no water: B putting one back while A took is no hypothesis
+    assert not any(h.effects().get("tok-b", {}).get(WATER, 0) < 0 for h in hyps)
+    assert a.basket("tok-a").confidence < 0.98 and a.basket("tok-b").confidence < 0.98
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(WATER, 1)] and a.basket("tok-b").lines == []
+
+
+def test_a_dip_deeper_than_anything_on_the_plate_is_unexplained(store, catalog):
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 10.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=7.5):
+        a.history.add(s)
+    a.open_session("tok-a", 0.0)
+    a.on_plate_event(lifted_and_put_back(WATER_PLATE, 4.5, 5000.0))
+    assert any("dip of 5000 g" in r for r in a.basket("tok-a").review_reasons)
+
+
 def reach_past(store, catalog, arm_from: float, delta: float = -521.0) -> Associator:
     """A stands at the water plate with an arm at it from `arm_from` (the change of `delta`
     is 4.5-5.5 s); B stands right behind A, whose arm seen from above could be B's reaching past."""

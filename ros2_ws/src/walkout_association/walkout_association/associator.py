@@ -8,7 +8,9 @@ both there (both taking, or one putting back while the other takes; its net weig
 what the plate reads), or one shopper swapping a product for another. Each session's
 basket follows the most probable hypothesis of every event, and its confidence is the
 probability that every event touched it exactly as recorded: for each event, the summed
-probability of the hypotheses that give this session the same change.
+probability of the hypotheses that give this session the same change. A disturbance that
+ended where it began after a dip (items lifted and put back) changes no basket if one
+shopper did both, but may hide one shopper's take behind another's put-back.
 
 Billing is per person: each unit in a basket is its taker's (track), and once that
 person has left, putting it back (by a group member, or by whoever it was handed to)
@@ -331,31 +333,34 @@ class Associator:
         def act(token: str, kind: int, items: tuple[Item, ...]) -> Act:
             return Act(token, track_of.get(token, ""), kind, items)
 
-        readings = None
-        for token, pw in actors:
-            if action == ItemEvent.TAKE:  # every actor takes from the same options
-                readings = readings or read_weight(abs(event.delta_g), event.delta_std_g, take_options, self.what_params, vision)[0]
-                mine = readings
-            else:
-                mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
-            pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
-        takes = self._parts(take_options, ItemEvent.TAKE, vision)
-        for token, pw in actors:  # one shopper swapping: puts one product back, takes another
-            if token and p.swap_prior > 0:
-                pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
-                            for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
-        for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
-            for (first, kind1), (second, kind2), share in (
-                ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
-                ((a, ItemEvent.RETURN), (b, ItemEvent.TAKE), (1.0 - p.two_take_share) / 2),
-                ((a, ItemEvent.TAKE), (b, ItemEvent.RETURN), (1.0 - p.two_take_share) / 2),
-            ):
-                if share <= 0:
-                    continue
-                parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
-                parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
-                pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
-                            for ll, i1, i2 in self._combine(event, parts1, parts2))
+        if event.dip_g > 0:  # lifted and put back: by one shopper, or one took while another put back
+            pool = self._round_trips(event, actors, pairs, take_options, returnable, act, vision)
+        else:
+            readings = None
+            for token, pw in actors:
+                if action == ItemEvent.TAKE:  # every actor takes from the same options
+                    readings = readings or read_weight(abs(event.delta_g), event.delta_std_g, take_options, self.what_params, vision)[0]
+                    mine = readings
+                else:
+                    mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
+                pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
+            takes = self._parts(take_options, ItemEvent.TAKE, vision)
+            for token, pw in actors:  # one shopper swapping: puts one product back, takes another
+                if token and p.swap_prior > 0:
+                    pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
+                                for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
+            for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
+                for (first, kind1), (second, kind2), share in (
+                    ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
+                    ((a, ItemEvent.RETURN), (b, ItemEvent.TAKE), (1.0 - p.two_take_share) / 2),
+                    ((a, ItemEvent.TAKE), (b, ItemEvent.RETURN), (1.0 - p.two_take_share) / 2),
+                ):
+                    if share <= 0:
+                        continue
+                    parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
+                    parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
+                    pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
+                                for ll, i1, i2 in self._combine(event, parts1, parts2))
         top = max(lw for lw, _ in pool)
         norm = sum(math.exp(lw - top) for lw, _ in pool)
         hyps = [Hypothesis(acts, math.exp(lw - top) / norm) for lw, acts in pool]
@@ -373,9 +378,8 @@ class Associator:
             self.sessions[token].events.append(record)
         for act in record.best.acts:
             if act.session and not act.items:
-                self.sessions[act.session].reasons.append(
-                    f"unexplained weight change of {event.delta_g:+.0f} g on plate {event.plate_id} at t={event.end:.1f} s"
-                )
+                change = f"a dip of {event.dip_g:.0f} g (lifted and put back)" if event.dip_g > 0 else f"weight change of {event.delta_g:+.0f} g"
+                self.sessions[act.session].reasons.append(f"unexplained {change} on plate {event.plate_id} at t={event.end:.1f} s")
             elif act.session and act.action == ItemEvent.RETURN and any(not owner for _, owner, _ in act.items):
                 self.sessions[act.session].reasons.append(
                     f"return of {Reading(act.items).label()} on plate {event.plate_id} at t={event.end:.1f} s matches no basket"
@@ -413,6 +417,47 @@ class Associator:
         pairs = [((a, b), k * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
+
+    def _round_trips(self, event: PlateEvent, actors: list[tuple[str, float]], pairs: list[tuple[tuple[str, str], float]],
+                     take_options: list[Option], returnable, act, vision: dict[str, float] | None) -> list[tuple[float, tuple[Act, ...]]]:
+        """Hypotheses of a disturbance that ended where it began after the plate held
+        `dip_g` less for a moment: items were lifted and put back. By one shopper (no
+        basket changes; one hypothesis per actor, showing the likeliest lift), or one
+        shopper took them while another put the same product back from their own basket
+        (a dip, not a bump: the take came first). The dip is a lower bound of what was
+        lifted (the hands may overlap): n units of w g explain it if n w reaches it, every
+        depth up to n w as likely (density 1 / n w). Nothing on the plate or in a basket
+        deep enough: an unexplained change for each actor."""
+        p, wp = self.params, self.what_params
+
+        def lifts(options: list[Option]) -> list[tuple[Item, float]]:
+            out = []
+            for o in options:
+                if o.prior < p.multi_min_prior or o.weight_g <= 0:
+                    continue
+                for n in range(1, p.multi_max_units + 1):
+                    sd = math.sqrt(event.delta_std_g**2 + n * o.std_g**2 + wp.min_std_g**2)
+                    if n * o.weight_g + 3.0 * sd >= event.dip_g:
+                        out.append(((o.sku, o.owner, n), math.log(o.prior) + (n - 1) * math.log(wp.count_decay)
+                                    - math.log(n * o.weight_g) + vision_log(vision, o.sku, wp)))
+            return out
+
+        lifted = lifts(take_options)
+        if not lifted:
+            return [(math.log(pw), (act(token, ItemEvent.TAKE, ()),)) for token, pw in actors]
+        top = max(lw for _, lw in lifted)
+        mass = top + math.log(sum(math.exp(lw - top) for _, lw in lifted))
+        sku, _, n = max(lifted, key=lambda x: x[1])[0]
+        pool = [(math.log(pw) + mass, (act(token, ItemEvent.TAKE, ((sku, "", n),)), act(token, ItemEvent.RETURN, ((sku, token, n),))))
+                for token, pw in actors]
+        takeable = {o.sku: math.log(o.prior) for o in take_options if o.prior >= p.multi_min_prior}
+        share = (1.0 - p.two_take_share) / 2  # of two actors, one takes while the other puts back
+        for (a, b), pw in pairs:
+            for taker, giver in ((a, b), (b, a)):
+                pool.extend((math.log(pw * share) + lw + takeable[item[0]],
+                             (act(taker, ItemEvent.TAKE, ((item[0], "", item[2]),)), act(giver, ItemEvent.RETURN, (item,))))
+                            for item, lw in lifts(returnable(giver)) if item[0] in takeable)
+        return pool
 
     def _parts(self, options: list[Option], kind: int, vision: dict[str, float] | None) -> list[tuple[Item, float, float, float]]:
         """One act's possible items in a two-act hypothesis: (item, signed grams, variance,

@@ -80,6 +80,7 @@ def plate_event(msg: Any) -> PlateEvent:
         delta_std_g=float(msg.delta_std_g),
         settled=bool(msg.settled),
         event_id=f"{msg.plate_id}@{stamp_to_sec(msg.end):.3f}",
+        dip_g=float(msg.dip_g),
     )
 
 

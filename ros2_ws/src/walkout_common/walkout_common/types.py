@@ -46,6 +46,10 @@ class PlateEvent:
     delta_std_g: float
     settled: bool = True
     event_id: str = ""
+    # A disturbance that ended where it began (delta_g ~ 0) after the plate held this much
+    # less for a moment: items were lifted and put back. A lower bound of what was lifted
+    # (the hands may overlap); 0: no such dip.
+    dip_g: float = 0.0
 
 
 @dataclass

@@ -94,6 +94,43 @@ def test_put_back_then_take_inside_one_disturbance_is_two_events(rate, noise, ga
     assert [round(e.delta_g) for e in events] == pytest.approx([300, -520], abs=6)
 
 
+@pytest.mark.parametrize("rate,noise", [(30.0, 5.0), (60.0, 5.0), (100.0, 1.0)])
+@pytest.mark.parametrize("gap", [0.8, 0.0, -0.5])
+def test_a_slow_take_hidden_by_another_slow_put_back_is_a_dip(rate, noise, gap):
+    # One shopper slowly takes a 680 g item (a 2 s ramp), another slowly puts one back
+    # `gap` s after that ramp ended (before it, if negative: the hands overlap), a hand
+    # fumbling on the plate in between (trembling 2.4x the noise). The plate ends where it
+    # began. Unless it rested quietly in between (two events), it is one event with no
+    # change that dipped: as deep as the item, or less when the ramps overlap.
+    def events(sign: float, params: WeightParams | None = None) -> list:
+        first, second = ramp(8.0, 2.0, -680.0 * sign, jostle=10.0), ramp(10.0 + gap, 2.0, 680.0 * sign, jostle=10.0, seed=8)
+        touch = hand(9.9, 10.1 + max(gap, 0.0), 0.0, tremor=2.4 * noise)
+        return run(lambda t: first(t) + second(t) + touch(t), rate=rate, noise=noise, params=params)
+
+    got = events(1.0)
+    if rate == 100 and gap > 0:  # the plate rested quietly at 100 Hz, 1 g sd
+        assert [round(e.delta_g / 680) for e in got] == [-1, 1] and all(e.dip_g == 0 for e in got)
+    else:
+        (ev,) = got
+        assert abs(ev.delta_g) < 10 and ev.dip_g == pytest.approx(680 - 340 * max(-gap, 0.0), abs=25)
+        assert ev.start < 8.2 and ev.end > 11.8 + gap
+    # without the dip rule (a window longer than the disturbance) no event at all
+    if gap <= 0:
+        assert events(1.0, WeightParams(dip_window_s=60.0)) == []
+    # The mirror image, a bump above both ends, is what a hand resting on the plate looks
+    # like: no dip, and at most a split where the plate rested quietly on top.
+    assert all(e.dip_g == 0 for e in events(-1.0))
+
+
+def test_a_dip_is_clear_of_what_a_knock_swings():
+    # 120 g off the plate for 0.6 s while a hand fumbles on it: lifted and put back
+    (ev,) = run(hand(8.0, 8.6, -120.0, tremor=15.0))
+    assert abs(ev.delta_g) < 5 and ev.dip_g == pytest.approx(120, abs=10)
+    # the same under a knock's 300 g swing is not clearly anything
+    assert run(lambda t: np.where((t > 8) & (t < 8.6), 300 * np.sin(60 * t) - 120.0, 0.0)) == []
+    assert run(hand(8.0, 9.5, 400.0, tremor=40.0)) == []
+
+
 def test_drift_of_100_g_per_hour_is_followed():
     assert run(lambda t: t * 100 / 3600, dur=1800, rate=30, batch=10) == []
     (ev,) = run(lambda t: t * 100 / 3600 + np.where(t >= 1000, -130.0, 0.0), dur=1100, rate=30, batch=10)

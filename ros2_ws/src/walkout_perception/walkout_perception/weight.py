@@ -23,6 +23,14 @@ quiet as the plate itself (goods lie still; a hand on the plate never does: it t
 and lies significantly beyond both ends of the disturbance is what the plate held between
 two changes: such a plateau splits the disturbance into two events, in and out.
 
+A hand adds weight and never takes any away. So when a disturbance ends where it began but
+the plate's mean over `dip_window_s` went well below both ends meanwhile (a dip), items were
+off the plate for a moment, however a hand fumbled on it: lifted and put back by one
+shopper, or taken by one while another put the same product back (slow hands overlap, and
+the plate need never rest in between). How much was lifted is not known (the dip's depth is
+only a lower bound when the hands overlap), so the disturbance is not split: it is one
+event with no change and its `dip_g`, for the associator to weigh who may have taken what.
+
 Detection limit (bench_weight.py): with 5 g sd noise, 5 g items at 60-100 Hz and 8 g
 items at 30 Hz; with 1 g sd noise, 4 g items. Changes near the threshold wait up to
 `settle_max_s` for a longer average of the new level before they are decided.
@@ -66,6 +74,7 @@ class WeightParams:
     plateau_min_samples: int = 15  # and over this many samples: fewer can't tell a hand's tremor from noise
     plateau_quiet: float = 1.6  # if its samples scatter (about a line) at most this many noise sd
     plateau_trim_s: float = 0.15  # after trimming at most this much off each end (the hands arriving, leaving)
+    dip_window_s: float = 0.25  # a dip is the lowest mean over this long in a disturbance (longer than a knock's swing)
 
 
 @dataclass
@@ -117,6 +126,9 @@ class PlateDetector:
     moving_since: float | None = None  # when the level being formed was first found still moving
     transition: deque = field(default_factory=deque)  # samples of new levels given up since leaving `stable`
     plateaus: list[Level] = field(default_factory=list)  # quiet levels given up since leaving `stable`
+    dip_window: deque = field(default_factory=deque)  # the disturbance's last dip_window_s samples
+    dip_sums: tuple[float, float] = (0.0, 0.0)  # their sum and sum of squares
+    dip_low: tuple[float, float, int] | None = None  # lowest window so far: (mean, sd, samples)
 
     def __post_init__(self) -> None:
         self.noise = self.params.noise_init_g
@@ -134,6 +146,34 @@ class PlateDetector:
     def add(self, t: float, g: float) -> list[PlateEvent]:
         """Feeds one sample; returns the events it settles (none, one, or two when a
         plateau split the disturbance)."""
+        events = self._add(t, g)
+        self._follow_dip(g)
+        return events
+
+    def _follow_dip(self, g: float) -> None:
+        """Keeps the lowest mean over `dip_window_s` while the plate is disturbed (running
+        sums: this runs for every sample)."""
+        if self.stable is None or (self.current is self.stable and not self.outliers):
+            if self.dip_window:
+                self._forget_dip()
+            return
+        n = max(int(self.params.dip_window_s * self.rate_hz), 5)
+        s, sq = self.dip_sums
+        self.dip_window.append(g)
+        s, sq = s + g, sq + g * g
+        while len(self.dip_window) > n:
+            x = self.dip_window.popleft()
+            s, sq = s - x, sq - x * x
+        self.dip_sums = (s, sq)
+        if len(self.dip_window) == n and (self.dip_low is None or s / n < self.dip_low[0]):
+            mean = s / n
+            self.dip_low = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
+
+    def _forget_dip(self) -> None:
+        self.dip_window.clear()
+        self.dip_sums, self.dip_low = (0.0, 0.0), None
+
+    def _add(self, t: float, g: float) -> list[PlateEvent]:
         p = self.params
         if self.last is not None:
             if t <= self.last[0]:
@@ -142,6 +182,7 @@ class PlateDetector:
                 self.current, self.outliers, self.left_at, self.moving_since = None, [], None, None
                 self.transition.clear()
                 self.plateaus.clear()
+                self._forget_dip()
             elif abs(g - self.last[1]) < 6 * p.noise_max_g:
                 self.diffs.append(g - self.last[1])
         self.last = (t, g)
@@ -240,11 +281,26 @@ class PlateDetector:
         if mid is not None:  # in, then out (or out, then in): two changes
             return [self._event(old, mid, start, mid.start), self._event(mid, cur, mid.end, cur.start)]
         delta, std = self._difference(old, cur)
-        if abs(delta) < self._threshold(std):
-            return []  # back where it was: a resting hand, a knock, drift
-        return [self._event(old, cur, start, cur.start)]
+        if abs(delta) >= self._threshold(std):
+            return [self._event(old, cur, start, cur.start)]
+        if dip := self._dip(old, cur):  # lifted and put back: one event with no change
+            return [self._event(old, cur, start, cur.start, dip_g=dip)]
+        return []  # back where it was: a resting hand, a knock, drift
 
-    def _event(self, old: Level, new: Level, start: float, end: float) -> PlateEvent:
+    def _dip(self, old: Level, new: Level) -> float:
+        """How far the disturbance between `old` and `new` dipped below both (0: not
+        significantly, or not clearly beyond what a fumbling hand or a knock's swing makes)."""
+        low, self.dip_low = self.dip_low, None
+        if low is None:
+            return 0.0
+        mean, sd, n = low
+        depth = min(old.mean, new.mean) - mean
+        std = math.hypot(self.noise / math.sqrt(old.n_eff), max(self.noise, sd) / math.sqrt(n))
+        if depth < self._threshold(std) or depth < self.params.quiet_sigmas * sd:
+            return 0.0
+        return depth
+
+    def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0) -> PlateEvent:
         delta, std = self._difference(old, new)
         return PlateEvent(
             plate_id=self.plate_id,
@@ -255,6 +311,7 @@ class PlateDetector:
             delta_std_g=float(std),
             settled=True,
             event_id=f"{self.plate_id}@{new.start:.3f}",
+            dip_g=float(dip_g),
         )
 
     def _quiet(self, lvl: Level) -> Level | None:
