@@ -162,19 +162,26 @@ def test_one_puts_back_while_another_takes_in_one_disturbance(store, catalog):
     assert not a.basket("tok-a").review_reasons and not a.basket("tok-b").review_reasons
 
 
+def _took_water_then_both_reach(store, catalog, n: int, arms_from: float, arms_to: float) -> Associator:
+    """A (tok-a) took `n` waters at t=4.5; later A and B (tok-b) both have an arm at the
+    water plate from `arms_from` to `arms_to`."""
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.8, 1.55), hand_at=(1.8, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -520.0 * n))
+    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
+        for s in standing(tid, tok, 20.0, 28.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=arms_from, hand_to=arms_to):
+            a.history.add(s)
+    return a
+
+
 def test_a_put_back_hiding_a_take_is_never_confidently_one_return(store, catalog):
     # A took two waters; A puts both back while B takes one, both arms at the plate: the
     # plate reads +520 g, as if A put one back. That reading must not be certain: the
     # mixed one keeps its weight (two arms at the cap: P(two actors) 0.16; two units in
     # one reach: count_decay 0.162, both fitted on the library), and neither basket is
     # above 0.99. Whether 0.985 is approved is the cost model's call (threshold 0.98).
-    a = make(store, catalog)
-    for s in standing("A", "tok-a", 0.0, 8.0, (1.8, 1.55), hand_at=(1.8, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-        a.history.add(s)
-    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
-    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
-        for s in standing(tid, tok, 20.0, 28.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=24.0, hand_to=26.0):
-            a.history.add(s)
+    a = _took_water_then_both_reach(store, catalog, 2, 24.0, 26.0)
     a.on_plate_event(event(WATER_PLATE, 24.5, +520.0))
     mixed = [h for h in a.last_record.hypotheses if {x.action for x in h.acts} == {ItemEvent.TAKE, ItemEvent.RETURN}]
     assert any(h.effects() == {"tok-a": {WATER: -2}, "tok-b": {WATER: 1}} and h.probability > 0.005 for h in mixed)
@@ -197,11 +204,16 @@ def lifted_and_put_back(plate, t, dip, delta=2.0):
     return PlateEvent(plate, plate.rsplit("-", 1)[0], t, t + 3.0, delta, 1.5, dip_g=dip)
 
 
-def test_lifted_and_put_back_by_one_shopper_changes_no_basket(store, catalog):
+def _alone_at_water(store, catalog) -> Associator:
     a = make(store, catalog)
     for s in standing("A", "tok-a", 0.0, 10.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=7.5):
         a.history.add(s)
     a.open_session("tok-a", 0.0)
+    return a
+
+
+def test_lifted_and_put_back_by_one_shopper_changes_no_basket(store, catalog):
+    a = _alone_at_water(store, catalog)
     items, _ = a.on_plate_event(lifted_and_put_back(WATER_PLATE, 4.5, 480.0))
     assert a.last_record.best.effects() == {}
     assert sorted((i.action, i.sku, i.session_token) for i in items) == [(ItemEvent.TAKE, WATER, "tok-a"), (ItemEvent.RETURN, WATER, "tok-a")]
@@ -213,13 +225,7 @@ def test_a_take_hidden_by_another_shoppers_put_back_is_never_certain(store, cata
     # A took a water; later A and B both reach the water plate, which dips (at least
     # 400 g: slow hands overlap) and comes back. A may have lifted one and put it back, or
     # B took one while A put theirs back: neither basket may be approved as it stands.
-    a = make(store, catalog)
-    for s in standing("A", "tok-a", 0.0, 8.0, (1.8, 1.55), hand_at=(1.8, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-        a.history.add(s)
-    a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
-    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
-        for s in standing(tid, tok, 20.0, 28.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=23.0, hand_to=27.0):
-            a.history.add(s)
+    a = _took_water_then_both_reach(store, catalog, 1, 23.0, 27.0)
     a.on_plate_event(lifted_and_put_back(WATER_PLATE, 24.0, 400.0))
     hyps = a.last_record.hypotheses
     hidden = [h.probability for h in hyps if h.effects() == {"tok-a": {WATER: -1}, "tok-b": {WATER: 1}}]
@@ -232,10 +238,7 @@ def test_a_take_hidden_by_another_shoppers_put_back_is_never_certain(store, cata
 
 
 def test_a_dip_deeper_than_anything_on_the_plate_is_unexplained(store, catalog):
-    a = make(store, catalog)
-    for s in standing("A", "tok-a", 0.0, 10.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=7.5):
-        a.history.add(s)
-    a.open_session("tok-a", 0.0)
+    a = _alone_at_water(store, catalog)
     a.on_plate_event(lifted_and_put_back(WATER_PLATE, 4.5, 5000.0))
     assert any("dip of 5000 g" in r for r in a.basket("tok-a").review_reasons)
 
