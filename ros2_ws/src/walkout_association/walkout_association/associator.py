@@ -320,8 +320,6 @@ class Associator:
 
         action = ItemEvent.TAKE if event.delta_g < 0 else ItemEvent.RETURN
         vision = self._vision(plate, event)
-        # Every hypothesis on one scale: log(who weight) + log(what likelihood x prior).
-        pool: list[tuple[float, tuple[Act, ...]]] = []
         take_options = self._take_options(event.plate_id)
         return_options: dict[str, list[Option]] = {}
 
@@ -333,34 +331,11 @@ class Associator:
         def act(token: str, kind: int, items: tuple[Item, ...]) -> Act:
             return Act(token, track_of.get(token, ""), kind, items)
 
+        # Every hypothesis on one scale: log(who weight) + log(what likelihood x prior).
         if event.dip_g > 0:  # lifted and put back: by one shopper, or one took while another put back
             pool = self._round_trips(event, actors, pairs, take_options, returnable, act, vision)
         else:
-            readings = None
-            for token, pw in actors:
-                if action == ItemEvent.TAKE:  # every actor takes from the same options
-                    readings = readings or read_weight(abs(event.delta_g), event.delta_std_g, take_options, self.what_params, vision)[0]
-                    mine = readings
-                else:
-                    mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
-                pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
-            takes = self._parts(take_options, ItemEvent.TAKE, vision)
-            for token, pw in actors:  # one shopper swapping: puts one product back, takes another
-                if token and p.swap_prior > 0:
-                    pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
-                                for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
-            for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
-                for (first, kind1), (second, kind2), share in (
-                    ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
-                    ((a, ItemEvent.RETURN), (b, ItemEvent.TAKE), (1.0 - p.two_take_share) / 2),
-                    ((a, ItemEvent.TAKE), (b, ItemEvent.RETURN), (1.0 - p.two_take_share) / 2),
-                ):
-                    if share <= 0:
-                        continue
-                    parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
-                    parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
-                    pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
-                                for ll, i1, i2 in self._combine(event, parts1, parts2))
+            pool = self._changes(event, action, actors, pairs, take_options, returnable, act, vision)
         top = max(lw for lw, _ in pool)
         norm = sum(math.exp(lw - top) for lw, _ in pool)
         hyps = [Hypothesis(acts, math.exp(lw - top) / norm) for lw, acts in pool]
@@ -417,6 +392,40 @@ class Associator:
         pairs = [((a, b), k * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
+
+    def _changes(self, event: PlateEvent, action: int, actors: list[tuple[str, float]], pairs: list[tuple[tuple[str, str], float]],
+                 take_options: list[Option], returnable, act, vision: dict[str, float] | None) -> list[tuple[float, tuple[Act, ...]]]:
+        """Hypotheses of a change of the plate's weight: one actor taking (or putting back)
+        what the weight reads, one shopper swapping a product for another, or two shoppers
+        at once (both taking, or one putting back while the other takes)."""
+        p = self.params
+        pool: list[tuple[float, tuple[Act, ...]]] = []
+        readings = None
+        for token, pw in actors:
+            if action == ItemEvent.TAKE:  # every actor takes from the same options
+                readings = readings or read_weight(abs(event.delta_g), event.delta_std_g, take_options, self.what_params, vision)[0]
+                mine = readings
+            else:
+                mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
+            pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
+        takes = self._parts(take_options, ItemEvent.TAKE, vision)
+        for token, pw in actors:  # one shopper swapping: puts one product back, takes another
+            if token and p.swap_prior > 0:
+                pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
+                            for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
+        for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
+            for (first, kind1), (second, kind2), share in (
+                ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
+                ((a, ItemEvent.RETURN), (b, ItemEvent.TAKE), (1.0 - p.two_take_share) / 2),
+                ((a, ItemEvent.TAKE), (b, ItemEvent.RETURN), (1.0 - p.two_take_share) / 2),
+            ):
+                if share <= 0:
+                    continue
+                parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
+                parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
+                pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
+                            for ll, i1, i2 in self._combine(event, parts1, parts2))
+        return pool
 
     def _round_trips(self, event: PlateEvent, actors: list[tuple[str, float]], pairs: list[tuple[tuple[str, str], float]],
                      take_options: list[Option], returnable, act, vision: dict[str, float] | None) -> list[tuple[float, tuple[Act, ...]]]:

@@ -4,15 +4,17 @@ disturbed, then one settled event; duplicate batches are skipped."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from walkout_bringup.testing import spin_until, wait_matched
-from walkout_common.msgconv import set_stamp, stamp_to_sec
+from walkout_common.msgconv import plate_event, set_stamp, stamp_to_sec
+from walkout_common.types import PlateEvent
 from walkout_msgs import msg as wm
-from walkout_perception.weight_node import EVENTS_QOS, WeightNode
+from walkout_perception.weight_node import EVENTS_QOS, WeightNode, plate_event_msg
 
 STORE_FILE = Path(__file__).resolve().parents[4] / "calibration" / "nanostore" / "store.yaml"
 PLATES = ["G1A-S2-P1", "G1A-S2-P2"]
@@ -89,3 +91,12 @@ def test_weight_node_publishes_a_settled_event_and_survives_bad_batches():
         assert ev.plate_id == "G1A-S1-P1" and abs(ev.delta_g + 520) < 3
     finally:
         rclpy.try_shutdown()
+
+
+def test_a_plate_event_keeps_every_field_through_its_message():
+    # a lifted-and-put-back event: no change, but its dip is what the associator weighs
+    ev = PlateEvent("G1A-S2-P1", "G1A-S2", 11.65, 15.985, 3.2, 1.5, True, "G1A-S2-P1@15.985", dip_g=697.0)
+    back = plate_event(plate_event_msg(ev))
+    assert back.dip_g == pytest.approx(697.0) and back.delta_g == pytest.approx(3.2) and back.delta_std_g == pytest.approx(1.5)
+    assert (back.plate_id, back.shelf_id, back.settled, back.event_id) == (ev.plate_id, ev.shelf_id, True, ev.event_id)
+    assert (back.start, back.end) == (pytest.approx(11.65), pytest.approx(15.985))
