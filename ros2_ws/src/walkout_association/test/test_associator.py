@@ -217,6 +217,7 @@ def test_lifted_and_put_back_by_one_shopper_changes_no_basket(store, catalog):
     items, _ = a.on_plate_event(lifted_and_put_back(WATER_PLATE, 4.5, 480.0))
     assert a.last_record.best.effects() == {}
     assert sorted((i.action, i.sku, i.session_token) for i in items) == [(ItemEvent.TAKE, WATER, "tok-a"), (ItemEvent.RETURN, WATER, "tok-a")]
+    assert all("the plate dipped 480 g" in i.note for i in items)
     basket = a.basket("tok-a")
     assert basket.lines == [] and basket.confidence > 0.99 and not basket.review_reasons
 

@@ -652,6 +652,8 @@ class Associator:
                 break
         tracks = [TrackCandidate(c.track_id, c.session_token, c.probability) for c in cands[:5]]
         note = "" if best.probability >= 0.95 else f"uncertain: {best.probability:.2f}"
+        if ev.dip_g > 0:
+            note = "; ".join(x for x in (note, f"lifted and put back in one disturbance (the plate dipped {ev.dip_g:.0f} g)") if x)
         items = best.assignments() or [(best.acts[0], ("", "", 0))]
         sessions = list(dict.fromkeys(a.session for a in best.acts))
 

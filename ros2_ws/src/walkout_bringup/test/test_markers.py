@@ -1,5 +1,6 @@
 """The markers core: what RViz shows for plates, gates, tracks, reaches and baskets."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,10 @@ def test_plates_glow_after_events_then_fade_and_gates_are_lines():
     assert later["G1A-S1-P1"].color == idle
     texts = [s.text for s in plate_markers(STORE, evs, now=10.5) if s.type == TEXT]
     assert sorted(texts) == ["+352 g", "-520 g"]
+    # lifted and put back: no change, but not a green "+2 g" return either
+    lifted = replace(event("G1A-S1-P3", 2.0, 10.0), dip_g=480.0)
+    (spec,) = [s for s in plate_markers(STORE, {"G1A-S1-P3": lifted}, now=10.0) if s.type == TEXT]
+    assert spec.text == "480 g lifted, put back" and spec.color[0] > 0.9 and spec.color[1] > 0.7 > spec.color[2]  # yellow
     lines = [s for s in gate_markers(STORE) if s.type == LINE_LIST]
     assert len(lines) == len(STORE.gates) and all(len(s.points) == 2 for s in lines)
     for g, line in zip(STORE.gates, lines, strict=True):

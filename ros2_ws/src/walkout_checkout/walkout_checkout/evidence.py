@@ -16,8 +16,11 @@ def plate_event(msg: Any) -> tuple[float, dict] | None:
     """(stamp, payload) of a settled plate event; None while the plate is still disturbed."""
     if not msg.settled:
         return None
-    return stamp_to_sec(msg.end), {"plate_id": str(msg.plate_id), "delta_g": float(msg.delta_g),
-                                   "start": stamp_to_sec(msg.start), "end": stamp_to_sec(msg.end)}
+    payload = {"plate_id": str(msg.plate_id), "delta_g": float(msg.delta_g), "start": stamp_to_sec(msg.start), "end": stamp_to_sec(msg.end)}
+    dip = float(getattr(msg, "dip_g", 0.0))  # bags recorded before dips carry none
+    if dip > 0:
+        payload["dip_g"] = dip
+    return stamp_to_sec(msg.end), payload
 
 
 def item_event(msg: Any) -> tuple[float, str, dict]:
