@@ -91,11 +91,15 @@ def _reach_factor(d: float, p: WhoParams) -> float:
     return float(np.exp(-0.5 * ((d - p.reach_m) / p.reach_soft_m) ** 2))
 
 
+# A plate this much higher is on a shelf level above, not beside (one level's plates share a height).
+STACKED_RISE_M = 0.05
+
+
 def plates_above(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[Plate, ...]:
     """The plates stacked over `plate`: higher up, their front edge within hand_near_m of
     some part of its front edge."""
     ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
-    return tuple(q for q in plates if q.id != plate.id and q.center[2] > plate.center[2] + 0.05
+    return tuple(q for q in plates if q.id != plate.id and q.center[2] > plate.center[2] + STACKED_RISE_M
                  and float(np.min(q.distance_to_front(ends))) <= p.hand_near_m)
 
 

@@ -330,10 +330,11 @@ class PlateDetector:
         lo, hi = 0, ts.size
         first, last = ts[0] + p.plateau_trim_s, ts[-1] - p.plateau_trim_s
         while hi - lo >= p.plateau_min_samples and ts[hi - 1] - ts[lo] >= p.plateau_min_s:
-            t, g = ts[lo:hi] - ts[lo], gs[lo:hi]
-            res = g - np.polyval(np.polyfit(t, g, 1), t)
+            g = gs[lo:hi]
+            tc, sxx, slope = _line(ts[lo:hi], g)
+            res = g - g.mean() - slope * tc
             if float(np.std(res)) <= p.plateau_quiet * noise:
-                if abs(self._slope(ts[lo:hi], g, noise)) >= p.trend_wait_sigmas:
+                if abs(self._trend(slope, sxx, float(ts[hi - 1] - ts[lo]), noise)) >= p.trend_wait_sigmas:
                     return None
                 quiet = Level(float(ts[lo]), float(ts[lo]), cap=hi - lo)
                 for st, sg in zip(ts[lo:hi], g, strict=True):
@@ -468,13 +469,13 @@ class PlateDetector:
         when it is under `trend_min_g`, or there are too few samples to tell)."""
         if ts.size < 5:
             return 0.0
-        tc = ts - ts.mean()
-        sxx = float(tc @ tc)
-        if sxx <= 0.0:
-            return 0.0
-        span = float(ts[-1] - ts[0])
-        change = float(tc @ (gs - gs.mean())) / sxx * span
-        if abs(change) < self.params.trend_min_g:
+        _, sxx, slope = _line(ts, gs)
+        return self._trend(slope, sxx, float(ts[-1] - ts[0]), noise)
+
+    def _trend(self, slope: float, sxx: float, span: float, noise: float) -> float:
+        """A fitted slope (g/s) over samples spanning `span` s as sd from none (see _slope)."""
+        change = slope * span
+        if sxx <= 0.0 or abs(change) < self.params.trend_min_g:
             return 0.0
         return change / (noise / math.sqrt(sxx) * span)
 
@@ -526,6 +527,14 @@ class PlateDetector:
             return None
         start = self.left_at if self.left_at is not None else self.current.start
         return PlateEvent(self.plate_id, self.shelf_id, start, self.last[0], float(delta), float(self.noise), False, "")
+
+
+def _line(ts: np.ndarray, gs: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Least-squares line through samples: (times about their mean, their sum of squares,
+    the slope in g/s)."""
+    tc = ts - ts.mean()
+    sxx = float(tc @ tc)
+    return tc, sxx, float(tc @ (gs - gs.mean())) / sxx if sxx > 0.0 else 0.0
 
 
 class WeightEventDetector:
