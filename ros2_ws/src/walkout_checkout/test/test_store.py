@@ -3,6 +3,7 @@
 the shopper's flag, evidence and its retention purge."""
 
 import threading
+import time
 
 from walkout_checkout.bridge import CheckoutBridge, CheckoutParams
 from walkout_checkout.store import ReceiptStore
@@ -110,3 +111,29 @@ def test_admin_adds_a_reviewer_and_purges(tmp_path, monkeypatch, capsys):
     store.close()
     assert main(["--db-file", db_file, "purge", "--retention-s", "-1"]) == 0
     assert "purged 1 rows" in capsys.readouterr().out
+
+
+def test_closing_the_store_while_readers_query_it_is_no_crash(tmp_path):
+    # The shopper pages' long-poll threads may still be reading when the node shuts down:
+    # closing SQLite's connection under a running query used to crash the process.
+    store = ReceiptStore(tmp_path / "r.sqlite")
+    CheckoutBridge("s1", db=store).on_basket(basket("a", open_=True, stamp=1.0))
+    reads, errors = [0], []
+
+    def reader() -> None:
+        try:
+            while True:
+                assert store.basket("a") is not None
+                reads[0] += 1
+        except RuntimeError as err:
+            errors.append(str(err))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    while reads[0] < 200:
+        time.sleep(0.001)
+    store.close()
+    for t in threads:
+        t.join(timeout=10)
+    assert errors == ["the receipt store is closed"] * 4

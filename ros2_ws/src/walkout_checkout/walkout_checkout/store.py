@@ -179,14 +179,25 @@ class ReceiptStore:
     def __init__(self, path: str | Path = "", dsn: str = "") -> None:
         self.backend = _Postgres(dsn) if dsn else _Sqlite(str(path) if path else ":memory:")
         self._lock = threading.Lock()
+        self._closed = False
         self.changed = threading.Condition()  # notified on each basket change (shopper page long-poll)
 
     def close(self) -> None:
-        self.backend.conn.close()
+        """Closes the database once no query is running; later queries raise. (A web request
+        thread may still be inside a query while the node shuts down: closing SQLite's
+        connection under it crashes the process.)"""
+        with self._lock:
+            self._closed = True
+            self.backend.conn.close()
+
+    def _open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the receipt store is closed")
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         with self._lock:
+            self._open()
             self.backend.begin()
             try:
                 yield self.backend
@@ -197,6 +208,7 @@ class ReceiptStore:
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
+            self._open()
             return list(self.backend.execute(sql, args).fetchall())
 
     # --- sessions and baskets -------------------------------------------------------
