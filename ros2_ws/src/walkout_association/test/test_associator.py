@@ -189,6 +189,25 @@ def test_a_put_back_hiding_a_take_is_never_confidently_one_return(store, catalog
     assert a.basket("tok-a").confidence < 0.99 and a.basket("tok-b").confidence < 0.99
 
 
+def test_a_near_twin_taken_and_put_back_leaves_no_doubt(store, catalog):
+    # Alone at the cola plate, A takes a bottle (cola 352 g or lemon soda 362 g: the plate
+    # reads 357 g) and later puts it back. Which one it was stays unknown, but the basket
+    # ends empty either way: a shopper can only put back what they took.
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 30.0, (2.65, 1.55), hand_at=(2.65, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    for s in standing("A", "tok-a", 30.0, 40.0, (2.65, 1.55), hand_at=(2.65, 2.0, 1.0), hand_from=34.0, hand_to=36.0):
+        a.history.add(s)
+    a.open_session("tok-a", 0.0)
+    a.on_plate_event(event(COLA_PLATE, 4.5, -357.0))
+    taken = a.last_record.best.probability
+    assert taken < 0.8 and a.basket("tok-a").confidence < 0.8
+    a.on_plate_event(event(COLA_PLATE, 34.5, +357.0))
+    assert {COLA, LEMON} <= {sku for h in a.last_record.hypotheses for sku, n in h.effects().get("tok-a", {}).items() if n < 0}
+    basket = a.basket("tok-a")
+    assert basket.lines == [] and basket.confidence > 0.99
+
+
 def test_one_shopper_swapping_a_product(store, catalog):
     # Alone at the cola plate, A puts the soup back and takes a cola in one reach.
     a = _holding_soup(store, catalog)

@@ -7,8 +7,8 @@ one shopper's act, or two in one disturbance of the plate when two shoppers' arm
 both there (both taking, or one putting back while the other takes; its net weight is
 what the plate reads), or one shopper swapping a product for another. Each session's
 basket follows the most probable hypothesis of every event, and its confidence is the
-probability that every event touched it exactly as recorded: for each event, the summed
-probability of the hypotheses that give this session the same change. A disturbance that
+probability that it ends as recorded, over its events jointly (worlds.py: a return may
+only give back what its world's basket took). A disturbance that
 ended where it began after a dip (items lifted and put back) changes no basket if one
 shopper did both, but may hide one shopper's take behind another's put-back.
 
@@ -38,6 +38,7 @@ from walkout_common.types import (
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
 from .who import WhoParams, full_arm_likelihood, plates_above, who_made
+from .worlds import probability_as_recorded, worlds
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -525,6 +526,9 @@ class Associator:
             for sku, n in live.items():
                 if n > 0 and sku in self.catalog.by_sku:
                     opts.append(self._option(sku, 1.0 if token == actor else self._handover_prior(actor, token, sku, stamp), owner=token))
+            if token == actor:  # what another reading of its takes would hold: as likely as that reading
+                opts.extend(self._option(sku, pr, owner=token) for sku, pr in self._maybe_held(token).items()
+                            if live.get(sku, 0) <= 0 and sku in self.catalog.by_sku)
             for sku, (n, left) in kept.items():
                 if n <= 0 or sku not in self.catalog.by_sku or stamp - left > p.left_items_s:
                     continue
@@ -539,6 +543,23 @@ class Associator:
         for prod in self.catalog.stocked_on(plate_id):
             opts.append(self._option(prod.sku, p.unowned_return_prior))
         return opts
+
+    def _maybe_held(self, token: str) -> dict[str, float]:
+        """SKUs that `token`'s basket holds more of in another reading of one of its events
+        than as recorded (a near-twin taken, read as the other one), with that probability."""
+        out: dict[str, float] = {}
+        for rec in self.sessions[token].events:
+            if rec.restored:
+                continue
+            best = rec.best.effects().get(token, {})
+            more: dict[str, float] = defaultdict(float)
+            for h in rec.hypotheses[1:]:
+                for sku, n in h.effects().get(token, {}).items():
+                    if sku != UNKNOWN and n > 0 and n > best.get(sku, 0):
+                        more[sku] += h.probability
+            for sku, pr in more.items():
+                out[sku] = max(out.get(sku, 0.0), pr)
+        return out
 
     def _handover_prior(self, actor: str, owner: str, sku: str, stamp: float) -> float:
         """Prior of `actor` putting back at `stamp` a unit of `owner`'s: it must have been
@@ -700,22 +721,31 @@ class Associator:
                 out[sku] += n
         return out
 
-    def raw_confidence(self, token: str, sku: str | None = None) -> tuple[float, float]:
-        """P(every event changed `token`'s basket (or its `sku` line) as recorded), before
-        recalibration: (the product over its own events, over restored ones)."""
+    def _worlds(self, token: str) -> dict:
+        """The final counts of `token`'s basket over its events jointly (worlds.py); a
+        restored event counts as certain there (its probability is kept apart)."""
+        return worlds(([(1.0, rec.best.effects().get(token, {}))] if rec.restored else
+                       [(h.probability, h.effects().get(token, {})) for h in rec.hypotheses]
+                       for rec in self.sessions[token].events), UNKNOWN)
+
+    def raw_confidence(self, token: str, sku: str | None = None, final: dict | None = None) -> tuple[float, float]:
+        """P(`token`'s basket (or its `sku` line) ends as recorded, over its events jointly),
+        before recalibration, and the product of its restored events' probabilities."""
         events = self.sessions[token].events
-        return (math.prod(rec.consistent(token, sku) for rec in events if not rec.restored),
+        final = self._worlds(token) if final is None else final
+        return (probability_as_recorded(final, dict(self.counts(token)), sku, UNKNOWN),
                 math.prod(rec.consistent(token, sku) for rec in events if rec.restored))
 
-    def _confidence(self, token: str, sku: str | None = None) -> float:
+    def _confidence(self, token: str, sku: str | None = None, final: dict | None = None) -> float:
         """The recalibrated confidence (a restored event's probability is final already)."""
-        raw, kept = self.raw_confidence(token, sku)
+        raw, kept = self.raw_confidence(token, sku, final)
         return recalibrated(raw, self.params.calibration_slope, self.params.calibration_offset) * kept
 
     def basket(self, token: str, stamp: float | None = None) -> Basket:
         session = self.sessions[token]
         counts = self.counts(token)
         reasons = list(dict.fromkeys(session.reasons))
+        final = self._worlds(token)
         lines = []
         for sku in sorted(k for k in counts if k != UNKNOWN):
             n = counts[sku]
@@ -725,9 +755,9 @@ class Associator:
             if n == 0:
                 continue
             prod = self.catalog.by_sku[sku]
-            prob = self._confidence(token, sku)
+            prob = self._confidence(token, sku, final)
             lines.append(BasketLine(sku, prod.name, n, prod.price_cents, prob))
-        confidence = self._confidence(token)
+        confidence = self._confidence(token, final=final)
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,

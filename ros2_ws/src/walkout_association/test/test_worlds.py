@@ -1,0 +1,45 @@
+"""A basket's final counts over its events jointly (worlds.py)."""
+
+import pytest
+
+from walkout_association.worlds import LOST, World, probability_as_recorded, worlds
+
+FREE = "?"
+
+
+def test_independent_events_multiply():
+    final = worlds([[(0.9, {"a": 1}), (0.1, {})], [(0.8, {"b": 1}), (0.2, {})]], FREE)
+    assert probability_as_recorded(final, {"a": 1, "b": 1}, None, FREE) == pytest.approx(0.72)
+    assert probability_as_recorded(final, {"a": 1, "b": 1}, "a", FREE) == pytest.approx(0.9)
+    assert sum(final.values()) == pytest.approx(1.0)
+
+
+def test_a_twin_taken_and_put_back_nets_out_in_every_world():
+    # plain (0.55) or peach (0.35) yoghurt taken, or a third twin (0.1); then one put back,
+    # read as each of them: a world can only give back what it took
+    take = [(0.55, {"plain": 1}), (0.35, {"peach": 1}), (0.10, {"other": 1})]
+    back = [(0.70, {"plain": -1}), (0.25, {"peach": -1}), (0.05, {"other": -1})]
+    final = worlds([take, back], FREE)
+    # (one event at a time, the product of the recorded readings was 0.55 * 0.70)
+    assert probability_as_recorded(final, {}, None, FREE) == pytest.approx(1.0)
+
+
+def test_a_return_that_world_cannot_make_gives_way_to_the_others():
+    take = [(0.9, {"a": 1}), (0.1, {})]
+    back = [(0.95, {"a": -1}), (0.05, {})]  # put back, or nothing of this basket's
+    final = worlds([take, back], FREE)
+    # in the world without the take, the return is impossible: that world keeps nothing
+    assert final[World()] == pytest.approx(0.9 * 0.95 + 0.1)
+    assert final[World({("a", 1)})] == pytest.approx(0.9 * 0.05)
+
+
+def test_readings_not_kept_are_never_the_recorded_basket():
+    final = worlds([[(0.6, {"a": 1}), (0.3, {})]], FREE)  # 0.1 of the mass was not kept
+    assert final[LOST] == pytest.approx(0.1)
+    assert probability_as_recorded(final, {"a": 1}, None, FREE) == pytest.approx(0.6)
+    assert probability_as_recorded(final, {"a": 1}, "a", FREE) == pytest.approx(0.6)
+
+
+def test_an_unexplained_return_may_go_below_zero():
+    final = worlds([[(1.0, {FREE: -1})]], FREE)
+    assert probability_as_recorded(final, {FREE: -1}, None, FREE) == pytest.approx(1.0)

@@ -1,0 +1,64 @@
+"""The probability that a session's basket ends as recorded, over its events jointly.
+
+Each event was read on its own: hypotheses with probabilities. Multiplying, per event,
+the probability that it changed the basket as recorded treats the events as independent,
+but they are not: a shopper can only put back what they hold. If a near-twin was taken
+(plain yoghurt 0.55, peach 0.35) and later put back, then in the world where it was the
+peach, putting back a plain one is impossible and that return was the peach too: the
+basket nets out to nothing in both worlds. So the events are replayed world by world (a
+world: the basket's counts so far), each event's readings that would give back units
+that world does not hold are dropped and the rest share their probability, and the
+receipt is as sure as the total probability of the worlds that end as recorded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+World = frozenset  # of (sku, count) pairs, counts nonzero
+LOST = World({("", 0)})  # the reading was none of those kept: nothing is known of the basket after it
+
+
+def _apply(world: World, change: dict[str, int], free: str) -> World | None:
+    counts = dict(world)
+    for sku, n in change.items():
+        counts[sku] = counts.get(sku, 0) + n
+    if any(n < 0 for sku, n in counts.items() if sku != free):
+        return None  # gives back units this world never held
+    return World((sku, n) for sku, n in counts.items() if n)
+
+
+def worlds(changes: Iterable[list[tuple[float, dict[str, int]]]], free: str, keep: int = 256, floor: float = 1e-9) -> dict[World, float]:
+    """The basket's final counts and their probabilities, given, per event in time order,
+    its readings as (probability, change of this basket). `free`: a key that may go below
+    zero (an unexplained return). The readings' missing mass (readings not kept) leads to
+    LOST; worlds below `floor`, or beyond the `keep` likeliest, are dropped."""
+    out: dict[World, float] = {World(): 1.0}
+    for readings in changes:
+        other = max(0.0, 1.0 - sum(p for p, _ in readings))
+        nxt: dict[World, float] = defaultdict(float)
+        for world, pw in out.items():
+            if world == LOST:
+                nxt[LOST] += pw
+                continue
+            can = [(p, w) for p, change in readings if p > 0 and (w := _apply(world, change, free)) is not None]
+            total = sum(p for p, _ in can) + other
+            if total <= 0:
+                nxt[LOST] += pw
+                continue
+            for p, w in can:
+                nxt[w] += pw * p / total
+            nxt[LOST] += pw * other / total
+        ranked = sorted(((w, p) for w, p in nxt.items() if p >= floor), key=lambda wp: -wp[1])[:keep]
+        out = dict(ranked)
+    return out
+
+
+def probability_as_recorded(final: dict[World, float], recorded: dict[str, int], sku: str | None, free: str) -> float:
+    """P(the basket ends as `recorded`), or only its `sku` line (and its unexplained changes)."""
+    if sku is None:
+        want = World((k, n) for k, n in recorded.items() if n)
+        return sum(p for w, p in final.items() if w == want)
+    keys = (sku, free)
+    return sum(p for w, p in final.items() if w != LOST and all(dict(w).get(k, 0) == recorded.get(k, 0) for k in keys))
