@@ -441,15 +441,12 @@ class Associator:
         p, wp = self.params, self.what_params
 
         def lifts(options: list[Option]) -> list[tuple[Item, float]]:
+            """(item, log prior + log dip density) of the parts (as in two-act hypotheses) deep enough."""
             out = []
-            for o in options:
-                if o.prior < p.multi_min_prior or o.weight_g <= 0:
-                    continue
-                for n in range(1, p.multi_max_units + 1):
-                    sd = math.sqrt(event.delta_std_g**2 + n * o.std_g**2 + wp.min_std_g**2)
-                    if n * o.weight_g + 3.0 * sd >= event.dip_g:
-                        out.append(((o.sku, o.owner, n), math.log(o.prior) + (n - 1) * math.log(wp.count_decay)
-                                    - math.log(n * o.weight_g) + vision_log(vision, o.sku, wp)))
+            for item, grams, var, log_prior in self._parts(options, ItemEvent.TAKE, vision):
+                lifted = abs(grams)
+                if lifted > 0 and lifted + 3.0 * math.sqrt(event.delta_std_g**2 + var + wp.min_std_g**2) >= event.dip_g:
+                    out.append((item, log_prior - math.log(lifted)))
             return out
 
         lifted = lifts(take_options)
