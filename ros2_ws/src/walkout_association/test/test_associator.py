@@ -457,3 +457,35 @@ def test_a_restarted_associator_carries_the_basket_on(store, catalog):
     basket = a.basket("tok-a")
     assert sorted((ln.sku, ln.quantity) for ln in basket.lines) == sorted([(SOUP, 2), (WATER, 1)])
     assert 0.95 < basket.confidence <= 0.99
+
+
+def _choice(store, hands_a: tuple[float, float], hands_b: tuple[float, float] | None, b_xy=(2.3, 1.6)):
+    """who_made's features for A (at the water plate, arm at it from hands_a[0] to hands_a[1])
+    and B (at b_xy, arm at the plate in hands_b, if any), over a change 4.5-5.5 s."""
+    from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
+
+    tip = (1.95, 2.0, 1.0)
+    window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=hands_a[0], hand_to=hands_a[1]),
+              "B": standing("B", "tok-b", 3.0, 7.0, b_xy, hand_at=tip if hands_b else None,
+                            hand_from=hands_b[0] if hands_b else None, hand_to=hands_b[1] if hands_b else None)}
+    cands = who_made(store.plates_by_id[WATER_PLATE], event(WATER_PLATE, 4.5, -521.0), window, WhoParams())
+    return {c.session_token: dict(zip(CHOICE_FEATURES, c.features, strict=True)) for c in cands}
+
+
+def test_an_arm_shown_only_while_another_track_shows_one_is_not_alone(store):
+    # One arm at the plate given to both A and B (seen from above it could be either's)
+    # for part of the change; A's shows alone the rest of it.
+    f = _choice(store, (4.0, 6.0), (4.4, 5.0))
+    assert f["tok-b"]["w_near_frac"] > 0.3 and f["tok-b"]["w_alone_frac"] == 0.0
+    assert 0.4 < f["tok-a"]["w_alone_frac"] < f["tok-a"]["w_near_frac"] == 1.0
+
+
+def test_a_track_seen_with_no_arm_at_the_plate_reports_its_distance(store):
+    f = _choice(store, (4.0, 6.0), None, b_xy=(2.7, 1.3))  # beside A, not behind it
+    assert f["tok-a"]["w_armless_m"] == 0.0
+    assert f["tok-b"]["w_armless_m"] == pytest.approx(store.plates_by_id[WATER_PLATE].distance_to_front(np.array([2.7, 1.3])), abs=0.01)
+    far = _choice(store, (4.0, 6.0), None, b_xy=(2.7, 0.4))  # 1.7 m off: hardly in reach, capped
+    assert far["tok-b"]["w_armless_m"] == 1.5
+    # behind A, its arm may be the one seen as A's: no missing arm counts against it
+    behind = _choice(store, (4.0, 6.0), None, b_xy=(2.0, 1.2))
+    assert behind["tok-b"]["w_past_frac"] > 0 and behind["tok-b"]["w_armless_m"] == 0.0

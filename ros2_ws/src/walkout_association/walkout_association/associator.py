@@ -387,9 +387,10 @@ class Associator:
         # an arm at the plate: evidence for a part of the change outweighs the reach
         near = sorted((kv for kv in share.items() if kv[0] and kv[1] >= 1.0), key=lambda kv: -kv[1])[: p.sessions_per_event]
         q = min(max(p.two_actor_prior, 0.0), 0.999)
-        # a single actor with a full arm at the plate weighs full_arm_likelihood; a pair of two
-        # arms at the cap weighs k x (its share likelihood)^2: k makes P(pair) = q between them
-        k = 2.0 * q / (1.0 - q) * full_arm_likelihood(self.who_params) * math.exp(-2.0 * self.who_params.max_log_ratio)
+        # a single actor with a full arm at the plate, beside the other's in every look, weighs
+        # full_arm_likelihood(alone=False); a pair of two arms at the cap weighs
+        # k x (its share likelihood)^2: k makes P(pair) = q between them
+        k = 2.0 * q / (1.0 - q) * full_arm_likelihood(self.who_params, alone=False) * math.exp(-2.0 * self.who_params.max_log_ratio)
         pairs = [((a, b), k * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]

@@ -62,14 +62,16 @@ class WhoParams:
     hand_near_m: float = 0.15
     hand_low_m: float = 0.15
     hand_high_m: float = 0.5
-    choice_bias: float = 0.009
-    w_near_frac: float = 2.934  # fraction of its looks with an arm tip at the plate
-    w_near_any: float = 0.108  # any such look
-    w_unseen: float = 2.996  # nobody saw it during the change (lost)
-    w_log_reach: float = 0.242  # log of the reach factor (head distance, its uncertainty)
-    w_head_m: float = -0.314  # its head's distance from the plate's front during the change
-    w_past_frac: float = -1.01  # near fraction of a nearer shopper it may reach past (its arm seen as theirs)
-    w_old_lr: float = 0.238  # the capped arm likelihood ratio (looks scored one by one)
+    choice_bias: float = 0.06
+    w_near_frac: float = 2.818  # fraction of its looks with an arm tip at the plate
+    w_near_any: float = -0.512  # any such look
+    w_unseen: float = 1.691  # nobody saw it during the change (lost)
+    w_log_reach: float = 0.183  # log of the reach factor (head distance, its uncertainty)
+    w_head_m: float = 0.156  # its head's distance from the plate's front during the change
+    w_past_frac: float = -1.198  # near fraction of a nearer shopper it may reach past (its arm seen as theirs)
+    w_old_lr: float = 0.127  # the capped arm likelihood ratio (looks scored one by one)
+    w_alone_frac: float = 0.933  # fraction of its looks with an arm at the plate while no other track showed one there
+    w_armless_m: float = -2.189  # no arm at the plate in any look while seen: its head's distance (to 1.5 m)
 
 
 @dataclass
@@ -136,6 +138,7 @@ class ArmEvidence:
     looks: int = 0  # looks at the track during the change
     near: int = 0  # of those, with an arm tip at this plate (front and height)
     unseen: bool = False  # lost during the whole change
+    near_looks: frozenset[int] = frozenset()  # which looks (look_s bins) those were
 
     @property
     def near_frac(self) -> float:
@@ -170,26 +173,37 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
     shown = [r for r in ratios if r > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), len(near))
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), len(near), near_looks=frozenset(near))
 
 
-CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr")
+CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
+                   "w_alone_frac", "w_armless_m")
+ARMLESS_MAX_M = 1.5  # beyond this a missing arm says no more
 
 
-def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float) -> np.ndarray:
-    """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order)."""
-    return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr])
+def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float,
+                    alone_frac: float | None = None) -> np.ndarray:
+    """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order).
+    `alone_frac`: its looks with an arm at the plate while no other track's was (default:
+    all its near looks). A track seen with no arm there: how far its head was, for an arm
+    hidden under a head close to the shelf is common and one missing at arm's length is not;
+    unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own)."""
+    armless = 0.0 if ev.near or ev.unseen or past_frac > 0 else min(head_m, ARMLESS_MAX_M)
+    alone = ev.near_frac if alone_frac is None else alone_frac
+    return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr,
+                     alone, armless])
 
 
 def choice_weights(p: WhoParams) -> np.ndarray:
     return np.array([getattr(p, name) for name in CHOICE_FEATURES])
 
 
-def full_arm_likelihood(p: WhoParams) -> float:
+def full_arm_likelihood(p: WhoParams, alone: bool = True) -> float:
     """The choice likelihood of a shopper in easy reach with an arm at the plate in every
-    look (on nobody_likelihood's scale)."""
+    look (on nobody_likelihood's scale); not `alone`: another's arm was there in every look too."""
     full = ArmEvidence(p.max_log_ratio, p.max_log_ratio, 0.05, looks=5, near=5)
-    return math.exp(p.choice_bias + float(choice_weights(p) @ choice_features(full, 1.0, p.reach_m / 2, 0.0, p.max_log_ratio)))
+    x = choice_features(full, 1.0, p.reach_m / 2, 0.0, p.max_log_ratio, 1.0 if alone else 0.0)
+    return math.exp(p.choice_bias + float(choice_weights(p) @ x))
 
 
 def _head_during(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> np.ndarray:
@@ -248,11 +262,16 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
     scored = []
     for tid, _tok, reach, _d, ev, head in found:
         lr, past_frac = ev.log_ratio, 0.0
+        others: set[int] = set()  # looks in which another track showed an arm at the plate
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
-            if tid2 != tid and _reaches_past(plate, head, ev.nearest_m, head2, params):
+            if tid2 == tid:
+                continue
+            others |= ev2.near_looks
+            if _reaches_past(plate, head, ev.nearest_m, head2, params):
                 lr = max(lr, ev2.log_ratio + past)
                 past_frac = max(past_frac, ev2.near_frac)
-        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr)
+        alone = len(ev.near_looks - others) / ev.looks if ev.looks else 0.0
+        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone)
         scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
