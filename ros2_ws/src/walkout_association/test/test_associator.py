@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -489,3 +491,31 @@ def test_a_track_seen_with_no_arm_at_the_plate_reports_its_distance(store):
     # behind A, its arm may be the one seen as A's: no missing arm counts against it
     behind = _choice(store, (4.0, 6.0), None, b_xy=(2.0, 1.2))
     assert behind["tok-b"]["w_past_frac"] > 0 and behind["tok-b"]["w_armless_m"] == 0.0
+
+
+def _two_back_one_taken(store, catalog, beyond: float) -> tuple[Associator, list]:
+    """A took two bottles of water alone; later A and B both have an arm at the water plate
+    while one bottle comes back (+520 g net), the plate having gone `beyond` g past both ends."""
+    a = make(store, catalog)
+    for s in standing("A", "tok-a", 0.0, 3.0, (1.8, 1.55), hand_at=(1.8, 2.0, 1.0), hand_from=0.5, hand_to=2.5):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 1.0, -1040.0))
+    for tid, tok, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
+        for s in standing(tid, tok, 3.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+    a.open_session("tok-b", 3.0)
+    items, _ = a.on_plate_event(replace(event(WATER_PLATE, 4.5, 521.0), beyond_g=beyond))
+    return a, items
+
+
+def test_a_plate_going_past_both_ends_weighs_for_a_put_back_beside_a_take(store, catalog):
+    def took(a: Associator) -> float:  # P(B took a bottle while A put two back)
+        return sum(h.probability for h in a.last_record.hypotheses if h.effects().get("tok-b", {}).get(WATER, 0) > 0)
+
+    (calm, _), (over, items) = _two_back_one_taken(store, catalog, 0.0), _two_back_one_taken(store, catalog, 450.0)
+    assert calm.last_record.best.effects() == {"tok-a": {WATER: -1}}
+    # up to a bottle above the end: the moment between a put-back of two and a take of one
+    assert took(over) > 1.5 * took(calm) and over.basket("tok-b").confidence < calm.basket("tok-b").confidence
+    assert all("the plate went 450 g past both ends" in i.note for i in items)  # the reviewer reads why
+    # far more than a bottle: no moment between them explains it, a hand does either way
+    assert took(_two_back_one_taken(store, catalog, 5000.0)[0]) == pytest.approx(took(calm), rel=1e-6)

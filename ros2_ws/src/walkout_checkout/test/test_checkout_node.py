@@ -83,7 +83,7 @@ def test_node_keeps_evidence_serves_the_shopper_and_calls_the_webhook(tmp_path, 
         ev.alternatives = [wm.ProductScore(sku="x", probability=0.01)]
         set_stamp(ev.header.stamp, 40.0)
         items.publish(ev)
-        pe = wm.PlateEvent(plate_id="P1", delta_g=3.0, dip_g=380.0, settled=True)
+        pe = wm.PlateEvent(plate_id="P1", delta_g=3.0, dip_g=380.0, beyond_g=120.0, settled=True)
         set_stamp(pe.end, 40.0)
         plates.publish(pe)
         plates.publish(wm.PlateEvent(plate_id="P1", settled=False))  # still moving: not evidence
@@ -100,6 +100,7 @@ def test_node_keeps_evidence_serves_the_shopper_and_calls_the_webhook(tmp_path, 
         assert kinds == ["item_event", "plate_event", "tracks"]
         (kept,) = [e for e in node.core.db.evidence(0, 100) if e["kind"] == "plate_event"]
         assert kept["dip_g"] == pytest.approx(380.0) and kept["delta_g"] == pytest.approx(3.0)
+        assert kept["beyond_g"] == pytest.approx(120.0)
         with urllib.request.urlopen(f"{node.web.url}/api/s/tok-5?v=-1", timeout=5) as r:
             assert json.loads(r.read())["total_cents"] == 199
         baskets.publish(basket(False))

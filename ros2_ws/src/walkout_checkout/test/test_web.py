@@ -95,6 +95,7 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
                                                     "hands": [[2.4, 2.0]]}]})
     db.record_evidence("plate_event", 20.0, {"plate_id": plate, "delta_g": -760.0})
     db.record_evidence("plate_event", 24.0, {"plate_id": plate, "delta_g": 2.0, "dip_g": 512.0})
+    db.record_evidence("plate_event", 30.0, {"plate_id": plate, "delta_g": 380.0, "beyond_g": 410.0})
     db.record_evidence("item_event", 20.0, {"plate_id": plate, "action": 0, "sku": WATER[0], "quantity": 2, "probability": 0.7,
                                             "note": "two shoppers near", "candidates": [{"track_id": "9f3a", "session_token": "tok-r",
                                                                                           "probability": 0.7}],
@@ -114,6 +115,7 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
     page = get(f"{app.url}/review/tok-r", alice)[1]
     assert "two shoppers near" in page and f"{plate} -760 g" in page and "arm out" in page
     assert f"{plate} +2 g, dipped 512 g and came back" in page
+    assert f"{plate} +380 g, went 410 g past both ends for a moment" in page
     assert 'class="track"' in page and 'class="hand"' in page  # the top-down picture at the pick
     post(f"{app.url}/review/tok-r", b"qty_012000286209=1&note=saw+one", alice)
     r = db.receipt("tok-r")

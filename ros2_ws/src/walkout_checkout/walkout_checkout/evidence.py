@@ -20,6 +20,9 @@ def plate_event(msg: Any) -> tuple[float, dict] | None:
     dip = float(getattr(msg, "dip_g", 0.0))  # bags recorded before dips carry none
     if dip > 0:
         payload["dip_g"] = dip
+    beyond = float(getattr(msg, "beyond_g", 0.0))
+    if beyond > 0:
+        payload["beyond_g"] = beyond
     return stamp_to_sec(msg.end), payload
 
 

@@ -252,7 +252,9 @@ class CheckoutWeb:
                      + "".join(f"; who {c.get('session_token') or c.get('track_id')} {c.get('probability', 0):.2f}"
                                for c in e.get("candidates", [])), e["plate_id"]) for e in items]
         timeline += [(e["stamp"], "plate", f"{e['plate_id']} {e.get('delta_g', 0):+.0f} g"
-                      + (f", dipped {e['dip_g']:.0f} g and came back (items lifted and put back)" if e.get("dip_g") else ""),
+                      + (f", dipped {e['dip_g']:.0f} g and came back (items lifted and put back)" if e.get("dip_g") else "")
+                      + (f", went {e['beyond_g']:.0f} g past both ends for a moment (a hand pressing, or a put-back"
+                         " and a take overlapping)" if e.get("beyond_g") else ""),
                       e["plate_id"]) for e in plate_events]
         timeline += [(a, "reach", f"arm out for {b - a:.1f} s", "") for a, b in self._reaches(token, frames)]
         timeline.sort(key=lambda t: t[0])

@@ -50,6 +50,9 @@ class PlateEvent:
     # less for a moment: items were lifted and put back. A lower bound of what was lifted
     # (the hands may overlap); 0: no such dip.
     dip_g: float = 0.0
+    # A change whose plate went this far beyond both ends for a moment (above the higher or
+    # below the lower): a put-back and a take overlapping, a hand pressing, a fumble; 0: none.
+    beyond_g: float = 0.0
 
 
 @dataclass

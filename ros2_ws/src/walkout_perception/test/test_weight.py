@@ -62,6 +62,31 @@ def test_multi_unit_and_return():
     assert [round(e.delta_g / 520) for e in events] == [-2, 1]
 
 
+@pytest.mark.parametrize("rate,noise", [(30.0, 5.0), (60.0, 5.0), (100.0, 1.0)])
+@pytest.mark.parametrize("gap", [0.15, 0.0])
+def test_a_put_back_overlapping_a_take_goes_beyond_both_ends(rate, noise, gap):
+    # Two bottles (2 x 1000 g) put back, one taken `gap` s after (before the plate rested:
+    # no plateau to split at): one event of +1000 g that went up to a bottle above its end
+    # (the 0.25 s mean: less, the shorter the moment; hands overlapping hide more of it).
+    back = ramp(8.0, 0.3, 2000.0, jostle=20.0)
+    take = ramp(8.3 + gap, 0.3, -1000.0, jostle=20.0, seed=8)
+    (ev,) = run(lambda t: back(t) + take(t), rate=rate, noise=noise)
+    assert ev.delta_g == pytest.approx(1000.0, abs=10) and ev.dip_g == 0
+    assert 500 < ev.beyond_g < 1050
+    # the take first: it went below the start
+    (ev,) = run(lambda t: ramp(8.0, 0.3, -1000.0, jostle=20.0)(t) + ramp(8.3 + gap, 0.3, 2000.0, jostle=20.0, seed=8)(t),
+                rate=rate, noise=noise)
+    assert ev.delta_g == pytest.approx(1000.0, abs=10) and 500 < ev.beyond_g < 1050
+    # one shopper's two bottles, slowly: nothing beyond
+    (ev,) = run(ramp(8.0, 1.0, 2000.0, jostle=20.0), rate=rate, noise=noise)
+    assert ev.beyond_g == 0.0
+
+
+def test_a_hand_pressing_before_a_take_goes_beyond_it():
+    (ev,) = run(lambda t: hand(7.6, 8.1, 400.0)(t) + ramp(8.1, 0.3, -520.0, jostle=20.0)(t))
+    assert ev.delta_g == pytest.approx(-520.0, abs=10) and ev.beyond_g == pytest.approx(400.0, abs=40)
+
+
 def hand(t0, t1, grams, tremor=15.0, seed=3):
     """A hand resting on the plate from t0 to t1: its load trembles (`tremor` g sd, as the
     simulator's; a hand is never as still as goods on a plate)."""

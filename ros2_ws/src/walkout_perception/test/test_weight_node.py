@@ -1,6 +1,7 @@
 """The weight node over real rclpy topics: live (unsettled) events while a plate is
 disturbed, then one settled event; duplicate batches are skipped."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,7 @@ def test_a_plate_event_keeps_every_field_through_its_message():
     # a lifted-and-put-back event: no change, but its dip is what the associator weighs
     ev = PlateEvent("G1A-S2-P1", "G1A-S2", 11.65, 15.985, 3.2, 1.5, True, "G1A-S2-P1@15.985", dip_g=697.0)
     back = plate_event(plate_event_msg(ev))
+    assert back.beyond_g == 0.0 and plate_event(plate_event_msg(replace(ev, beyond_g=1493.0))).beyond_g == pytest.approx(1493.0)
     assert back.dip_g == pytest.approx(697.0) and back.delta_g == pytest.approx(3.2) and back.delta_std_g == pytest.approx(1.5)
     assert (back.plate_id, back.shelf_id, back.settled, back.event_id) == (ev.plate_id, ev.shelf_id, True, ev.event_id)
     assert (back.start, back.end) == (pytest.approx(11.65), pytest.approx(15.985))

@@ -30,6 +30,9 @@ shopper, or taken by one while another put the same product back (slow hands ove
 the plate need never rest in between). How much was lifted is not known (the dip's depth is
 only a lower bound when the hands overlap), so the disturbance is not split: it is one
 event with no change and its `dip_g`, for the associator to weigh who may have taken what.
+Likewise a change whose plate went well beyond both its ends for a moment (above the higher,
+below the lower) carries `beyond_g`: a put-back and a take overlapping leave that, and so do
+a hand pressing and a fumble; the associator weighs which.
 
 Detection limit (bench_weight.py): with 5 g sd noise, 5 g items at 60-100 Hz and 8 g
 items at 30 Hz; with 1 g sd noise, 4 g items. Changes near the threshold wait up to
@@ -75,6 +78,10 @@ class WeightParams:
     plateau_quiet: float = 1.6  # if its samples scatter (about a line) at most this many noise sd
     plateau_trim_s: float = 0.15  # after trimming at most this much off each end (the hands arriving, leaving)
     dip_window_s: float = 0.25  # a dip is the lowest mean over this long in a disturbance (longer than a knock's swing)
+    # A change's excursion beyond its ends counts once that window's mean lies beyond by
+    # more than this many of its own sd (a ramp up and down inside the window scatters it;
+    # a knock's swing averages out within it)
+    beyond_sds: float = 1.0
 
 
 @dataclass
@@ -129,6 +136,7 @@ class PlateDetector:
     dip_window: deque = field(default_factory=deque)  # the disturbance's last dip_window_s samples
     dip_sums: tuple[float, float] = (0.0, 0.0)  # their sum and sum of squares
     dip_low: tuple[float, float, int] | None = None  # lowest window so far: (mean, sd, samples)
+    dip_high: tuple[float, float, int] | None = None  # highest window so far
 
     def __post_init__(self) -> None:
         self.noise = self.params.noise_init_g
@@ -151,8 +159,8 @@ class PlateDetector:
         return events
 
     def _follow_dip(self, g: float) -> None:
-        """Keeps the lowest mean over `dip_window_s` while the plate is disturbed (running
-        sums: this runs for every sample)."""
+        """Keeps the lowest and highest means over `dip_window_s` while the plate is
+        disturbed (running sums: this runs for every sample)."""
         if self.stable is None or (self.current is self.stable and not self.outliers):
             if self.dip_window:
                 self._forget_dip()
@@ -165,13 +173,17 @@ class PlateDetector:
             x = self.dip_window.popleft()
             s, sq = s - x, sq - x * x
         self.dip_sums = (s, sq)
-        if len(self.dip_window) == n and (self.dip_low is None or s / n < self.dip_low[0]):
-            mean = s / n
+        if len(self.dip_window) < n:
+            return
+        mean = s / n
+        if self.dip_low is None or mean < self.dip_low[0]:
             self.dip_low = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
+        if self.dip_high is None or mean > self.dip_high[0]:
+            self.dip_high = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
 
     def _forget_dip(self) -> None:
         self.dip_window.clear()
-        self.dip_sums, self.dip_low = (0.0, 0.0), None
+        self.dip_sums, self.dip_low, self.dip_high = (0.0, 0.0), None, None
 
     def _add(self, t: float, g: float) -> list[PlateEvent]:
         p = self.params
@@ -282,7 +294,7 @@ class PlateDetector:
             return [self._event(old, mid, start, mid.start), self._event(mid, cur, mid.end, cur.start)]
         delta, std = self._difference(old, cur)
         if abs(delta) >= self._threshold(std):
-            return [self._event(old, cur, start, cur.start)]
+            return [self._event(old, cur, start, cur.start, beyond_g=self._beyond(old, cur))]
         if dip := self._dip(old, cur):  # lifted and put back: one event with no change
             return [self._event(old, cur, start, cur.start, dip_g=dip)]
         return []  # back where it was: a resting hand, a knock, drift
@@ -291,16 +303,27 @@ class PlateDetector:
         """How far the disturbance between `old` and `new` dipped below both (0: not
         significantly, or not clearly beyond what a fumbling hand or a knock's swing makes)."""
         low, self.dip_low = self.dip_low, None
-        if low is None:
-            return 0.0
-        mean, sd, n = low
-        depth = min(old.mean, new.mean) - mean
+        return self._past(old, low, min(old.mean, new.mean) - low[0], self.params.quiet_sigmas) if low else 0.0
+
+    def _beyond(self, old: Level, new: Level) -> float:
+        """How far the disturbance of a change went above the higher of `old` and `new` or
+        below the lower, whichever is further (0: neither significantly)."""
+        low, high, self.dip_low, self.dip_high = self.dip_low, self.dip_high, None, None
+        sds = self.params.beyond_sds
+        under = self._past(old, low, min(old.mean, new.mean) - low[0], sds) if low else 0.0
+        over = self._past(old, high, high[0] - max(old.mean, new.mean), sds) if high else 0.0
+        return max(under, over)
+
+    def _past(self, old: Level, window: tuple[float, float, int], depth: float, sds: float) -> float:
+        """`depth`, how far a window's mean lay beyond a level, if that is clear of the
+        noise and of `sds` times the window's own scatter (a knock's swing); else 0."""
+        _mean, sd, n = window
         std = math.hypot(self.noise / math.sqrt(old.n_eff), max(self.noise, sd) / math.sqrt(n))
-        if depth < self._threshold(std) or depth < self.params.quiet_sigmas * sd:
+        if depth < self._threshold(std) or depth < sds * sd:
             return 0.0
         return depth
 
-    def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0) -> PlateEvent:
+    def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0, beyond_g: float = 0.0) -> PlateEvent:
         delta, std = self._difference(old, new)
         return PlateEvent(
             plate_id=self.plate_id,
@@ -312,6 +335,7 @@ class PlateDetector:
             settled=True,
             event_id=f"{self.plate_id}@{new.start:.3f}",
             dip_g=float(dip_g),
+            beyond_g=float(beyond_g),
         )
 
     def _quiet(self, lvl: Level) -> Level | None:

@@ -55,7 +55,7 @@ class WeightNode(WarnOnce, Node):
 
 def plate_event_msg(ev: PlateEvent) -> wm.PlateEvent:
     m = wm.PlateEvent(plate_id=ev.plate_id, shelf_id=ev.shelf_id, delta_g=float(ev.delta_g), delta_std_g=float(ev.delta_std_g), settled=ev.settled,
-                     dip_g=float(ev.dip_g))
+                     dip_g=float(ev.dip_g), beyond_g=float(ev.beyond_g))
     msgconv.set_stamp(m.header.stamp, ev.end)
     m.header.frame_id = "map"
     msgconv.set_stamp(m.start, ev.start)
