@@ -136,9 +136,12 @@ class ArmEvidence:
     share_log_ratio: float  # the looks that show an arm there only, capped: the case for a part of it
     nearest_m: float  # nearest arm tip seen during the change
     looks: int = 0  # looks at the track during the change
-    near: int = 0  # of those, with an arm tip at this plate (front and height)
+    near_looks: frozenset[int] = frozenset()  # of those, the ones (look_s bins) with an arm tip at this plate (front and height)
     unseen: bool = False  # lost during the whole change
-    near_looks: frozenset[int] = frozenset()  # which looks (look_s bins) those were
+
+    @property
+    def near(self) -> int:
+        return len(self.near_looks)
 
     @property
     def near_frac(self) -> float:
@@ -173,7 +176,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
     shown = [r for r in ratios if r > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), len(near), near_looks=frozenset(near))
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near))
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
@@ -201,7 +204,7 @@ def choice_weights(p: WhoParams) -> np.ndarray:
 def full_arm_likelihood(p: WhoParams, alone: bool = True) -> float:
     """The choice likelihood of a shopper in easy reach with an arm at the plate in every
     look (on nobody_likelihood's scale); not `alone`: another's arm was there in every look too."""
-    full = ArmEvidence(p.max_log_ratio, p.max_log_ratio, 0.05, looks=5, near=5)
+    full = ArmEvidence(p.max_log_ratio, p.max_log_ratio, 0.05, looks=5, near_looks=frozenset(range(5)))
     x = choice_features(full, 1.0, p.reach_m / 2, 0.0, p.max_log_ratio, 1.0 if alone else 0.0)
     return math.exp(p.choice_bias + float(choice_weights(p) @ x))
 

@@ -176,10 +176,10 @@ class PlateDetector:
         if len(self.dip_window) < n:
             return
         mean = s / n
-        if self.dip_low is None or mean < self.dip_low[0]:
-            self.dip_low = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
-        if self.dip_high is None or mean > self.dip_high[0]:
-            self.dip_high = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
+        low, high = self.dip_low is None or mean < self.dip_low[0], self.dip_high is None or mean > self.dip_high[0]
+        if low or high:
+            window = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
+            self.dip_low, self.dip_high = (window if low else self.dip_low), (window if high else self.dip_high)
 
     def _forget_dip(self) -> None:
         self.dip_window.clear()
