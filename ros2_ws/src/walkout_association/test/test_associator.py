@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from walkout_association.associator import AssociationParams, Associator
-from walkout_common.types import CONFIRMED, EXITED, ItemEvent, PlateEvent, TrackSnapshot
+from walkout_common.types import CONFIRMED, EXITED, LOST, ItemEvent, PlateEvent, TrackSnapshot
 from walkout_tracking.history import TrackHistory
 
 
@@ -77,26 +77,66 @@ def test_two_hands_at_one_plate_is_uncertain(store, catalog):
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
 
 
+def _who_took_water(store, catalog, arms, forget=None):
+    """The water plate's take with each (track, token, head x, arm tip, from, to) of `arms`
+    standing 0.45 m from its front; `forget`: the associator's map of neighbouring plates
+    ('_above' or '_beside') to empty for the water plate."""
+    a = make(store, catalog)
+    if forget:
+        getattr(a, forget)[WATER_PLATE] = ()
+    for track, token, x, tip, t0, t1 in arms:
+        for s in standing(track, token, 0.0, 8.0, (x, 1.55), hand_at=tip, hand_from=t0, hand_to=t1):
+            a.history.add(s)
+        a.open_session(token, 0.0)
+    items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    return items[0]
+
+
 def test_an_arm_at_the_shelf_above_is_not_at_the_plate_below(store, catalog):
     # A reaches into the shelf level over the water plate the whole time, its tip on the
     # goods there (1.3 m: inside the water plate's height band, at the upper plate's);
     # B's arm is at the water plate for a moment only: B took the water.
-    def reaching(above_known):
-        a = make(store, catalog)
-        if not above_known:
-            a._above[WATER_PLATE] = ()
-        for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.3), hand_from=3.0, hand_to=7.0):
-            a.history.add(s)
-        for s in standing("B", "tok-b", 0.0, 8.0, (2.35, 1.55), hand_at=(2.15, 2.0, 1.0), hand_from=4.6, hand_to=5.0):
-            a.history.add(s)
-        a.open_session("tok-a", 0.0)
-        a.open_session("tok-b", 0.0)
-        items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
-        return items[0]
-
-    assert reaching(above_known=False).session_token == "tok-a"  # the tip taken for the water plate's
-    item = reaching(above_known=True)
+    arms = [("A", "tok-a", 1.95, (1.95, 2.0, 1.3), 3.0, 7.0), ("B", "tok-b", 2.35, (2.15, 2.0, 1.0), 4.6, 5.0)]
+    assert _who_took_water(store, catalog, arms, forget="_above").session_token == "tok-a"  # the tip taken for the water plate's
+    item = _who_took_water(store, catalog, arms)
     assert item.session_token == "tok-b" and item.probability > 0.9
+
+
+def test_an_arm_at_the_plate_beside_is_not_at_this_one(store, catalog):
+    # B, in front of the next plate on the same shelf (G1A-S1-P2, 0.1 m past the water
+    # plate's end), has its tip at that plate's near end the whole time: 0.13 m from the
+    # water plate's front, so "near" it too. A's arm is at the water plate for a moment
+    # only: A took the water.
+    from walkout_association.who import WhoParams, plates_beside
+
+    beside = plates_beside(store.plates_by_id[WATER_PLATE], store.plates, WhoParams())
+    assert [q.id for q in beside] == [COLA_PLATE]  # not the shelf above, nor the gondola's other side
+    arms = [("A", "tok-a", 1.95, (1.95, 2.0, 1.0), 4.6, 5.0), ("B", "tok-b", 2.55, (2.38, 2.0, 1.0), 3.0, 7.0)]
+    assert _who_took_water(store, catalog, arms, forget="_beside").session_token == "tok-b"  # the tip taken for the water plate's
+    item = _who_took_water(store, catalog, arms)
+    assert item.session_token == "tok-a" and item.probability > 0.9
+
+
+def test_a_lost_track_of_no_session_does_not_outweigh_a_shopper_at_the_shelf(store, catalog):
+    # A stands 0.25 m from the water plate, its arm hidden under its head (no tip seen). G,
+    # a track no session claimed (a shoulder split off someone), was lost 1.8 m away just
+    # before the change: its unseen reach used to win the take ("nobody tracked" billed).
+    def take(params):
+        a = Associator(store, catalog, TrackHistory(), params)
+        for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.75)):
+            a.history.add(s)
+        for s in standing("G", "", 0.0, 4.0, (1.95, 0.2)):
+            a.history.add(s)
+        for t in np.arange(4.0, 8.0, 0.1):
+            a.history.add(snap("G", "", float(t), (1.95, 0.2), state=LOST, var=0.05 + 0.1 * (t - 4.0)))
+        a.open_session("tok-a", 0.0)
+        a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+        return {c.track_id: c.probability for c in a.last_record.candidates}
+
+    before = take(AssociationParams(w_unbound=0.0, w_unbound_unseen=0.0))
+    assert before["G"] > before["A"]
+    now = take(AssociationParams())
+    assert now["A"] > 0.5 and now["A"] > 5 * now["G"]
 
 
 def _two_reaching(store, catalog, xs):

@@ -37,7 +37,7 @@ from walkout_common.types import (
 
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
-from .who import WhoParams, full_arm_likelihood, plates_above, who_made
+from .who import WhoParams, full_arm_likelihood, plates_above, plates_beside, who_made
 from .worlds import probability_as_recorded, worlds
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
@@ -243,6 +243,7 @@ class Associator:
         self.kept_back: dict[str, Counter] = defaultdict(Counter)  # session -> its units put back after their taker left
         self._plates = store.plates_by_id
         self._above = {pl.id: plates_above(pl, store.plates, self.who_params) for pl in store.plates}  # plates stacked over each
+        self._beside = {pl.id: plates_beside(pl, store.plates, self.who_params) for pl in store.plates}  # and beside each
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
 
@@ -317,7 +318,7 @@ class Associator:
         self._seen_events.add(event.event_id)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
-        cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id])
+        cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id], self._beside[event.plate_id])
         actors, pairs = self._actors_and_pairs(cands)
         track_of = {}
         for c in cands:

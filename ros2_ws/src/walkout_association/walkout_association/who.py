@@ -12,7 +12,9 @@ track is capped: two tracks that both show an arm at the plate stay uncertain.
 Shelves stack: a hand reaching into the shelf level above a plate is at that plate's
 front too, and its tip (on the goods, above their plate) within the height band of the
 plate below. A tip at the height of a plate stacked over this one (from hand_low_m below
-it up) reaches that plate, not this one.
+it up) reaches that plate, not this one; nor is a tip nearer the front of a plate beside
+this one, on the same shelf level, than this one's (a neighbour reaching into the next
+plate, within hand_near_m of this plate's end).
 """
 
 from __future__ import annotations
@@ -62,16 +64,23 @@ class WhoParams:
     hand_near_m: float = 0.15
     hand_low_m: float = 0.15
     hand_high_m: float = 0.5
-    choice_bias: float = 0.06
-    w_near_frac: float = 2.818  # fraction of its looks with an arm tip at the plate
-    w_near_any: float = -0.512  # any such look
-    w_unseen: float = 1.691  # nobody saw it during the change (lost)
-    w_log_reach: float = 0.183  # log of the reach factor (head distance, its uncertainty)
-    w_head_m: float = 0.156  # its head's distance from the plate's front during the change
-    w_past_frac: float = -1.198  # near fraction of a nearer shopper it may reach past (its arm seen as theirs)
-    w_old_lr: float = 0.127  # the capped arm likelihood ratio (looks scored one by one)
-    w_alone_frac: float = 0.933  # fraction of its looks with an arm at the plate while no other track showed one there
-    w_armless_m: float = -2.189  # no arm at the plate in any look while seen: its head's distance (to 1.5 m)
+    beside_margin_m: float = 0.05  # a tip this much nearer the front of a plate beside this one is at that plate
+    choice_bias: float = 0.074
+    w_near_frac: float = 3.067  # fraction of its looks with an arm tip at the plate
+    w_near_any: float = -0.228  # any such look
+    w_unseen: float = 1.884  # nobody saw it during the change (lost)
+    w_log_reach: float = 0.216  # log of the reach factor (head distance, its uncertainty)
+    w_head_m: float = 0.339  # its head's distance from the plate's front during the change
+    w_past_frac: float = -1.336  # near fraction of a nearer shopper it may reach past (its arm seen as theirs)
+    w_old_lr: float = 0.056  # the capped arm likelihood ratio (looks scored one by one)
+    w_alone_frac: float = 1.237  # fraction of its looks with an arm at the plate while no other track showed one there
+    w_armless_m: float = -2.385  # no arm at the plate in any look while seen: its head's distance (to 1.5 m)
+    # A track no session claimed (a raised arm or a shoulder split off someone, a person
+    # seen again whom re-binding could not name) is seldom the billable actor, least of all
+    # one lost during the change: it no longer outweighs a session's shopper at the shelf
+    # whose arm the head hides.
+    w_unbound: float = -3.46
+    w_unbound_unseen: float = -0.817
 
 
 @dataclass
@@ -105,9 +114,24 @@ def plates_above(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[P
                  and float(np.min(q.distance_to_front(ends))) <= p.hand_near_m)
 
 
-def _reaches_above(h: np.ndarray, above: Sequence[Plate], p: WhoParams) -> bool:
-    """Whether an arm tip is at the front of a plate stacked over this one, at its height."""
-    return any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above)
+def plates_beside(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[Plate, ...]:
+    """The plates beside `plate` on its shelf level whose front is in line with its front
+    and within a hand's spread (stray_range_m) of it: where a neighbour's hand may be taken
+    for one at this plate."""
+    ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
+    return tuple(q for q in plates if q.id != plate.id and abs(q.center[2] - plate.center[2]) <= STACKED_RISE_M
+                 and float(q.front_normal @ plate.front_normal) > 0.9
+                 and abs(float((q.front_center[:2] - plate.front_center[:2]) @ plate.front_normal)) < p.hand_near_m
+                 and float(np.min(q.distance_to_front(ends))) <= p.stray_range_m)
+
+
+def _at_another(h: np.ndarray, plate: Plate, above: Sequence[Plate], beside: Sequence[Plate], p: WhoParams) -> bool:
+    """Whether an arm tip is at another plate: at the front of one stacked over this one, at
+    its height, or clearly nearer the front of one beside it than this one's."""
+    if any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above):
+        return True
+    here = float(plate.distance_to_front(h))
+    return any(float(q.distance_to_front(h)) + p.beside_margin_m < here for q in beside)
 
 
 def _nearest_arm(plate: Plate, hands: list[np.ndarray], p: WhoParams) -> float:
@@ -149,11 +173,11 @@ class ArmEvidence:
 
 
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams,
-                 above: Sequence[Plate] = ()) -> ArmEvidence:
+                 above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> ArmEvidence:
     """log P(looks | actor) - log P(looks | bystander) over the change. One of two
     shoppers taking in one long disturbance needs its arm there only for its own part of
     it, so its case counts the looks that show the arm, not those that miss it. Tips at
-    the plates `above` it are not at this plate."""
+    the plates `above` or `beside` it are not at this plate."""
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
     near: set[int] = set()
@@ -166,7 +190,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
-        hands = [h for h in s.hands if not _reaches_above(h, above, p)]
+        hands = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
         looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, hands, p))  # any view of the look that shows the arm
         if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in hands):
             near.add(k)
@@ -180,21 +204,22 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
-                   "w_alone_frac", "w_armless_m")
+                   "w_alone_frac", "w_armless_m", "w_unbound", "w_unbound_unseen")
 ARMLESS_MAX_M = 1.5  # beyond this a missing arm says no more
 
 
 def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float,
-                    alone_frac: float | None = None) -> np.ndarray:
+                    alone_frac: float | None = None, unbound: bool = False) -> np.ndarray:
     """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order).
     `alone_frac`: its looks with an arm at the plate while no other track's was (default:
     all its near looks). A track seen with no arm there: how far its head was, for an arm
     hidden under a head close to the shelf is common and one missing at arm's length is not;
-    unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own)."""
+    unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own).
+    `unbound`: no session claimed the track."""
     armless = 0.0 if ev.near or ev.unseen or past_frac > 0 else min(head_m, ARMLESS_MAX_M)
     alone = ev.near_frac if alone_frac is None else alone_frac
     return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr,
-                     alone, armless])
+                     alone, armless, float(unbound), float(unbound and ev.unseen)])
 
 
 def choice_weights(p: WhoParams) -> np.ndarray:
@@ -235,9 +260,9 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p:
 
 
 def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams,
-             above: Sequence[Plate] = ()) -> list[Candidate]:
+             above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> list[Candidate]:
     """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it).
-    `above`: the plates stacked over this one (plates_above)."""
+    `above`, `beside`: the plates stacked over this one and beside it (plates_above, plates_beside)."""
     found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
@@ -255,7 +280,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
         if reach <= 1e-9:
             continue
-        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above),
+        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside),
                       _head_during(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's: as the one
     # actor. Its case for a part beside another actor stays its own arm's (the share): one
@@ -263,7 +288,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
     past = math.log(params.past_share)
     w = choice_weights(params)
     scored = []
-    for tid, _tok, reach, _d, ev, head in found:
+    for tid, tok, reach, _d, ev, head in found:
         lr, past_frac = ev.log_ratio, 0.0
         others: set[int] = set()  # looks in which another track showed an arm at the plate
         for tid2, _tok2, _r2, _d2, ev2, head2 in found:
@@ -274,7 +299,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
                 lr = max(lr, ev2.log_ratio + past)
                 past_frac = max(past_frac, ev2.near_frac)
         alone = len(ev.near_looks - others) / ev.looks if ev.looks else 0.0
-        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone)
+        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone, unbound=not tok)
         scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
