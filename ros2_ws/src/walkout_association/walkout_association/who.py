@@ -106,23 +106,27 @@ def _reach_factor(d: float, p: WhoParams) -> float:
 STACKED_RISE_M = 0.05
 
 
+def _front_gap(plate: Plate, q: Plate) -> float:
+    """How near plate q's front edge comes to five points along `plate`'s front edge."""
+    ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
+    return float(np.min(q.distance_to_front(ends)))
+
+
 def plates_above(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[Plate, ...]:
     """The plates stacked over `plate`: higher up, their front edge within hand_near_m of
     some part of its front edge."""
-    ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
     return tuple(q for q in plates if q.id != plate.id and q.center[2] > plate.center[2] + STACKED_RISE_M
-                 and float(np.min(q.distance_to_front(ends))) <= p.hand_near_m)
+                 and _front_gap(plate, q) <= p.hand_near_m)
 
 
 def plates_beside(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[Plate, ...]:
     """The plates beside `plate` on its shelf level whose front is in line with its front
     and within a hand's spread (stray_range_m) of it: where a neighbour's hand may be taken
     for one at this plate."""
-    ends = plate.front_center[:2] + np.outer(np.linspace(-0.5, 0.5, 5) * plate.size[0], plate.along)
     return tuple(q for q in plates if q.id != plate.id and abs(q.center[2] - plate.center[2]) <= STACKED_RISE_M
                  and float(q.front_normal @ plate.front_normal) > 0.9
                  and abs(float((q.front_center[:2] - plate.front_center[:2]) @ plate.front_normal)) < p.hand_near_m
-                 and float(np.min(q.distance_to_front(ends))) <= p.stray_range_m)
+                 and _front_gap(plate, q) <= p.stray_range_m)
 
 
 def _at_another(h: np.ndarray, plate: Plate, above: Sequence[Plate], beside: Sequence[Plate], p: WhoParams) -> bool:
