@@ -26,3 +26,33 @@ def test_missed_person_lowers_mota():
     truth = walk("p1", 1.0) + walk("p2", 3.0)
     m = track_metrics(truth, walk("a", 1.0))
     assert 0.45 < m["MOTA"] < 0.55
+
+
+def test_only_the_region_is_scored():
+    # The person walks up from y = -1 outside the floor; the tracker sees them from y = 0.
+    truth = [(float(t), "p1", 1.0, -1.0 + 0.5 * t) for t in np.arange(0.0, 8.0, 0.1)]
+    pred = [(t, "a", x, y + 0.02) for t, _, x, y in truth if y >= 0.0]
+    floor = (np.array([0.0, 0.0]), np.array([4.0, 4.0]))
+    whole = track_metrics(truth, pred)
+    cropped = track_metrics(truth, pred, region=floor)
+    assert whole["MOTA"] < 0.8  # the walk-up counts as missed
+    assert cropped["MOTA"] > 0.99 and cropped["IDF1"] > 0.99
+    # A track outside the floor is not scored either (no false positive for it).
+    ghost = [(t, "g", 1.0, -0.5) for t, *_ in truth]
+    assert track_metrics(truth, pred + ghost, region=floor)["MOTA"] > 0.99
+
+
+def test_logs_off_the_clock_are_resampled():
+    # Truth sampled half a step off the 10 Hz clock (0.05, 0.15, ...), the tracker on it:
+    # a perfect tracker still scores ~1, not half its steps unmatched.
+    truth = [(t + 0.05, "p1", 0.5 * t, 1.0) for t in np.arange(0.0, 10.0, 0.1)]
+    pred = walk("a", 1.0, offset=0.01)
+    m = track_metrics(truth, pred)
+    assert m["MOTA"] > 0.97 and m["IDF1"] > 0.97
+
+
+def test_a_lost_stretch_is_not_interpolated():
+    truth = walk("p1", 1.0)
+    pred = [s for s in walk("a", 1.0) if not 3.0 <= s[0] < 6.0]  # the tracker lost them for 3 s
+    m = track_metrics(truth, pred)
+    assert 0.6 < m["MOTA"] < 0.75

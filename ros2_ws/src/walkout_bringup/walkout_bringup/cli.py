@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the suite's first scenario: another one gives a fresh suite, held out from what --fit fitted")
     p.add_argument("--bags", type=Path, default=None,
                    help="keep the simulated bags in this folder and reuse those already there (a re-run only replays)")
+    p.add_argument("--depth-hz", type=float, default=10.0,
+                   help="depth frame rate of the simulated bags, at most (the contract allows 10 to 30 Hz); "
+                        "bags kept in --bags keep the rate they were made at")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

@@ -91,8 +91,9 @@ def error_kind(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) 
 
 
 def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, dict]:
-    """The case's simulated bag in `folder` and its truth: recorded unless a finished one
-    is there already (the simulator is deterministic per seed, so a kept bag is the same)."""
+    """The case's simulated bag in `folder` and its truth, its depth cameras at `depth_hz`:
+    recorded unless a finished one is there already (the simulator is deterministic per
+    seed, so a kept bag is the same)."""
     from walkout_sim.bag import TRUTH_FILE, record_bag
     from walkout_sim.library import LIBRARY
 
@@ -104,11 +105,11 @@ def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, di
     store = load_store(store_dir / "store.yaml")
     catalog = load_catalog(store_dir / "catalog.yaml", store)
     sc = kind.build(store, catalog, case.seed)
-    sc.sensors = replace(sc.sensors, depth_hz=min(sc.sensors.depth_hz, depth_hz))
+    sc.sensors = replace(sc.sensors, depth_hz=depth_hz)
     return bag, record_bag(store, catalog, sc, bag)
 
 
-def run_case(case: Case, bags: Path | None = None) -> dict:
+def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0) -> dict:
     from walkout_sim.library import LIBRARY
 
     from .replay import replay_bag
@@ -116,10 +117,11 @@ def run_case(case: Case, bags: Path | None = None) -> dict:
     store = LIBRARY[case.kind].store
     store_dir = ROOT / "calibration" / store
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
-        bag, truth = case_bag(case, bags or Path(tmp))
+        bag, truth = case_bag(case, bags or Path(tmp), depth_hz)
         doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
-    tm = track_metrics(true_log, pipeline.track_log)
+    floor = (pipeline.store.floor_min, pipeline.store.floor_max)  # scored where the store tracks people
+    tm = track_metrics(true_log, pipeline.track_log, region=floor)
     truth_by = {r["session_token"]: r for r in truth["receipts"]}
     events, missed = score_events(pipeline.event_records, truth["events"])
     sessions = []
@@ -186,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)

@@ -125,3 +125,34 @@ def test_twenty_five_people():
         tr.update(frame(k * 0.05, grid, noise=0.02))
     assert sum(1 for s in tr.snapshots() if s.state == CONFIRMED) == 25
     assert EXITED not in {s.state for s in tr.snapshots()}
+
+
+def test_a_track_that_walked_onto_a_shopper_is_merged_into_theirs():
+    """A track born away from the gates (a ghost on a shelf top, a split-off) that comes to
+    follow a shopper, fed by one camera's frames while the shopper's own track is fed by
+    another's, is the same person: it is merged into the shopper's (who keeps the session)."""
+    tr = Tracker(STORE, seed=4)
+    for k in range(400):
+        t = k * 0.05
+        me = walk((1.0, -0.6), (3.0, 1.5), 0, 10, t) if t < 10 else walk((3.0, 1.5), (5.0, -0.6), 10, 20, t)
+        tr.update(frame(t, [me], cam="depth1", noise=0.02))
+        if abs(t - 0.85) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tok-1"))
+        if 3.0 <= t < 12.0:  # another camera sees "someone" appear at 4.5, 3.5 and join the shopper
+            ghost = walk((4.5, 3.5), me + 0.08, 3.0, 6.0, t)
+            tr.update(frame(t + 0.01, [ghost], cam="depth2", noise=0.02))
+        if t == 5.0:
+            assert len([s for s in tr.snapshots() if s.state == CONFIRMED]) == 2  # the ghost was a track of its own
+    confirmed = [s for s in tr.snapshots() if s.state == CONFIRMED]
+    assert tr.merged == 1
+    assert [s.session_token for s in confirmed] == ["tok-1"]
+
+
+def test_two_shoppers_side_by_side_are_never_merged():
+    tr = Tracker(STORE, seed=5)
+    for k in range(200):
+        t = k * 0.05
+        a = walk((1.5, 2.0), (4.5, 2.0), 0, 10, t)
+        tr.update(frame(t, [a, a + np.array([0.0, 0.36])], noise=0.02))  # heads 0.36 m apart, 10 s
+    assert tr.merged == 0
+    assert len([s for s in tr.snapshots() if s.state == CONFIRMED]) == 2

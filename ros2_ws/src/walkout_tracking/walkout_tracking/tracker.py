@@ -69,6 +69,14 @@ class TrackerParams:
     rebind_margin_m: float = 1.0
     rebind_retry_s: float = 5.0
     history_s: float = 30.0
+    # Two confirmed tracks (both seen within lost_after_s) whose heads stay this close are
+    # one person (heads keep 0.35 m apart): a ghost or a split-off that walked onto a
+    # shopper, fed by one camera's frames while the shopper's own track is fed by
+    # another's. The one a session claimed stays (else the older); two sessions' tracks
+    # are left to the re-binding.
+    merge_m: float = 0.2
+    merge_s: float = 1.0  # close this long,
+    merge_gap_s: float = 0.3  # apart for no longer than this meanwhile
 
 
 @dataclass
@@ -135,6 +143,8 @@ class Tracker:
         self.history = TrackHistory()
         self.gates = store.gates_by_id
         self._entry_gates = [g for g in store.gates if g.accepts("entry")]
+        self._close: dict[tuple[str, str], tuple[float, float]] = {}  # track pair -> (close since, last close)
+        self.merged = 0  # duplicate tracks merged into the one that stays
 
     def _new_id(self) -> str:
         return f"t{self._rng.getrandbits(40):010x}"  # random: never derived from a person
@@ -236,11 +246,38 @@ class Tracker:
                 continue
             keep.append(tr)
         self.tracks = keep
+        if self.p.merge_m > 0:
+            self._merge_duplicates(t)
         self._bind_pending()
         self.sessions.expire(t, self.p.binding_window_s)
         for tr in self.tracks:
             if tr.state == CONFIRMED and not tr.token and t - tr.born < self.p.rebind_retry_s + self.p.binding_window_s:
                 self._try_rebind(tr, t)
+
+    def _merge_duplicates(self, t: float) -> None:
+        """Drops the second of two confirmed tracks on one person (see merge_m)."""
+        live = [tr for tr in self.tracks if tr.state == CONFIRMED and tr.exited_at is None]
+        close: dict[tuple[str, str], tuple[float, float]] = {}
+        for i, a in enumerate(live):
+            for b in live[i + 1 :]:
+                key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+                prev = self._close.get(key)
+                if np.linalg.norm(a.xy - b.xy) < self.p.merge_m:
+                    close[key] = (prev[0] if prev else t, t)
+                elif prev and t - prev[1] <= self.p.merge_gap_s:
+                    close[key] = prev
+        self._close = close
+        by_id = {tr.id: tr for tr in live}
+        for (ia, ib), (since, last) in close.items():
+            a, b = by_id.get(ia), by_id.get(ib)
+            if a is None or b is None or last < t or t - since < self.p.merge_s or (a.token and b.token):
+                continue
+            keep, drop = sorted((a, b), key=lambda tr: (not tr.token, tr.born))
+            keep.hits += drop.hits
+            keep.last_seen = max(keep.last_seen, drop.last_seen)
+            self.tracks.remove(drop)
+            del by_id[drop.id]
+            self.merged += 1
 
     def advance(self, stamp: float) -> list[SessionClosed]:
         """Time passes without detections: states age, pending bindings expire."""
