@@ -56,3 +56,16 @@ def test_a_lost_stretch_is_not_interpolated():
     pred = [s for s in walk("a", 1.0) if not 3.0 <= s[0] < 6.0]  # the tracker lost them for 3 s
     m = track_metrics(truth, pred)
     assert 0.6 < m["MOTA"] < 0.75
+
+
+def test_tracks_plot_is_drawn(tmp_path):
+    from pathlib import Path
+
+    from walkout_bringup.track_plot import plot_tracks
+    from walkout_common.store import load_store
+
+    store = load_store(Path(__file__).resolve().parents[4] / "calibration" / "nanostore" / "store.yaml")
+    truth = walk("p1", 1.0) + walk("p2", 3.0)
+    out = tmp_path / "tracks.png"
+    plot_tracks(store, truth, walk("a", 1.0, offset=0.05), str(out), "two shoppers, one tracked")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000

@@ -29,6 +29,7 @@ from walkout_common.store import load_catalog, load_store
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .score import Score, score_events, score_receipts
 from .track_metrics import track_metrics
+from .track_plot import plot_tracks
 
 ROOT = Path(__file__).resolve().parents[4]
 COST_SILENT_ERROR = 50.0  # a wrong receipt charged silently, in reviewer-minutes
@@ -109,7 +110,8 @@ def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, di
     return bag, record_bag(store, catalog, sc, bag)
 
 
-def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0) -> dict:
+def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots: Path | None = None) -> dict:
+    """One scenario through the replay, scored; its tracks plotted into `plots` when given."""
     from walkout_sim.library import LIBRARY
 
     from .replay import replay_bag
@@ -122,6 +124,10 @@ def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0) -> di
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     floor = (pipeline.store.floor_min, pipeline.store.floor_max)  # scored where the store tracks people
     tm = track_metrics(true_log, pipeline.track_log, region=floor)
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+        plot_tracks(pipeline.store, true_log, pipeline.track_log, str(plots / f"{case.kind}-{case.seed}.png"),
+                    f"{case.kind}, seed {case.seed}: MOTA {tm['MOTA']:.2f}, IDF1 {tm['IDF1']:.2f}, HOTA {tm['HOTA']:.2f}")
     truth_by = {r["session_token"]: r for r in truth["receipts"]}
     events, missed = score_events(pipeline.event_records, truth["events"])
     sessions = []
@@ -188,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz, plots=out / "tracks"), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
@@ -281,6 +287,11 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
         "",
         "![calibration](calibration.png) ![events](events.png)",
     ]
+    worst = min(results, key=lambda r: r["tracks"]["IDF1"])
+    name = f"{worst['case']['kind']}-{worst['case']['seed']}.png"
+    if (out / "tracks" / name).is_file():
+        lines += ["", f"Tracks of every scenario: `tracks/` (true paths grey, each track a colour). The worst by IDF1, "
+                      f"{worst['case']['kind']} seed {worst['case']['seed']}:", "", f"![worst tracks](tracks/{name})"]
     if fit:
         lines += ["", *fit_section(results, out, thr)]
     text = "\n".join(lines) + "\n"
