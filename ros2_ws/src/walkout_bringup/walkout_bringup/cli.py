@@ -44,6 +44,15 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return sim_main(args.sim_args)
 
 
+def _rate_batch(text: str) -> tuple[float, int]:
+    """'100:20' -> (100.0, 20)."""
+    try:
+        hz, batch = text.split(":")
+        return float(hz), int(batch)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HZ:BATCH (e.g. 100:20), got '{text}'") from None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import main as eval_main
 
@@ -91,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-hz", type=float, default=10.0,
                    help="depth frame rate of the simulated bags, at most (the contract allows 10 to 30 Hz); "
                         "bags kept in --bags keep the rate they were made at")
+    p.add_argument("--load-cells", type=_rate_batch, default=None, metavar="HZ:BATCH",
+                   help="load cells at this rate and batch size (the contract allows 30 to 100 Hz, 1 to 20 a "
+                        "batch; default: each scenario's own, 60 Hz in 6s)")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

@@ -91,8 +91,9 @@ def error_kind(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) 
     return "wrong product or count" if set(got) == set(want) else "wrong shopper and product"
 
 
-def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, dict]:
-    """The case's simulated bag in `folder` and its truth, its depth cameras at `depth_hz`:
+def case_bag(case: Case, folder: Path, depth_hz: float = 10.0, load_cells: tuple[float, int] | None = None) -> tuple[Path, dict]:
+    """The case's simulated bag in `folder` and its truth, its depth cameras at `depth_hz`
+    and its load cells at `load_cells` (Hz, samples a batch; None: the scenario's own):
     recorded unless a finished one is there already (the simulator is deterministic per
     seed, so a kept bag is the same)."""
     from walkout_sim.bag import TRUTH_FILE, record_bag
@@ -107,10 +108,13 @@ def case_bag(case: Case, folder: Path, depth_hz: float = 10.0) -> tuple[Path, di
     catalog = load_catalog(store_dir / "catalog.yaml", store)
     sc = kind.build(store, catalog, case.seed)
     sc.sensors = replace(sc.sensors, depth_hz=depth_hz)
+    if load_cells is not None:
+        sc.sensors = replace(sc.sensors, load_cell_hz=load_cells[0], load_cell_batch=load_cells[1])
     return bag, record_bag(store, catalog, sc, bag)
 
 
-def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots: Path | None = None) -> dict:
+def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots: Path | None = None,
+             load_cells: tuple[float, int] | None = None) -> dict:
     """One scenario through the replay, scored; its tracks plotted into `plots` when given."""
     from walkout_sim.library import LIBRARY
 
@@ -119,7 +123,7 @@ def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots
     store = LIBRARY[case.kind].store
     store_dir = ROOT / "calibration" / store
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
-        bag, truth = case_bag(case, bags or Path(tmp), depth_hz)
+        bag, truth = case_bag(case, bags or Path(tmp), depth_hz, load_cells)
         doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     floor = (pipeline.store.floor_min, pipeline.store.floor_max)  # scored where the store tracks people
@@ -194,7 +198,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz, plots=out / "tracks"), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz, plots=out / "tracks", load_cells=args.load_cells), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)

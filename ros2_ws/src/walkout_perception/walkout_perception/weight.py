@@ -357,16 +357,19 @@ class PlateDetector:
             g = gs[lo:hi]
             tc, sxx, slope = _line(ts[lo:hi], g)
             res = g - g.mean() - slope * tc
-            if float(np.std(res)) <= p.plateau_quiet * noise:
-                if abs(self._trend(slope, sxx, float(ts[hi - 1] - ts[lo]), noise)) >= p.trend_wait_sigmas:
-                    return None
+            quiet_enough = float(np.std(res)) <= p.plateau_quiet * noise
+            if quiet_enough and abs(self._trend(slope, sxx, float(ts[hi - 1] - ts[lo]), noise)) < p.trend_wait_sigmas:
                 quiet = Level(float(ts[lo]), float(ts[lo]), cap=hi - lo)
                 for st, sg in zip(ts[lo:hi], g, strict=True):
                     quiet.add(float(st), float(sg))
                 return quiet
-            # trim the worse end, or the other one if that one may not be trimmed further
+            # Noisy, or sloping (a ramp, or one end's jostle tilting the line): trim the
+            # worse end, or the other one if that one may not be trimmed further; worse by
+            # the distance from the median (a line fitted through an end's jostle tilts
+            # toward it and makes the other end look worse). A ramp still slopes once trimmed.
             can_front, can_back = ts[lo + 1] <= first, ts[hi - 2] >= last
-            if can_front and (abs(res[0]) >= abs(res[-1]) or not can_back):
+            mid = float(np.median(g))
+            if can_front and (abs(g[0] - mid) >= abs(g[-1] - mid) or not can_back):
                 lo += 1
             elif can_back:
                 hi -= 1
