@@ -275,9 +275,10 @@ def test_a_small_item_put_down_and_taken_again_at_30_hz_is_two_events():
     """An 8 g item put on a plate (the placing hand jostles it for 0.1 s, then it settles
     by 4 g) and taken by someone else 0.8 s later, at 30 Hz in batches of one: the plate
     held it for ~22 samples, the first few carrying the jostle. The jostle must be trimmed
-    off that plateau, not taken for a ramp (before: no event at all in 16 of these 20
-    seeds; the item stayed on the first shopper's receipt, the taker's missed it). At 2 g
-    noise over 0.8 s some plateaus still look like a ramp: 15 of 20 now."""
+    off that plateau, not taken for a ramp, and a plateau is still one when the small
+    step after it shows only as the level's slope (before: no event at all in 16 of these
+    20 seeds; the item stayed on the first shopper's receipt, the taker's missed it). At
+    2 g noise a 4 g settling over 0.7 s still looks like a ramp now and then: 17 of 20."""
     def signal(t):
         held = (t >= 8.0) & (t < 8.8)
         settle = np.clip((t - 8.1) / 0.7, 0.0, 1.0)
@@ -285,5 +286,5 @@ def test_a_small_item_put_down_and_taken_again_at_30_hz_is_two_events():
         return np.where(held, 10.0 - 4.0 * settle, 0.0) + jostle
 
     found = [[round(e.delta_g / 8) for e in run(signal, rate=30.0, noise=2.0, batch=1, seed=seed)] for seed in range(20)]
-    assert sum(f == [1, -1] for f in found) >= 14
+    assert sum(f == [1, -1] for f in found) >= 16
     assert all(f in ([1, -1], []) for f in found)  # never a wrong reading

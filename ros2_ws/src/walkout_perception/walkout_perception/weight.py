@@ -434,8 +434,16 @@ class PlateDetector:
         return True
 
     def _restart(self, cur: Level, k: int) -> None:
-        """The level being formed starts again at its k-th recent sample."""
+        """The level being formed starts again at its k-th recent sample. What came before
+        may still have been a plateau (an item put down, then taken again by a step too
+        small to break the level sample by sample)."""
         entries = list(cur.recent)
+        if cur is not self.stable and k > 0:
+            before = Level(entries[0][0], entries[0][0], cap=k)
+            for st, sg, own in entries[:k]:
+                (before.add if own else before.note)(st, sg)
+            if (quiet := self._quiet(before)) is not None:
+                self.plateaus.append(quiet)
         self._give_up(cur, k)
         self.current = self._new_level(entries[k][0])
         for st, sg, own in entries[k:]:
