@@ -258,16 +258,18 @@ class Tracker:
         """Drops the second of two confirmed tracks on one person (see merge_m)."""
         live = [tr for tr in self.tracks if tr.state == CONFIRMED and tr.exited_at is None]
         close: dict[tuple[str, str], tuple[float, float]] = {}
-        for i, a in enumerate(live):
-            for b in live[i + 1 :]:
-                key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+        if len(live) >= 2:  # every update: one distance matrix, then only the close pairs
+            xy = np.array([tr.xy for tr in live])
+            near = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=-1) < self.p.merge_m
+            for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+                key = tuple(sorted((live[i].id, live[j].id)))
                 prev = self._close.get(key)
-                if np.linalg.norm(a.xy - b.xy) < self.p.merge_m:
-                    close[key] = (prev[0] if prev else t, t)
-                elif prev and t - prev[1] <= self.p.merge_gap_s:
-                    close[key] = prev
-        self._close = close
+                close[key] = (prev[0] if prev else t, t)
         by_id = {tr.id: tr for tr in live}
+        for key, prev in self._close.items():  # apart a moment: still counted as close
+            if key not in close and key[0] in by_id and key[1] in by_id and t - prev[1] <= self.p.merge_gap_s:
+                close[key] = prev
+        self._close = close
         for (ia, ib), (since, last) in close.items():
             a, b = by_id.get(ia), by_id.get(ib)
             if a is None or b is None or last < t or t - since < self.p.merge_s or (a.token and b.token):
