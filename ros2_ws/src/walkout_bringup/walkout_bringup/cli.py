@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bags", type=Path, default=None,
                    help="keep the simulated bags in this folder and reuse those already there (a re-run only replays)")
     p.add_argument("--depth-hz", type=float, default=10.0,
-                   help="depth frame rate of the simulated bags, at most (the contract allows 10 to 30 Hz); "
+                   help="depth frame rate of the simulated bags (the contract allows 10 to 30 Hz); "
                         "bags kept in --bags keep the rate they were made at")
     p.add_argument("--load-cells", type=_rate_batch, default=None, metavar="HZ:BATCH",
                    help="load cells at this rate and batch size (the contract allows 30 to 100 Hz, 1 to 20 a "

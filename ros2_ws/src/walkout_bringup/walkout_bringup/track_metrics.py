@@ -16,17 +16,21 @@ from trackeval.metrics import CLEAR, HOTA, Identity
 TrackLog = list[tuple[float, str, float, float]]  # (t, id, x, y)
 
 
+def paths(log: TrackLog) -> dict[str, np.ndarray]:
+    """Each id's samples as a time-sorted (n, 3) array of (t, x, y)."""
+    grouped: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for t, tid, x, y in log:
+        grouped[tid].append((t, x, y))
+    return {tid: np.array(sorted(p)) for tid, p in grouped.items()}
+
+
 def _resample(log: TrackLog, dt: float, max_gap_s: float) -> dict[int, dict[str, np.ndarray]]:
     """{step k: {id: (x, y) at k * dt}}, each id's path interpolated linearly onto the
     clock (never across a gap in its samples longer than max_gap_s). Rounding sample times
     to the nearest step instead would drop every other step of a log sampled half a step
     off the clock (0.05, 0.15, ...: round() goes to even)."""
-    paths: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for t, tid, x, y in log:
-        paths[tid].append((t, x, y))
     out: dict[int, dict[str, np.ndarray]] = defaultdict(dict)
-    for tid, pts in paths.items():
-        a = np.array(sorted(pts))
+    for tid, a in paths(log).items():
         t = a[:, 0]
         ks = np.arange(int(np.ceil(t[0] / dt - 1e-9)), int(np.floor(t[-1] / dt + 1e-9)) + 1)
         if len(t) == 1:

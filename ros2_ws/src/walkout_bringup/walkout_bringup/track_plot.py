@@ -7,20 +7,11 @@ lines. A swap shows as a colour jumping from one grey path to another.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from walkout_common.store import Store
 
-from .track_metrics import TrackLog
-
-
-def _paths(log: TrackLog) -> dict[str, np.ndarray]:
-    paths: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for t, tid, x, y in log:
-        paths[tid].append((t, x, y))
-    return {tid: np.array(sorted(p)) for tid, p in paths.items()}
+from .track_metrics import TrackLog, paths
 
 
 def plot_tracks(store: Store, truth: TrackLog, predicted: TrackLog, path: str, title: str) -> None:
@@ -39,10 +30,10 @@ def plot_tracks(store: Store, truth: TrackLog, predicted: TrackLog, path: str, t
         a, b = gate.center - along, gate.center + along
         ax.plot([a[0], b[0]], [a[1], b[1]], color="black", lw=3)
         ax.annotate(gate.id, gate.center, textcoords="offset points", xytext=(4, 4), fontsize=7)
-    for p in _paths(truth).values():
+    for p in paths(truth).values():
         ax.plot(p[:, 1], p[:, 2], color="grey", lw=4, alpha=0.35, solid_capstyle="round")
     cmap = plt.get_cmap("tab20")
-    for i, p in enumerate(_paths(predicted).values()):
+    for i, p in enumerate(paths(predicted).values()):
         ax.plot(p[:, 1], p[:, 2], ".", color=cmap(i % 20), ms=2)
     ax.set_xlim(lo[0] - 0.5, hi[0] + 0.5)
     ax.set_ylim(lo[1] - 0.5, hi[1] + 0.5)
