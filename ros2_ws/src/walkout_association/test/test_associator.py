@@ -559,3 +559,18 @@ def test_a_plate_going_past_both_ends_weighs_for_a_put_back_beside_a_take(store,
     assert all("the plate went 450 g past both ends" in i.note for i in items)  # the reviewer reads why
     # far more than a bottle: no moment between them explains it, a hand does either way
     assert took(_two_back_one_taken(store, catalog, 5000.0)[0]) == pytest.approx(took(calm), rel=1e-6)
+
+
+def test_a_session_closed_long_after_its_shopper_was_last_seen_goes_to_review(store, catalog):
+    # The tracker gives a LOST shopper up as gone after a long while (nobody saw them
+    # leave): what they did meanwhile is unknown, so the receipt is held. A shopper seen
+    # to the exit is not.
+    a = make(store, catalog)
+    a.observe_tracks([snap("A", "tok-a", 0.0, (1.0, 0.5)), snap("B", "tok-b", 0.0, (1.3, 0.5))])
+    a.observe_tracks([snap("A", "tok-a", 5.0, (2.0, 1.5)), snap("B", "tok-b", 5.0, (2.0, 1.0))])
+    a.observe_tracks([snap("A", "tok-a", 6.0, (2.0, 1.5), state=LOST), snap("B", "tok-b", 6.0, (5.0, 0.1), state=EXITED)])
+    a.observe_tracks([snap("A", "tok-a", 605.0, (2.0, 1.5), state=LOST)])
+    (basket,) = a.observe_tracks([snap("A", "tok-a", 606.0, (2.0, 1.5), state=EXITED)])
+    assert basket.session_token == "tok-a" and not basket.open
+    assert basket.review_reasons == ["exit not seen: last seen 601 s before the session closed"]
+    assert a.basket("tok-b").review_reasons == []

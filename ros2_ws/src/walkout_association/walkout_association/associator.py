@@ -75,6 +75,10 @@ class _OwnParams:
     # returner's own basket (not another's handed-over unit, off-planogram or unowned items)
     multi_min_prior: float = 0.1
     nobody_review_p: float = 0.002  # an item moved by nobody billed: who could have done it goes to review
+    # A session that closed with its shopper unseen this long (the tracker gave the LOST
+    # track up as gone: nobody saw them leave) goes to review: what they took after they
+    # were lost is unknown.
+    exit_unseen_s: float = 60.0
     # Recalibration of a basket's (and line's) confidence, fitted on the evaluation suite
     # (`./walkout eval --fit`): p' = sigmoid(slope * logit(p) + offset).
     calibration_slope: float = 1.0
@@ -284,6 +288,10 @@ class Associator:
             if b:
                 out.append(b)
         for token, stamp in closed:
+            unseen = self.watcher.unseen_before(token, stamp)
+            if unseen > self.params.exit_unseen_s:
+                self.open_session(token, stamp)
+                self.sessions[token].reasons.append(f"exit not seen: last seen {unseen:.0f} s before the session closed")
             b = self.close_session(token, stamp)
             if b:
                 out.append(b)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from walkout_common.types import EXITED, TrackSnapshot
+from walkout_common.types import EXITED, LOST, TrackSnapshot
 
 
 @dataclass
@@ -21,6 +21,7 @@ class SessionWatcher:
     exited: set[str] = field(default_factory=set)  # track ids
     exit_stamp: dict[str, float] = field(default_factory=dict)  # track id -> when it exited
     closed: set[str] = field(default_factory=set)  # tokens
+    seen: dict[str, float] = field(default_factory=dict)  # track id -> when last seen (not LOST)
     reach_m: float = 1.6  # two shoppers' heads this close can hand an item over,
     hands_m: float = 0.35  # when arm tips of both are this close
     # two tokens -> the times their shoppers' hands met, as [start, end] intervals
@@ -41,6 +42,8 @@ class SessionWatcher:
                 self.members[s.session_token] = set()
                 new.append(s.session_token)
             self.members[s.session_token].add(s.track_id)
+            if s.state not in (LOST, EXITED):
+                self.seen[s.track_id] = s.stamp
             if s.state == EXITED and s.track_id not in self.exited:
                 self.exited.add(s.track_id)
                 self.exit_stamp[s.track_id] = s.stamp
@@ -52,6 +55,11 @@ class SessionWatcher:
                 self.closed.add(token)
                 closed.append((token, stamp))
         return new, closed
+
+    def unseen_before(self, token: str, stamp: float) -> float:
+        """How long before `stamp` a shopper of the session was last seen (0: never seen)."""
+        seen = [self.seen[t] for t in self.members.get(token, ()) if t in self.seen]
+        return max(stamp - max(seen), 0.0) if seen else 0.0
 
     def _meetings(self, snaps: list[TrackSnapshot]) -> None:
         snaps = [s for s in snaps if s.hands]

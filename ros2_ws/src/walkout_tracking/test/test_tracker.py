@@ -156,3 +156,32 @@ def test_two_shoppers_side_by_side_are_never_merged():
         tr.update(frame(t, [a, a + np.array([0.0, 0.36])], noise=0.02))  # heads 0.36 m apart, 10 s
     assert tr.merged == 0
     assert len([s for s in tr.snapshots() if s.state == CONFIRMED]) == 2
+
+
+def test_a_shopper_lost_for_good_leaves_unseen_and_the_session_closes():
+    # A shopper bound at the entry is lost in the aisle for good (nobody saw them leave).
+    # After delete_lost_after_s the track exits, reported EXITED once, and the session
+    # closes instead of staying open for ever; someone walking through that spot just
+    # then gets a track of their own (the exited track absorbs nobody).
+    from walkout_tracking.tracker import TrackerParams
+
+    tr = Tracker(STORE, TrackerParams(delete_lost_after_s=40.0), seed=3)
+    states, passer = [], set()
+    for k in range(int(60 / 0.05)):
+        t = k * 0.05
+        heads = [walk((1.0, -0.6), (3.0, 1.5), 0, 8, t)] if t < 8 else []
+        if t >= 48.5:
+            heads.append(walk((3.0, 1.5), (5.0, 1.5), 48.5, 60, t))
+        tr.update(frame(t, heads))
+        if abs(t - 0.85) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tok-1"))
+        states += [(t, s.state) for s in tr.snapshots() if s.session_token == "tok-1"]
+        if t >= 48.8:  # the passer-by is tracked from their first steps, inside the exited track's linger
+            passer |= {s.track_id for s in tr.snapshots() if s.state == CONFIRMED and not s.session_token
+                       and np.linalg.norm(s.position[:2] - heads[-1]) < 0.3}
+            assert passer, f"passer-by untracked at {t:.2f} s"
+    exited = [t for t, st in states if st == EXITED]
+    assert exited and 47.9 <= exited[0] <= 48.2  # last seen just before 8 s
+    assert tr.unseen_exits == 1 and not tr.sessions.is_open("tok-1")
+    assert not any(s.session_token == "tok-1" for s in tr.snapshots())
+    assert len(passer) == 1

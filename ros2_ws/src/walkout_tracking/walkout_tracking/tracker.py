@@ -54,7 +54,10 @@ class TrackerParams:
     confirm_hits: int = 3
     tentative_timeout_s: float = 0.6
     lost_after_s: float = 0.6
-    delete_lost_after_s: float = 600.0  # a LOST shopper of an open session is kept a long while
+    # A LOST shopper of an open session is kept a long while (re-binding, an EXIT with
+    # nobody tracked at the gate); after this long unseen they have left unseen: the track
+    # exits, so that the session closes (its receipt goes to review) instead of never.
+    delete_lost_after_s: float = 600.0
     delete_unbound_lost_after_s: float = 3.0
     exited_linger_s: float = 1.5  # an exited track still absorbs its person walking out
     birth_clearance_m: float = 0.34  # no new track this close to an existing one (heads keep 0.35 m apart)
@@ -103,6 +106,7 @@ class _Track:
     token: str = ""
     hands: list[np.ndarray] = field(default_factory=list)
     exited_at: float | None = None
+    left_unseen: bool = False  # exited after delete_lost_after_s unseen: nobody there to absorb
     trail: deque = field(default_factory=deque)  # (t, x, y) of recent matches, a few seconds
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
 
@@ -145,6 +149,7 @@ class Tracker:
         self._entry_gates = [g for g in store.gates if g.accepts("entry")]
         self._close: dict[tuple[str, str], tuple[float, float]] = {}  # track pair -> (close since, last close)
         self.merged = 0  # duplicate tracks merged into the one that stays
+        self.unseen_exits = 0  # session tracks given up as having left unseen
 
     def _new_id(self) -> str:
         return f"t{self._rng.getrandbits(40):010x}"  # random: never derived from a person
@@ -169,7 +174,7 @@ class Tracker:
         self._predict_to(t)
         self.now = max(self.now, t)
         dets = [d for d in frame.people if np.all(np.isfinite(d.head)) and np.isfinite(d.height_m)]
-        live = [tr for tr in self.tracks if tr.exited_at is None or t - tr.exited_at < self.p.exited_linger_s]
+        live = [tr for tr in self.tracks if not tr.left_unseen and (tr.exited_at is None or t - tr.exited_at < self.p.exited_linger_s)]
         pairs = self._associate(live, dets)
         used = set()
         for ti, di in pairs:
@@ -239,6 +244,12 @@ class Tracker:
                 tr.state = LOST
                 tr.hands = []
             if tr.state == LOST and unseen > self.p.delete_lost_after_s:
+                if tr.token and tr.exited_at is None:
+                    self._mark_exited(tr, t)  # reported EXITED once, then dropped like any exited track
+                    tr.left_unseen = True
+                    self.sessions.mark_exited(tr.id, tr.token, t)
+                    self.unseen_exits += 1
+                    keep.append(tr)
                 continue
             if tr.state == LOST and not tr.token and unseen > self.p.delete_unbound_lost_after_s:
                 continue  # never a shopper of any session: a ghost, not worth waiting for
@@ -365,9 +376,9 @@ class Tracker:
             if lost:
                 member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - tr.xy)))
                 self.rebinds.append(Rebind(tr.id, member.id, member.token, 1.0 / len(lost), stamp))
-                self._mark_exited(tr, gate, stamp)
+                self._mark_exited(tr, stamp)
                 tr = member
-        self._mark_exited(tr, gate, stamp)
+        self._mark_exited(tr, stamp)
         if tr.token:
             closed += self.sessions.mark_exited(tr.id, tr.token, stamp)
         return closed
@@ -380,7 +391,7 @@ class Tracker:
                 return self.sessions.try_close(token, stamp)
         return []
 
-    def _mark_exited(self, tr: _Track, gate: Gate, stamp: float) -> None:
+    def _mark_exited(self, tr: _Track, stamp: float) -> None:
         tr.exited_at, tr.state = stamp, EXITED
         tr.hands = []
         self.history.add(tr.snapshot(max(stamp, self.now)))
