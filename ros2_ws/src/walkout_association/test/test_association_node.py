@@ -86,6 +86,30 @@ def test_plate_event_becomes_a_basket_line():
         assert items[1].action == wm.ItemEvent.RETURN and items[1].sku == "012000286209"
         assert spin_until(ex, lambda: not baskets[-1].lines)
         assert len(items) == 2
+
+        # The shopper leaves while the plate is still undecided (reported unsettled): the
+        # session waits, and closes once the plate has settled, with its change.
+        pending = wm.PlateEvent(plate_id="G1A-S1-P1", shelf_id="G1A-S1", delta_g=-519.0, delta_std_g=1.2, settled=False)
+        set_stamp(pending.start, 5.6)
+        set_stamp(pending.end, 6.2)
+        pub_events.publish(pending)
+        assert spin_until(ex, lambda: "G1A-S1-P1" in node.core.disturbed)
+        gone = track_array(6.3, hand=False)
+        gone.tracks[0].state = wm.Track.EXITED
+        pub_tracks.publish(gone)
+        assert spin_until(ex, lambda: "tok-1" in node.core.held)
+        assert not any(not b.open for b in baskets)
+        take = wm.PlateEvent(plate_id="G1A-S1-P1", shelf_id="G1A-S1", delta_g=-519.0, delta_std_g=1.2, settled=True)
+        set_stamp(take.start, 5.6)
+        set_stamp(take.end, 6.2)
+        pub_events.publish(take)
+        assert spin_until(ex, lambda: len(items) == 3)
+        later = track_array(6.8, hand=False)  # time goes on: someone else in the store
+        later.tracks[0].track_id, later.tracks[0].session_token, later.tracks[0].position.x = "t2", "tok-2", 4.0
+        pub_tracks.publish(later)
+        assert spin_until(ex, lambda: any(not b.open for b in baskets))
+        (closed,) = [b for b in baskets if not b.open]
+        assert closed.session_token == "tok-1" and [(ln.sku, ln.quantity) for ln in closed.lines] == [("012000286209", 1)]
     finally:
         rclpy.try_shutdown()
 

@@ -574,3 +574,43 @@ def test_a_session_closed_long_after_its_shopper_was_last_seen_goes_to_review(st
     assert basket.session_token == "tok-a" and not basket.open
     assert basket.review_reasons == ["exit not seen: last seen 601 s before the session closed"]
     assert a.basket("tok-b").review_reasons == []
+
+
+def _leaves_while_plate_disturbed(store, catalog):
+    """A takes a water at 4.5 s and is at the exit at 6.0 s, the plate's change still
+    undecided (reported unsettled); B, far from that plate, leaves at the same time."""
+    a = make(store, catalog)
+    a.observe_tracks([snap("A", "tok-a", 0.0, (1.95, 1.55)), snap("B", "tok-b", 0.0, (5.0, 0.5))])
+    for s in standing("A", "tok-a", 0.1, 5.95, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=5.0):
+        a.history.add(s)
+    for s in standing("B", "tok-b", 0.1, 5.95, (5.0, 0.5)):
+        a.history.add(s)
+    pending = replace(event(WATER_PLATE, 4.5, -521.0), settled=False, end=5.9)
+    assert a.note_unsettled(pending) == []
+    out = a.observe_tracks([snap("A", "tok-a", 6.0, (5.0, 0.1), state=EXITED), snap("B", "tok-b", 6.0, (5.2, 0.1), state=EXITED)])
+    assert [b.session_token for b in out if not b.open] == ["tok-b"]  # B is not held up
+    return a, out
+
+
+def test_a_shopper_leaving_beside_an_undecided_plate_closes_once_it_settles(store, catalog):
+    a, _ = _leaves_while_plate_disturbed(store, catalog)
+    assert not [b for b in a.observe_tracks([snap("C", "tok-c", 6.5, (3.0, 0.5))]) if not b.open]  # still waiting
+    a.note_unsettled(replace(event(WATER_PLATE, 4.5, -521.0), settled=False, end=6.4))
+    _, baskets = a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))  # decided at last
+    assert all(b.open for b in baskets if b.session_token == "tok-a")  # its sibling events may follow at once
+    (closed,) = [b for b in a.observe_tracks([snap("C", "tok-c", 7.0, (3.0, 0.5))]) if not b.open]
+    assert closed.session_token == "tok-a" and closed.stamp == 6.0  # the exit's stamp
+    assert [(ln.sku, ln.quantity) for ln in closed.lines] == [(WATER, 1)] and not closed.review_reasons
+
+
+def test_a_plate_still_undecided_long_after_the_exit_sends_the_session_to_review(store, catalog):
+    a, _ = _leaves_while_plate_disturbed(store, catalog)
+    closed = []
+    for k in range(1, 11):  # the plate keeps being reported disturbed
+        t = 6.0 + 0.5 * k
+        out = a.note_unsettled(replace(event(WATER_PLATE, 4.5, -521.0), settled=False, end=t))
+        out += a.observe_tracks([snap("C", "tok-c", t, (3.0, 0.5))])
+        closed += [(t, b) for b in out if not b.open]
+    ((t, basket),) = closed
+    assert t == 10.5 and basket.session_token == "tok-a"  # exit_wait_s (4 s) after the exit
+    assert basket.review_reasons == [f"plate {WATER_PLATE} still disturbed 4.5 s after the exit"]

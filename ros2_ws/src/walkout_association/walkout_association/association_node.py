@@ -40,7 +40,14 @@ class AssociationNode(WarnOnce, Node):
 
 
     def on_plate_event(self, msg: wm.PlateEvent) -> None:
-        if not msg.settled:
+        if not msg.settled:  # a plate still disturbed: a shopper leaving in reach of it waits for it
+            try:
+                released = self.core.note_unsettled(msgconv.plate_event(msg))
+            except (KeyError, ValueError) as exc:
+                self.warn_once(f"skipped a bad message on /perception/plate_events: {exc}")
+                return
+            for b in released:
+                self.publish_basket(b)
             return
         try:
             items, baskets = self.core.on_plate_event(msgconv.plate_event(msg))

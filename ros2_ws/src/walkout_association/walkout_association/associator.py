@@ -79,6 +79,13 @@ class _OwnParams:
     # track up as gone: nobody saw them leave) goes to review: what they took after they
     # were lost is unknown.
     exit_unseen_s: float = 60.0
+    # A shopper who leaves while a plate within their reach is still disturbed (its change is
+    # decided only once the new level has held, up to settle_max_s) may have changed it: the
+    # session closes once that plate has settled, or exit_wait_s after the exit at most
+    # (then to review). A plate no longer reported disturbed for disturbed_timeout_s is not.
+    exit_wait_s: float = 4.0
+    disturbed_timeout_s: float = 1.0
+    settle_grace_s: float = 0.3
     # Recalibration of a basket's (and line's) confidence, fitted on the evaluation suite
     # (`./walkout eval --fit`): p' = sigmoid(slope * logit(p) + offset).
     calibration_slope: float = 1.0
@@ -222,6 +229,15 @@ class EventRecord:
 
 
 @dataclass
+class Disturbance:
+    """A plate disturbed and not yet settled, as the weight detector last reported it."""
+
+    start: float  # when the plate left its level
+    seen: float  # its last report (sensor time), or when its change was decided
+    settled: bool = False  # decided: forgotten a moment later (settle_grace_s: the rest of its events come at once)
+
+
+@dataclass
 class Session:
     token: str
     opened: float
@@ -250,6 +266,9 @@ class Associator:
         self._beside = {pl.id: plates_beside(pl, store.plates, self.who_params) for pl in store.plates}  # and beside each
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
+        self.disturbed: dict[str, Disturbance] = {}  # plate id -> its unsettled change
+        self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach
+        self.now = -math.inf  # the latest stamp seen
 
     # ---- inputs -------------------------------------------------------------
     def open_session(self, token: str, stamp: float) -> Basket | None:
@@ -282,6 +301,7 @@ class Associator:
         for s in snaps:
             self.history.add(s)
         new, closed = self.watcher.observe(snaps)
+        self.now = max([self.now, *(s.stamp for s in snaps)])
         out = []
         for token in new:
             b = self.open_session(token, min(s.stamp for s in snaps if s.session_token == token))
@@ -292,6 +312,71 @@ class Associator:
             if unseen > self.params.exit_unseen_s:
                 self.open_session(token, stamp)
                 self.sessions[token].reasons.append(f"exit not seen: last seen {unseen:.0f} s before the session closed")
+            if self._disturbed_in_reach(token, stamp):
+                self.held[token] = stamp
+                continue
+            b = self.close_session(token, stamp)
+            if b:
+                out.append(b)
+        return out + self._release()
+
+    def note_unsettled(self, event: PlateEvent) -> list[Basket]:
+        """A plate disturbed, its change not decided yet (PlateEvent.settled false, as the
+        weight node reports it while it waits); returns baskets of sessions this lets close."""
+        if event.plate_id not in self._plates:
+            raise KeyError(f"plate event for unknown plate '{event.plate_id}' (not in {self.store.path})")
+        self.now = max(self.now, event.end)
+        if max(abs(event.delta_g), event.beyond_g) < 0.5 * self._lightest(event.plate_id, taking=event.delta_g < 0):
+            return self._release()  # nothing a unit could weigh (a knock, noise): no reason to wait
+        known = self.disturbed.get(event.plate_id)
+        if known is None or known.settled:  # a new disturbance
+            self.disturbed[event.plate_id] = Disturbance(event.start, event.end)
+        else:
+            self.disturbed[event.plate_id] = Disturbance(min(known.start, event.start), max(known.seen, event.end))
+        return self._release()
+
+    def _lightest(self, plate_id: str, taking: bool) -> float:
+        """The lightest unit a change of the plate may be: taking, of what lies on it (its
+        products, learned and foreign ones); else of anything (a put-back from a basket)."""
+        least = min(pr.weight_g for pr in self.catalog.products)
+        if not taking:
+            return least
+        return min((o.weight_g for o in self._take_options(plate_id) if o.prior >= self.params.multi_min_prior), default=least)
+
+    def release_held(self) -> list[Basket]:
+        """Closes every session still waiting for a plate (the end of a recording)."""
+        return self._release(final=True)
+
+    def _disturbed_in_reach(self, token: str, stamp: float) -> list[str]:
+        """The disturbed plates a shopper of the session was in reach of while they were disturbed."""
+        wp = self.who_params
+        reach = wp.reach_m + wp.reach_soft_m
+        tracks = self.watcher.members.get(token, set())
+        out = []
+        for plate_id, d in self.disturbed.items():
+            plate = self._plates[plate_id]
+            window = self.history.window(d.start - wp.sync_s, stamp)
+            if any(float(plate.distance_to_front(s.position)) <= reach for t in tracks for s in window.get(t, ())):
+                out.append(plate_id)
+        return out
+
+    def _release(self, final: bool = False) -> list[Basket]:
+        """Forgets plates no longer reported disturbed; closes the held sessions whose plates
+        have settled, or that waited exit_wait_s (or all, if `final`), those to review."""
+        p = self.params
+        for plate_id in [k for k, d in self.disturbed.items()
+                         if self.now - d.seen > (p.settle_grace_s if d.settled else p.disturbed_timeout_s)]:
+            del self.disturbed[plate_id]
+        out = []
+        for token, stamp in list(self.held.items()):
+            busy = self._disturbed_in_reach(token, stamp)
+            if busy and not final and self.now - stamp <= p.exit_wait_s:
+                continue
+            del self.held[token]
+            if busy:
+                self.open_session(token, stamp)
+                self.sessions[token].reasons.append(
+                    f"plate {', '.join(sorted(busy))} still disturbed {self.now - stamp:.1f} s after the exit")
             b = self.close_session(token, stamp)
             if b:
                 out.append(b)
@@ -324,6 +409,9 @@ class Associator:
         if event.event_id in self._seen_events:  # redelivered: already counted
             return [], []
         self._seen_events.add(event.event_id)
+        self.now = max(self.now, event.end)
+        if (d := self.disturbed.get(event.plate_id)) is not None:
+            self.disturbed[event.plate_id] = Disturbance(d.start, self.now, settled=True)
         p = self.params
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
         cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id], self._beside[event.plate_id])

@@ -89,6 +89,7 @@ class Pipeline:
         self._last_advance = -1e9
         self.track_log: list[tuple[float, str, float, float]] = []  # (t, id, x, y) at ~10 Hz, for scoring
         self.event_records: list = []  # every settled plate event's hypotheses, for scoring
+        self.receipt_delays: list[float] = []  # per issued receipt: seconds from the exit to its decision (sensor time)
         self._last_logged = -1e9
 
     def _color_perceivers(self, params_file: Path | None) -> dict[str, Any]:
@@ -148,6 +149,10 @@ class Pipeline:
             self.stats.item_events += len(items)
             for b in baskets:
                 self._basket(b)
+        # what the weight node reports live, on a timer: plates disturbed, not yet decided
+        for event in self.weight.unsettled(batch.shelf_id):
+            for b in self.associator.note_unsettled(event):
+                self._basket(b)
 
     def _gate(self, msg: Any) -> None:
         event = msgconv.gate_event(msg)
@@ -199,10 +204,13 @@ class Pipeline:
         receipt = self.checkout.on_basket(basket)
         if receipt is not None:
             self.receipts.append(receipt)
+            self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
 
     # ---- end ----------------------------------------------------------------
     def finish(self) -> list[Receipt]:
         """Every receipt: issued ones, then 'open' ones for sessions still inside."""
+        for b in self.associator.release_held():  # the recording ended before their plates settled
+            self._basket(b)
         issued = {r.session_token for r in self.receipts}
         still_open = [r for r in self.checkout.open_receipts(self.now) if r.session_token not in issued]
         return sorted(self.receipts, key=lambda r: (r.exit_stamp, r.session_token)) + sorted(still_open, key=lambda r: r.session_token)

@@ -240,6 +240,23 @@ def test_unsettled_plate_is_visible_while_disturbed():
     assert not live.settled and live.delta_g == pytest.approx(-400, abs=1)
 
 
+def test_a_plate_back_at_its_level_is_disturbed_until_its_changes_are_decided():
+    # 2 kg put back, and taken again 0.75 s later: the plate ends where it began, but the
+    # two changes are decided only once its level has held. Until then it is reported
+    # disturbed (a shopper leaving beside it must wait for it); afterwards it is not.
+    det = WeightEventDetector(STORE, WeightParams())
+    t = np.arange(0, 12, 1 / 60)
+    g = 1000.0 + np.where((t >= 5) & (t < 5.75), 2133.0, 0.0) + np.where(t >= 5.75, -2.0, 0.0)
+    reports, events = [], []
+    for k in range(0, t.size, 6):
+        events += det.add_batch(LoadCellBatch(float(t[k]), "G1A-S1", 60.0, [PLATES[0]], g[k : k + 6, None]))
+        reports.append((float(t[k]), bool(det.unsettled())))
+    assert [round(e.delta_g) for e in events] == [2133, -2135]
+    decided = max(e.end for e in events)
+    assert all(busy for tk, busy in reports if 5.1 < tk < decided + 0.9)  # 5.75 + settle_s
+    assert not any(busy for tk, busy in reports if tk > 9.0)
+
+
 def test_duplicate_out_of_order_and_malformed_batches_are_named_and_skipped():
     det = WeightEventDetector(STORE)
     g = np.full((10, 1), 1000.0)

@@ -64,7 +64,6 @@ class WeightParams:
     noise_max_g: float = 8.0
     drift_tau_s: float = 30.0  # levels average over at most this long, to follow drift
     max_gap_s: float = 5.0  # a longer silence (lost batches) restarts the plate
-    unsettled_min_g: float = 10.0  # live display of disturbed plates above this change
     shift_window_s: float = 0.5  # a small step shows as this window's mean leaving the level
     shift_min_samples: int = 30  # but never fewer samples (at 30 Hz the window is 1 s)
     shift_sigmas: float = 4.5
@@ -308,8 +307,13 @@ class PlateDetector:
     def _beyond(self, old: Level, new: Level) -> float:
         """How far the disturbance of a change went above the higher of `old` and `new` or
         below the lower, whichever is further (0: neither significantly)."""
-        low, high, self.dip_low, self.dip_high = self.dip_low, self.dip_high, None, None
-        sds = self.params.beyond_sds
+        beyond = self._excursion(old, new)
+        self.dip_low, self.dip_high = None, None
+        return beyond
+
+    def _excursion(self, old: Level, new: Level) -> float:
+        """How far the disturbance so far went beyond both `old` and `new` (0: not significantly)."""
+        low, high, sds = self.dip_low, self.dip_high, self.params.beyond_sds
         under = self._past(old, low, min(old.mean, new.mean) - low[0], sds) if low else 0.0
         over = self._past(old, high, high[0] - max(old.mean, new.mean), sds) if high else 0.0
         return max(under, over)
@@ -555,13 +559,16 @@ class PlateDetector:
         return float(np.clip(est, self.params.noise_min_g, self.params.noise_max_g))
 
     def unsettled(self) -> PlateEvent | None:
+        """The plate's change while it is still to be decided (settled false): from when it
+        left its stable level to its last sample, the change so far and how far the plate
+        went beyond both ends meanwhile (a plate back at its old level may still hold two
+        changes, in and out)."""
         if self.stable is None or self.current is None or self.current is self.stable or self.last is None:
             return None
         delta = self.current.mean - self.stable.mean
-        if abs(delta) < self.params.unsettled_min_g:
-            return None
         start = self.left_at if self.left_at is not None else self.current.start
-        return PlateEvent(self.plate_id, self.shelf_id, start, self.last[0], float(delta), float(self.noise), False, "")
+        return PlateEvent(self.plate_id, self.shelf_id, start, self.last[0], float(delta), float(self.noise), False, "",
+                          beyond_g=self._excursion(self.stable, self.current))
 
 
 def _line(ts: np.ndarray, gs: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -626,5 +633,6 @@ class WeightEventDetector:
         self.rejected = [f"LoadCellBatch of shelf '{batch.shelf_id}': {b}" for b in bad]
         return events
 
-    def unsettled(self) -> list[PlateEvent]:
-        return [e for d in self.detectors.values() if (e := d.unsettled()) is not None]
+    def unsettled(self, shelf_id: str | None = None) -> list[PlateEvent]:
+        """Changes not decided yet (settled false), of one shelf's plates or all."""
+        return [e for d in self.detectors.values() if (shelf_id is None or d.shelf_id == shelf_id) and (e := d.unsettled()) is not None]
