@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load-cells", type=_rate_batch, default=None, metavar="HZ:BATCH",
                    help="load cells at this rate and batch size (the contract allows 30 to 100 Hz, 1 to 20 a "
                         "batch; default: each scenario's own, 60 Hz in 6s)")
+    p.add_argument("--clock-edges", action="store_true",
+                   help="every shelf's clock up to 50 ms off the cameras' and gate events stamped up to 0.5 s off the "
+                        "crossing (the contract's edges; default: each scenario's own)")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from walkout_common.store import load_catalog, load_store
+from walkout_sim.scenario import SensorConfig
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .score import Score, score_events, score_receipts
@@ -91,9 +92,25 @@ def error_kind(got: dict[str, dict[str, int]], want: dict[str, dict[str, int]]) 
     return "wrong product or count" if set(got) == set(want) else "wrong shopper and product"
 
 
-def case_bag(case: Case, folder: Path, depth_hz: float = 10.0, load_cells: tuple[float, int] | None = None) -> tuple[Path, dict]:
-    """The case's simulated bag in `folder` and its truth, its depth cameras at `depth_hz`
-    and its load cells at `load_cells` (Hz, samples a batch; None: the scenario's own):
+@dataclass(frozen=True)
+class BagOptions:
+    """How the suite's bags are simulated, over each scenario's own sensor settings."""
+
+    depth_hz: float = 10.0  # depth frame rate (the contract allows 10 to 30 Hz)
+    load_cells: tuple[float, int] | None = None  # (Hz, samples a batch); None: the scenario's own
+    clock_edges: bool = False  # shelf clocks up to 50 ms off the cameras', gate stamps up to 0.5 s off
+
+    def apply(self, sensors: SensorConfig) -> SensorConfig:
+        sensors = replace(sensors, depth_hz=self.depth_hz)
+        if self.load_cells is not None:
+            sensors = replace(sensors, load_cell_hz=self.load_cells[0], load_cell_batch=self.load_cells[1])
+        if self.clock_edges:
+            sensors = replace(sensors, shelf_clock_s=0.05, gate_stamp_s=0.5)
+        return sensors
+
+
+def case_bag(case: Case, folder: Path, options: BagOptions = BagOptions()) -> tuple[Path, dict]:
+    """The case's simulated bag in `folder` and its truth, its sensors as `options` say:
     recorded unless a finished one is there already (the simulator is deterministic per
     seed, so a kept bag is the same)."""
     from walkout_sim.bag import TRUTH_FILE, record_bag
@@ -107,14 +124,11 @@ def case_bag(case: Case, folder: Path, depth_hz: float = 10.0, load_cells: tuple
     store = load_store(store_dir / "store.yaml")
     catalog = load_catalog(store_dir / "catalog.yaml", store)
     sc = kind.build(store, catalog, case.seed)
-    sc.sensors = replace(sc.sensors, depth_hz=depth_hz)
-    if load_cells is not None:
-        sc.sensors = replace(sc.sensors, load_cell_hz=load_cells[0], load_cell_batch=load_cells[1])
+    sc.sensors = options.apply(sc.sensors)
     return bag, record_bag(store, catalog, sc, bag)
 
 
-def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots: Path | None = None,
-             load_cells: tuple[float, int] | None = None) -> dict:
+def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOptions(), plots: Path | None = None) -> dict:
     """One scenario through the replay, scored; its tracks plotted into `plots` when given."""
     from walkout_sim.library import LIBRARY
 
@@ -123,7 +137,7 @@ def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots
     store = LIBRARY[case.kind].store
     store_dir = ROOT / "calibration" / store
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
-        bag, truth = case_bag(case, bags or Path(tmp), depth_hz, load_cells)
+        bag, truth = case_bag(case, bags or Path(tmp), options)
         doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     floor = (pipeline.store.floor_min, pipeline.store.floor_max)  # scored where the store tracks people
@@ -156,8 +170,21 @@ def run_case(case: Case, bags: Path | None = None, depth_hz: float = 10.0, plots
                          for e in events if not e.correct],
         "missed_events": missed,
         "speed": timing["speed"],
+        "receipt_delays": pipeline.receipt_delays,
         "units_per_act": units_per_act(truth["events"]),
     }
+
+
+def receipt_delay_line(delays: list[float]) -> str:
+    """How soon after the exit receipts were decided (sensor time; a session waits while a
+    plate in its shopper's reach is still undecided)."""
+    if not delays:
+        return "Exit to receipt: no receipt issued."
+    d = sorted(delays)
+    late = sum(x > 1.0 for x in d)
+    return (f"Exit to receipt (sensor time, {len(d)} receipts): median {d[len(d) // 2]:.2f} s, "
+            f"95th percentile {d[min(int(0.95 * len(d)), len(d) - 1)]:.2f} s, longest {d[-1]:.2f} s; {late} later than 1 s "
+            "(waiting for a plate in reach to settle).")
 
 
 def units_per_act(truth_events: list[dict]) -> list[int]:
@@ -198,7 +225,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, depth_hz=args.depth_hz, plots=out / "tracks", load_cells=args.load_cells), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges), plots=out / "tracks"), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
@@ -288,6 +315,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
         _calibration_lines("Plate event calibration (P of the recorded reading)", ev_rel, len(ev_pairs)) + " events (events.png).",
         f"Approval threshold from a silent error costing {COST_SILENT_ERROR:.0f} reviews: p > {thr:.2f}.",
         f"Replay speed: median {speeds[len(speeds) // 2]:.1f}x real time.",
+        receipt_delay_line([d for r in results for d in r.get("receipt_delays", [])]),
         "",
         "![calibration](calibration.png) ![events](events.png)",
     ]

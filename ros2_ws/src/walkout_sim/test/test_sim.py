@@ -148,3 +148,28 @@ def test_handed_over_items_stay_on_the_takers_receipt_unless_put_back_first():
     # random scenarios make handovers when asked
     sc = random_scenario(STORE, CATALOG, 6, seed=2, handover_prob=1.0)
     assert any(a.give_to for s in sc.shoppers for a in s.actions)
+
+
+def test_shelf_clocks_and_gate_stamps_reach_the_contracts_edges():
+    # The contract: shelf clocks within 50 ms of the cameras', gate events stamped within
+    # 0.5 s of the crossing. Same world, stamped by exact clocks and by the edges' ones.
+    def world(**edges):
+        cfg = SensorConfig(depth_hz=1.0, knocks_per_min=0.0, lost_batch_frac=0.0, **edges)
+        return World(STORE, CATALOG, random_scenario(STORE, CATALOG, 6, seed=4, sensors=cfg))
+
+    exact, edge = world(shelf_clock_s=0.0, gate_stamp_s=0.0), world(shelf_clock_s=0.05, gate_stamp_s=0.5)
+    stamps: dict = {}
+    for w in (exact, edge):
+        for m in w.load_cell_messages():
+            stamps.setdefault((id(w), m.fields["shelf_id"]), []).append(m.stamp)
+    skews = []
+    for shelf in STORE.shelves:  # each batch against the same batch by the exact clock (0.1 s apart)
+        a, b = np.array(stamps[(id(exact), shelf)]), np.array(stamps[(id(edge), shelf)])
+        d = b[:, None] - a[None, :]
+        off = d[np.arange(len(b)), np.abs(d).argmin(1)]
+        assert np.ptp(off) < 1e-6  # a constant offset
+        skews.append(float(off[0]))
+    assert all(abs(k) <= 0.05 for k in skews) and max(skews) - min(skews) > 0.02  # each shelf its own
+    delays = [b[0] - a[0] for a, b in zip(exact.timeline.gate_events, edge.timeline.gate_events, strict=True)]
+    assert len(delays) == 12 and all(abs(d) <= 0.5 for d in delays) and max(map(abs, delays)) > 0.3
+    assert exact.truth() == edge.truth()  # what happened is the same

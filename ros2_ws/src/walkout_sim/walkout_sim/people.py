@@ -282,13 +282,18 @@ class PeopleSim:
             g = self.gates[sh.entry_gate]
             if (pos - g.center) @ g.normal >= 0:
                 s["crossed_in"] = True
-                gates_ev.append((t + float(self.rng.uniform(-0.3, 0.3)), g.id, 0, sh.token))
+                gates_ev.append((t + self._gate_delay(), g.id, 0, sh.token))
         elif s["i"] >= len(s["plan"]) - 1 and not s["crossed_out"]:
             g = self.gates[sh.exit_gate]
             if (pos - g.center) @ g.normal < 0:
                 s["crossed_out"] = True
                 exits[sh.person_id] = t
-                gates_ev.append((t + float(self.rng.uniform(-0.3, 0.3)), g.id, 1, ""))
+                gates_ev.append((t + self._gate_delay(), g.id, 1, ""))
+
+    def _gate_delay(self) -> float:
+        """How late (or early) a gate stamps a crossing."""
+        jitter = self.sc.sensors.gate_stamp_s
+        return float(self.rng.uniform(-jitter, jitter))
 
     def _others(self, s: dict, states: list, standing: bool = False) -> np.ndarray:
         """Where everyone else in the store is (standing: only those not walking)."""

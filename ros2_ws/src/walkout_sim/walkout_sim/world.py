@@ -114,13 +114,15 @@ class World:
                 grams[m] += (rng.uniform(100, 400) * np.sin(70 * (t[m] - tk)) * np.exp(-(t[m] - tk) * 8))[:, None]
             grams[rng.uniform(size=grams.shape) < cfg.nan_frac] = np.nan
             ids = [p.id for p in plates]
-            out.append(self._batches(shelf_id, ids, t, grams.astype(np.float32), hz, batch, rng))
+            # the shelf stamps its samples by its own clock
+            skew = float(rng.uniform(-cfg.shelf_clock_s, cfg.shelf_clock_s)) if cfg.shelf_clock_s > 0 else 0.0
+            out.append(self._batches(shelf_id, ids, t + skew, grams.astype(np.float32), hz, batch, rng))
         return out
 
     def _batches(self, shelf_id, ids, t, grams, hz, batch, rng) -> Iterator[SimMessage]:
         lost = self.scenario.sensors.lost_batch_frac
         for k in range(0, t.size, batch):
-            if rng.uniform() < lost:
+            if rng.uniform() < lost or t[k] < 0:  # a shelf clock behind the cameras' starts later
                 continue
             yield SimMessage(float(t[k]), "/shelves/load_cells", "load_cells",
                              {"shelf_id": shelf_id, "sample_rate_hz": float(hz), "plate_ids": ids, "grams": grams[k : k + batch].ravel()})
