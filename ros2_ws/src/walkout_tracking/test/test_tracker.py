@@ -185,3 +185,23 @@ def test_a_shopper_lost_for_good_leaves_unseen_and_the_session_closes():
     assert tr.unseen_exits == 1 and not tr.sessions.is_open("tok-1")
     assert not any(s.session_token == "tok-1" for s in tr.snapshots())
     assert len(passer) == 1
+
+
+def test_entries_bind_by_when_each_shopper_crossed_not_who_is_nearest_at_the_stamp():
+    # A crosses the entry line at 2.0 s walking briskly; B, slower, crosses 1 s later. A's
+    # ENTRY is stamped 0.45 s late (the contract allows 0.5 s): by then A is 0.6 m inside
+    # while B is 0.4 m short of the line, nearer. Each token still goes to its shopper.
+    tr = Tracker(STORE, seed=5)
+    a0, b0 = np.array([0.9, -2.6]), np.array([1.2, -2.1])
+    for k in range(int(6 / 0.05)):
+        t = k * 0.05
+        a = a0 + np.array([0.0, 1.3]) * t  # crosses y = 0 at 2.0 s
+        b = b0 + np.array([0.0, 0.7]) * t  # crosses at 3.0 s
+        tr.update(frame(t, [a, b], noise=0.01))
+        if abs(t - 2.45) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tok-a"))
+        if abs(t - 3.3) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tok-b"))
+    by_token = {s.session_token: s.position[:2] for s in tr.snapshots()}
+    assert abs(by_token["tok-a"][1] - (a0[1] + 1.3 * 5.95)) < 0.2
+    assert abs(by_token["tok-b"][1] - (b0[1] + 0.7 * 5.95)) < 0.2

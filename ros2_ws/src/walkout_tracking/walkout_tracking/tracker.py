@@ -11,6 +11,7 @@ ambiguity of that choice is reported in `rebinds`.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class TrackerParams:
     crowded_confirm_s: float = 2.0
     gate_reach_m: float = 1.2  # how far from a gate line a crossing person can be
     binding_window_s: float = 3.0  # an ENTRY waits this long for its person's track
+    entry_walk_mps: float = 1.0  # to date a crossing not seen (a track born past the line, or not there yet)
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -113,6 +115,21 @@ class _Track:
     @property
     def xy(self) -> np.ndarray:
         return self.kf.x[:2]
+
+    def crossed_at(self, gate: Gate, walk_mps: float) -> float:
+        """When the track crossed the gate line inward: seen in its recent matches, else
+        estimated from where it was first seen inside, or (still outside) will cross at its
+        current pace inward (at least `walk_mps` when first seen inside)."""
+        pts = list(self.trail) or [(self.t, *self.xy)]
+        ts = [p[0] for p in pts]
+        depth = [float((np.array(p[1:]) - gate.center) @ gate.normal) for p in pts]
+        for k in range(1, len(pts)):
+            if depth[k - 1] < 0 <= depth[k]:
+                return ts[k - 1] + (ts[k] - ts[k - 1]) * -depth[k - 1] / max(depth[k] - depth[k - 1], 1e-9)
+        if depth[0] >= 0:
+            return pts[0][0] - depth[0] / walk_mps
+        inward = float(np.asarray(self.kf.x[2:4]).ravel() @ gate.normal)
+        return pts[-1][0] - depth[-1] / inward if inward > 0.1 else math.inf
 
     def xy_at(self, t: float) -> np.ndarray:
         """Where the track was at t (from its recent matches; its first or current place
@@ -327,8 +344,11 @@ class Tracker:
         return self._exit(gate, event.stamp)
 
     def _bind_pending(self) -> None:
-        """Each waiting ENTRY takes the unbound confirmed track that was nearest its gate
-        line at the event's stamp (or where it was born, when born after it)."""
+        """Each waiting ENTRY (oldest first) takes the unbound confirmed track near its gate
+        that crossed the gate line nearest in time to the event's stamp. Gates stamp within
+        0.5 s of the crossing (the contract): by time, shoppers entering more than 1 s apart
+        keep their tokens; by distance at the stamp, the one ahead, already walking on,
+        could be nearer than the one just arriving."""
         reach = self.p.gate_reach_m + 0.5
         for pend in sorted(self.sessions.pending, key=lambda p: p.stamp):
             cands = []
@@ -337,9 +357,8 @@ class Tracker:
                     continue
                 if tr.born > pend.stamp + self.p.binding_window_s:
                     continue
-                d = gate_distance(tr.xy_at(pend.stamp), pend.gate, reach)
-                if d is not None:
-                    cands.append((d + 0.3 * max(tr.born - pend.stamp, 0.0), tr))
+                if gate_distance(tr.xy_at(pend.stamp), pend.gate, reach) is not None:
+                    cands.append((abs(tr.crossed_at(pend.gate, self.p.entry_walk_mps) - pend.stamp), tr))
             if cands:
                 _, best = min(cands, key=lambda c: c[0])
                 best.token = pend.token
