@@ -269,6 +269,7 @@ class Associator:
         self.disturbed: dict[str, Disturbance] = {}  # plate id -> its unsettled change
         self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach
         self.now = -math.inf  # the latest stamp seen
+        self._least_unit_g = min((pr.weight_g for pr in catalog.products), default=0.0)  # what any put-back may weigh at least
 
     # ---- inputs -------------------------------------------------------------
     def open_session(self, token: str, stamp: float) -> Basket | None:
@@ -338,10 +339,10 @@ class Associator:
     def _lightest(self, plate_id: str, taking: bool) -> float:
         """The lightest unit a change of the plate may be: taking, of what lies on it (its
         products, learned and foreign ones); else of anything (a put-back from a basket)."""
-        least = min(pr.weight_g for pr in self.catalog.products)
         if not taking:
-            return least
-        return min((o.weight_g for o in self._take_options(plate_id) if o.prior >= self.params.multi_min_prior), default=least)
+            return self._least_unit_g
+        return min((o.weight_g for o in self._take_options(plate_id) if o.prior >= self.params.multi_min_prior),
+                   default=self._least_unit_g)
 
     def release_held(self) -> list[Basket]:
         """Closes every session still waiting for a plate (the end of a recording)."""

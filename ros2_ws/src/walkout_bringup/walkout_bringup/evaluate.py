@@ -23,14 +23,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from walkout_common.store import load_catalog, load_store
-from walkout_sim.scenario import SensorConfig
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .score import Score, score_events, score_receipts
 from .track_metrics import track_metrics
 from .track_plot import plot_tracks
+
+if TYPE_CHECKING:  # the simulator is imported where a bag is made, as everywhere here
+    from walkout_sim.scenario import SensorConfig
 
 ROOT = Path(__file__).resolve().parents[4]
 COST_SILENT_ERROR = 50.0  # a wrong receipt charged silently, in reviewer-minutes

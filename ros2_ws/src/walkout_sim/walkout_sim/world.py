@@ -114,7 +114,7 @@ class World:
                 grams[m] += (rng.uniform(100, 400) * np.sin(70 * (t[m] - tk)) * np.exp(-(t[m] - tk) * 8))[:, None]
             grams[rng.uniform(size=grams.shape) < cfg.nan_frac] = np.nan
             ids = [p.id for p in plates]
-            # the shelf stamps its samples by its own clock
+            # the shelf stamps its samples by its own clock (no draw when exact: the same bags as before)
             skew = float(rng.uniform(-cfg.shelf_clock_s, cfg.shelf_clock_s)) if cfg.shelf_clock_s > 0 else 0.0
             out.append(self._batches(shelf_id, ids, t + skew, grams.astype(np.float32), hz, batch, rng))
         return out

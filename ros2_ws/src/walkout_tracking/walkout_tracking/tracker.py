@@ -68,7 +68,7 @@ class TrackerParams:
     crowded_confirm_s: float = 2.0
     gate_reach_m: float = 1.2  # how far from a gate line a crossing person can be
     binding_window_s: float = 3.0  # an ENTRY waits this long for its person's track
-    entry_walk_mps: float = 1.0  # to date a crossing not seen (a track born past the line, or not there yet)
+    entry_walk_mps: float = 1.0  # to date a crossing not seen, of a track first seen past the line
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -117,9 +117,9 @@ class _Track:
         return self.kf.x[:2]
 
     def crossed_at(self, gate: Gate, walk_mps: float) -> float:
-        """When the track crossed the gate line inward: seen in its recent matches, else
-        estimated from where it was first seen inside, or (still outside) will cross at its
-        current pace inward (at least `walk_mps` when first seen inside)."""
+        """When the track crossed the gate line inward: seen in its recent matches; else, first
+        seen inside, that far back at `walk_mps`; else (still outside) when it will cross at
+        its own pace inward (never, if it is not walking in)."""
         pts = list(self.trail) or [(self.t, *self.xy)]
         ts = [p[0] for p in pts]
         depth = [float((np.array(p[1:]) - gate.center) @ gate.normal) for p in pts]
