@@ -614,3 +614,40 @@ def test_a_plate_still_undecided_long_after_the_exit_sends_the_session_to_review
     ((t, basket),) = closed
     assert t == 10.5 and basket.session_token == "tok-a"  # exit_wait_s (4 s) after the exit
     assert basket.review_reasons == [f"plate {WATER_PLATE} still disturbed 4.5 s after the exit"]
+
+
+def _entered_together(store, catalog, take_water: bool):
+    """A and B entered too close in time for their ENTRY stamps to tell them apart (the
+    tracker names each other's session as a rival, p 0.5); A takes a water or not, A
+    leaves, then B. Returns (A's basket at A's exit, B's basket at B's exit)."""
+    a = make(store, catalog)
+    a.observe_tracks([replace(snap("A", "tok-a", 0.0, (1.95, 1.55)), rivals={"tok-b": 0.5}),
+                      replace(snap("B", "tok-b", 0.0, (2.45, 1.55)), rivals={"tok-a": 0.5})])
+    for s in standing("A", "tok-a", 0.1, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    for s in standing("B", "tok-b", 0.1, 10.0, (2.45, 1.55)):
+        a.history.add(s)
+    if take_water:
+        a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    [basket_a] = a.observe_tracks([snap("A", "tok-a", 8.0, (0.5, 0.1), state=EXITED)])
+    [basket_b] = a.observe_tracks([snap("B", "tok-b", 10.0, (0.5, 0.1), state=EXITED)])
+    return basket_a, basket_b
+
+
+def test_a_session_that_may_be_swapped_with_another_is_not_sure_of_its_bill(store, catalog):
+    basket_a, basket_b = _entered_together(store, catalog, take_water=True)
+    assert [(ln.sku, ln.quantity) for ln in basket_a.lines] == [(WATER, 1)]
+    # the take itself is sure; the binding is a coin toss: B's shopper may have taken it
+    assert 0.4 < basket_a.confidence < 0.55 and basket_a.lines[0].probability < 0.55
+    assert any("may be session tok-b's" in r for r in basket_a.review_reasons)
+    assert basket_b.lines == [] and basket_b.confidence < 0.55  # B's token may be A's shopper's
+    assert any("tok-a" in r for r in basket_b.review_reasons)
+
+
+def test_a_swap_that_bills_the_same_is_no_doubt(store, catalog):
+    # Neither took anything: whoever holds which token, both receipts are right. A leaves
+    # first, while B could still take something: only B's receipt, issued after both
+    # left with the same bill, is sure.
+    basket_a, basket_b = _entered_together(store, catalog, take_water=False)
+    assert basket_a.confidence < 0.55
+    assert basket_b.confidence > 0.95 and basket_b.review_reasons == []

@@ -79,6 +79,10 @@ class _OwnParams:
     # track up as gone: nobody saw them leave) goes to review: what they took after they
     # were lost is unknown.
     exit_unseen_s: float = 60.0
+    # A track's rival sessions (TrackSnapshot.rivals: a swapped entry, an uncertain
+    # re-binding): the basket is right only if the binding is, or if the swap would bill
+    # the same items; a rival this likely is named in the review reasons.
+    rival_reason_p: float = 0.02
     # A shopper who leaves while a plate within their reach is still disturbed (its change is
     # decided only once the new level has held, up to settle_max_s) may have changed it: the
     # session closes once that plate has settled, or exit_wait_s after the exit at most
@@ -865,6 +869,23 @@ class Associator:
         raw, kept = self.raw_confidence(token, sku, final)
         return recalibrated(raw, self.params.calibration_slope, self.params.calibration_offset) * kept
 
+    def _rivals(self, token: str, counts: Counter, sku: str | None = None) -> dict[str, float]:
+        """The sessions `token`'s shoppers may belong to instead (the tracker's rivals) whose
+        swap would change the bill (or its `sku` line): not those closed with the same."""
+        out = {}
+        for other, p in self.watcher.rivals.get(token, {}).items():
+            rival = self.sessions.get(other)
+            if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
+                theirs = self.counts(other)
+                if (theirs[sku] == counts[sku]) if sku else (+theirs == +counts):
+                    continue
+            out[other] = p
+        return out
+
+    def _bound_right(self, token: str, counts: Counter, sku: str | None = None) -> float:
+        """P(no rival binding changes the bill), rivals taken as independent."""
+        return math.prod(1.0 - p for p in self._rivals(token, counts, sku).values())
+
     def basket(self, token: str, stamp: float | None = None) -> Basket:
         session = self.sessions[token]
         counts = self.counts(token)
@@ -879,9 +900,13 @@ class Associator:
             if n == 0:
                 continue
             prod = self.catalog.by_sku[sku]
-            prob = self._confidence(token, sku, final)
+            prob = self._confidence(token, sku, final) * self._bound_right(token, counts, sku)
             lines.append(BasketLine(sku, prod.name, n, prod.price_cents, prob))
-        confidence = self._confidence(token, final=final)
+        confidence = self._confidence(token, final=final) * self._bound_right(token, counts)
+        for other, p in self._rivals(token, counts).items():
+            if p >= self.params.rival_reason_p:
+                reasons.append(f"binding uncertain: this session's shopper may be session {other}'s (p {p:.2f}; "
+                               "entered too close in time to tell apart, or seen again after an occlusion)")
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,

@@ -26,6 +26,8 @@ class SessionWatcher:
     hands_m: float = 0.35  # when arm tips of both are this close
     # two tokens -> the times their shoppers' hands met, as [start, end] intervals
     met: dict[frozenset[str], list[list[float]]] = field(default_factory=dict)
+    # token -> the other sessions its shoppers may belong to instead -> probability
+    rivals: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def met_between(self, a: str, b: str, t0: float, t1: float) -> bool:
         """Whether shoppers of sessions a and b held their hands together in [t0, t1]."""
@@ -42,6 +44,9 @@ class SessionWatcher:
                 self.members[s.session_token] = set()
                 new.append(s.session_token)
             self.members[s.session_token].add(s.track_id)
+            for other, p in s.rivals.items():
+                mine = self.rivals.setdefault(s.session_token, {})
+                mine[other] = max(mine.get(other, 0.0), p)
             if s.state not in (LOST, EXITED):
                 self.seen[s.track_id] = s.stamp
             if s.state == EXITED and s.track_id not in self.exited:

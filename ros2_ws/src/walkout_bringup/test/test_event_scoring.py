@@ -51,6 +51,8 @@ def test_error_and_reason_kinds():
     assert error_kind({"b": {"y": 1}}, {"a": {"x": 1}}) == "wrong shopper and product"
     assert reason_kind("low confidence 0.5 < 0.98") == "low confidence"
     assert reason_kind("1x X moved on plate P at t=3.0 s by no tracked shopper") == "moved by no tracked shopper"
+    assert reason_kind("binding uncertain: this session's shopper may be session tok-b's (p 0.50; ...)") == "binding uncertain"
+    assert reason_kind("plate G1-S1-P2 still disturbed 4.0 s after the exit") == "plate still disturbed at the exit"
 
 
 def test_a_put_back_after_its_taker_left_changes_no_receipt_in_the_truth():

@@ -58,6 +58,9 @@ def test_tracks_show_heads_reaches_short_ids_and_running_totals():
     assert any(s.text == "t0123 tok  3.98 USD" for s in specs)
     (reach,) = [s for s in specs if s.ns == "reaches"]
     assert reach.points[1] == (1.0, 2.0, 1.0)
+    # a binding that may be swapped names the other session
+    doubtful = replace(snap("t0123456789", "tok-a"), rivals={"tok-b": 0.5})
+    assert any(s.text == "t0123 tok-a  or tok-b (50%)" for s in track_markers([doubtful], {}))
 
 
 def test_baskets_list_their_lines_and_closed_ones_disappear():

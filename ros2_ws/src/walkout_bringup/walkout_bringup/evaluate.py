@@ -72,7 +72,8 @@ def reason_kind(reason: str) -> str:
     """A review reason's category, for the tally."""
     for key, label in (("low confidence", "low confidence"), ("unexplained weight", "unexplained weight change"),
                        ("matches no basket", "return matches no basket"), ("by no tracked shopper", "moved by no tracked shopper"),
-                       ("returned than taken", "more returned than taken"), ("exit not seen", "exit not seen")):
+                       ("returned than taken", "more returned than taken"), ("exit not seen", "exit not seen"),
+                       ("still disturbed", "plate still disturbed at the exit"), ("binding uncertain", "binding uncertain")):
         if key in reason:
             return label
     return "other (flagged, ...)"

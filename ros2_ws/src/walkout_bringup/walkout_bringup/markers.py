@@ -81,7 +81,8 @@ def money(cents: int, currency: str = "") -> str:
 
 def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: str = "") -> list[MarkerSpec]:
     """A sphere per head, a line from the shoulders to each reaching hand, and a label
-    with the track's short id, its session and the session's running total."""
+    with the track's short id, its session, the session's running total and the rival
+    sessions it may belong to instead."""
     out = []
     drawn = [s for s in snaps if s.state != EXITED and np.all(np.isfinite(s.position))]  # RViz rejects NaN poses
     for i, s in enumerate(drawn):
@@ -92,6 +93,8 @@ def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: 
         label = f"{s.track_id[:5]} {s.session_token or 'unbound'}"
         if s.session_token in totals:
             label += f"  {money(totals[s.session_token], currency)}"
+        if s.rivals:  # the binding may be wrong: show whose shopper this may be instead
+            label += "  or " + ", ".join(f"{tok} ({p:.0%})" for tok, p in sorted(s.rivals.items(), key=lambda kv: -kv[1]))
         out.append(MarkerSpec("labels", i, TEXT, (x, y, z + 0.25), scale=(0.0, 0.0, 0.14), text=label))
         pts = []
         for h in s.hands:

@@ -118,6 +118,7 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
                 velocity=np.array([t.velocity.x, t.velocity.y], dtype=float),
                 covariance=cov,
                 hands=[_point(h.position) for h in t.hands],
+                rivals={str(k): float(v) for k, v in zip(t.rival_tokens, t.rival_probabilities, strict=False)},
             )
         )
     return out

@@ -90,6 +90,7 @@ class TrackSnapshot:
     velocity: np.ndarray  # (2,)
     covariance: np.ndarray  # (2, 2) position covariance
     hands: list[np.ndarray] = field(default_factory=list)
+    rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
 
 
 TENTATIVE, CONFIRMED, LOST, EXITED = 0, 1, 2, 3

@@ -103,6 +103,11 @@ def test_blackout_rebinds_the_right_session():
     by_place = {(round(s.position[0]), round(s.position[1], 1)): s.session_token for s in tr.snapshots() if s.state == CONFIRMED}
     assert by_place == {(3, 1.6): "near-gate", (4, 2.4): "far"}
     assert {rb.token for rb in tr.rebinds} == {"near-gate", "far"}
+    # 4 s unseen, either could have walked to either place: each session names the other
+    # as a rival, the nearer choice being likelier (about 0.6 against 0.4)
+    rivals = {s.session_token: s.rivals for s in tr.snapshots() if s.state == CONFIRMED}
+    assert set(rivals["near-gate"]) == {"far"} and set(rivals["far"]) == {"near-gate"}
+    assert 0.25 < rivals["near-gate"]["far"] < 0.5 and rivals["far"]["near-gate"] == rivals["near-gate"]["far"]
 
 
 def test_history_interpolates_and_grows_uncertainty():
@@ -205,3 +210,35 @@ def test_entries_bind_by_when_each_shopper_crossed_not_who_is_nearest_at_the_sta
     by_token = {s.session_token: s.position[:2] for s in tr.snapshots()}
     assert abs(by_token["tok-a"][1] - (a0[1] + 1.3 * 5.95)) < 0.2
     assert abs(by_token["tok-b"][1] - (b0[1] + 0.7 * 5.95)) < 0.2
+    assert all(not s.rivals for s in tr.snapshots())  # A's stamp can't be B's crossing: no doubt
+
+
+def entering_pair(tokens, stamps, gap_s=0.5):
+    """A and B walk in through gate-in at 1 m/s side by side, crossing at 2.0 s and 2.0 + gap_s;
+    their ENTRY events come at `stamps`. Returns the tracker 6 s in."""
+    tr = Tracker(STORE, seed=6)
+    a0, b0 = np.array([0.7, -2.0]), np.array([1.1, -2.0 - gap_s])
+    events = sorted(zip(stamps, tokens, strict=True))
+    for k in range(int(6 / 0.05)):
+        t = k * 0.05
+        tr.update(frame(t, [a0 + np.array([0.0, 1.0]) * t, b0 + np.array([0.0, 1.0]) * t], noise=0.01))
+        while events and events[0][0] <= t + 1e-9:
+            stamp, token = events.pop(0)
+            tr.on_gate(GateEvent(stamp, "gate-in", ENTRY, token))
+    return tr
+
+
+def test_entries_too_close_in_time_to_tell_apart_name_each_other_as_rivals():
+    # A crosses at 2.0 s, B at 2.5 s; the gate stamps A 0.3 s late and B 0.1 s early: each
+    # stamp lies within 0.5 s of both crossings, so either pairing fits the contract.
+    tr = entering_pair(["tok-a", "tok-b"], [2.3, 2.4])
+    rivals = {s.session_token: s.rivals for s in tr.snapshots()}
+    assert rivals == {"tok-a": {"tok-b": 0.5}, "tok-b": {"tok-a": 0.5}}
+
+
+def test_entries_far_enough_apart_or_of_one_group_have_no_rivals():
+    apart = entering_pair(["tok-a", "tok-b"], [2.2, 3.7], gap_s=1.5)  # 1.5 s apart: only one pairing fits
+    assert {s.session_token for s in apart.snapshots()} == {"tok-a", "tok-b"}
+    assert all(not s.rivals for s in apart.snapshots())
+    group = entering_pair(["tok-g", "tok-g"], [2.3, 2.4])  # one token: a swap bills the same
+    assert all(s.session_token == "tok-g" and not s.rivals for s in group.snapshots())

@@ -111,6 +111,21 @@ def test_exit_with_nobody_tracked_closes_the_lost_member():
     assert tr.on_gate(GateEvent(13.4, "gate-out", EXIT, "")) == []  # its duplicate
 
 
+def test_an_exit_nobody_tracked_among_two_lost_shoppers_doubts_both_sessions():
+    tr = Tracker(STORE, seed=8)
+    a = Walker("a", [(0.0, 1.0, -0.2), (2.0, 1.0, 1.5), (4.0, 3.5, 1.5)])
+    b = Walker("b", [(2.0, 1.0, -0.2), (4.0, 1.0, 1.5), (6.0, 1.5, 2.0)])
+    gates = [GateEvent(0.3, "gate-in", ENTRY, "tok-a"), GateEvent(2.3, "gate-in", ENTRY, "tok-b")]
+    run(tr, [a, b], frames([a, b], SIX, 0.0, 6.0, np.random.default_rng(9)), gates)
+    for k in range(100):  # both lost for 10 s
+        tr.advance(6.0 + 0.1 * k)
+    assert {s.session_token: s.state for s in tr.snapshots()} == {"tok-a": LOST, "tok-b": LOST}
+    closed = tr.on_gate(GateEvent(16.0, "gate-out", EXIT, ""))
+    assert [c.token for c in closed] == ["tok-a"]  # the one lost nearer the exit, but it may have been B
+    rivals = {s.session_token: s.rivals for s in tr.snapshots()}
+    assert rivals == {"tok-a": {"tok-b": 0.5}, "tok-b": {"tok-a": 0.5}}
+
+
 def test_one_dark_camera_for_4_s_rebinds_the_right_sessions():
     # camera d4 alone sees the strip x 2.6-3.5, y > 2.6; it goes dark for 4 s while two
     # shoppers of different sessions are in that strip; one walks 0.9 m unseen (a new

@@ -7,6 +7,12 @@ and EXITED by an EXIT event at an exit gate. A track born away from any entry ga
 one no ENTRY claimed) is someone seen again after an occlusion: it inherits the session
 of the LOST track that could most plausibly have walked there (re-binding), and the
 ambiguity of that choice is reported in `rebinds`.
+
+A binding that may be wrong names its rivals: the other sessions whose shopper the track
+may be instead, with the probability of each (two shoppers who crossed one gate so close
+in time that each ENTRY's stamp fits either crossing; an uncertain re-binding). The
+association discounts those sessions' baskets by it: a swapped token bills one
+shopper's items to another, the silent error a receipt must never hide.
 """
 
 from __future__ import annotations
@@ -69,6 +75,13 @@ class TrackerParams:
     gate_reach_m: float = 1.2  # how far from a gate line a crossing person can be
     binding_window_s: float = 3.0  # an ENTRY waits this long for its person's track
     entry_walk_mps: float = 1.0  # to date a crossing not seen, of a track first seen past the line
+    # Gates stamp within this of the crossing (the contract), the tracks' own crossing times
+    # are this good (frames at 10 Hz, head noise): two entries whose stamps each fit the
+    # other's crossing within the sum may be swapped, and under the contract's bound alone
+    # either pairing is as likely.
+    gate_stamp_error_s: float = 0.5
+    crossing_error_s: float = 0.15
+    rival_min_p: float = 0.001  # rival sessions less likely than this are not named
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -111,6 +124,8 @@ class _Track:
     left_unseen: bool = False  # exited after delete_lost_after_s unseen: nobody there to absorb
     trail: deque = field(default_factory=deque)  # (t, x, y) of recent matches, a few seconds
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
+    entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
+    rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
 
     @property
     def xy(self) -> np.ndarray:
@@ -148,7 +163,11 @@ class _Track:
 
     def snapshot(self, stamp: float) -> TrackSnapshot:
         return TrackSnapshot(self.id, self.token, self.state, stamp, np.array([self.kf.x[0], self.kf.x[1], self.height]),
-                             self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands])
+                             self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals))
+
+    def add_rival(self, token: str, p: float) -> None:
+        if token and token != self.token:
+            self.rivals[token] = max(self.rivals.get(token, 0.0), p)
 
 
 class Tracker:
@@ -167,6 +186,10 @@ class Tracker:
         self._close: dict[tuple[str, str], tuple[float, float]] = {}  # track pair -> (close since, last close)
         self.merged = 0  # duplicate tracks merged into the one that stays
         self.unseen_exits = 0  # session tracks given up as having left unseen
+        # A track's recent matches date its gate crossing: kept long enough to compare it
+        # with an ENTRY that binds another track up to binding_window_s later.
+        self._swap_s = self.p.gate_stamp_error_s + self.p.crossing_error_s
+        self._trail_s = self.p.binding_window_s + 2 * self._swap_s + 1.0
 
     def _new_id(self) -> str:
         return f"t{self._rng.getrandbits(40):010x}"  # random: never derived from a person
@@ -243,7 +266,7 @@ class Tracker:
         tr.last_seen = max(tr.last_seen, t)
         tr.hands = [np.asarray(h, float) for h in d.hands]
         tr.trail.append((t, float(tr.kf.x[0]), float(tr.kf.x[1])))
-        while tr.trail[0][0] < t - self.p.binding_window_s - 1.0:
+        while tr.trail[0][0] < t - self._trail_s:
             tr.trail.popleft()
         if tr.state == LOST:
             tr.state = CONFIRMED
@@ -361,9 +384,28 @@ class Tracker:
                     cands.append((abs(tr.crossed_at(pend.gate, self.p.entry_walk_mps) - pend.stamp), tr))
             if cands:
                 _, best = min(cands, key=lambda c: c[0])
-                best.token = pend.token
+                best.token, best.entry = pend.token, (pend.gate, pend.stamp)
                 self.sessions.bind(pend.token, best.id)
                 self.sessions.pending.remove(pend)
+                self._note_swaps(best)
+
+    def _note_swaps(self, tr: _Track) -> None:
+        """Names as rivals the sessions entered through the same gate whose ENTRY stamp fits
+        this track's crossing while this one's stamp fits theirs: within the contract's
+        bound either pairing of the two tokens with the two shoppers is possible, and
+        nothing in the stamps favours one (a uniform error within the bound): 0.5 each."""
+        assert tr.entry is not None
+        gate, stamp = tr.entry
+        crossed = tr.crossed_at(gate, self.p.entry_walk_mps)
+        for o in self.tracks:
+            if o is tr or o.entry is None or o.token == tr.token or o.entry[0].id != gate.id:
+                continue
+            o_stamp = o.entry[1]
+            if abs(o_stamp - stamp) > 2 * self._swap_s:
+                continue
+            if abs(stamp - o.crossed_at(gate, self.p.entry_walk_mps)) <= self._swap_s and abs(o_stamp - crossed) <= self._swap_s:
+                tr.add_rival(o.token, 0.5)
+                o.add_rival(tr.token, 0.5)
 
     def _exit(self, gate: Gate, stamp: float) -> list[SessionClosed]:
         recent = stamp - self.sessions.last_exit.get(gate.id, -np.inf) < self.p.duplicate_exit_s
@@ -379,28 +421,37 @@ class Tracker:
                 cands.append((d + (0.5 if tr.state == LOST else 0.0) + (0.0 if tr.token else 0.3), tr))
         if not cands and recent:
             return []  # the same person's EXIT twice
-        if not cands:
+        lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
+        if not cands and lost:
             # Nobody tracked at the gate: the nearest LOST member of an open session left.
-            lost = [tr for tr in self.tracks if tr.state == LOST and tr.token and tr.exited_at is None]
-            if lost:
-                cands = [(float(np.linalg.norm(tr.xy - gate.center)), tr) for tr in lost]
+            member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - gate.center)))
+            self._left_unseen_among(member, lost)
+            cands = [(0.0, member)]
         if not cands:
             return self._close_untracked(stamp)
         _, tr = min(cands, key=lambda c: c[0])
         closed: list[SessionClosed] = []
-        if not tr.token:
+        if not tr.token and lost:
             # An unbound track leaving while a session's member is LOST: that is the
             # member, seen again under a new track; close the member.
-            lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
-            if lost:
-                member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - tr.xy)))
-                self.rebinds.append(Rebind(tr.id, member.id, member.token, 1.0 / len(lost), stamp))
-                self._mark_exited(tr, stamp)
-                tr = member
+            member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - tr.xy)))
+            self.rebinds.append(Rebind(tr.id, member.id, member.token, 1.0 / len(lost), stamp))
+            self._left_unseen_among(member, lost)
+            self._mark_exited(tr, stamp)
+            tr = member
         self._mark_exited(tr, stamp)
         if tr.token:
             closed += self.sessions.mark_exited(tr.id, tr.token, stamp)
         return closed
+
+    @staticmethod
+    def _left_unseen_among(member: _Track, lost: list[_Track]) -> None:
+        """`member` is taken for the LOST shopper who left, but any of `lost` may be (nothing
+        saw which): each other one's session is a rival of the member's, and the other way."""
+        for o in lost:
+            if o is not member:
+                member.add_rival(o.token, 1.0 / len(lost))
+                o.add_rival(member.token, 1.0 / len(lost))
 
     def _close_untracked(self, stamp: float) -> list[SessionClosed]:
         """An EXIT nobody tracked made: the oldest open session whose person was never
@@ -440,9 +491,14 @@ class Tracker:
         weights /= weights.sum()
         k = int(np.argmax(weights))
         old = cands[k][1]
-        # The person seen again carries on the old track: same id, same session.
+        # The person seen again carries on the old track: same id, same session (and its
+        # doubts); the other LOST tracks that could have walked there are its rivals.
         self.rebinds.append(Rebind(tr.id, old.id, old.token, float(weights[k]), t))
-        tr.id, tr.token, tr.born = old.id, old.token, old.born
+        tr.id, tr.token, tr.born, tr.entry, tr.rivals = old.id, old.token, old.born, old.entry, dict(old.rivals)
+        for w, (_, other) in zip(weights, cands, strict=True):
+            if other is not old and w >= self.p.rival_min_p:
+                tr.add_rival(other.token, float(w))
+                other.add_rival(old.token, float(w))
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
 
