@@ -96,6 +96,8 @@ def test_plate_event_becomes_a_basket_line():
         assert spin_until(ex, lambda: "G1A-S1-P1" in node.core.disturbed)
         gone = track_array(6.3, hand=False)
         gone.tracks[0].state = wm.Track.EXITED
+        # the tracker doubts this shopper's binding: tok-2's shopper entered right beside
+        gone.tracks[0].rival_tokens, gone.tracks[0].rival_probabilities = ["tok-2"], [0.5]
         pub_tracks.publish(gone)
         assert spin_until(ex, lambda: "tok-1" in node.core.held)
         assert not any(not b.open for b in baskets)
@@ -110,6 +112,7 @@ def test_plate_event_becomes_a_basket_line():
         assert spin_until(ex, lambda: any(not b.open for b in baskets))
         (closed,) = [b for b in baskets if not b.open]
         assert closed.session_token == "tok-1" and [(ln.sku, ln.quantity) for ln in closed.lines] == [("012000286209", 1)]
+        assert closed.confidence < 0.55 and any("may be session tok-2's" in r for r in closed.review_reasons)
     finally:
         rclpy.try_shutdown()
 

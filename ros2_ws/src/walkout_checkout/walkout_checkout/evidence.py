@@ -43,5 +43,7 @@ def tracks(msg: Any) -> tuple[float, dict]:
     return stamp_to_sec(msg.header.stamp), {"tracks": [
         {"track_id": str(t.track_id), "session_token": str(t.session_token), "state": int(t.state),
          "x": round(float(t.position.x), 3), "y": round(float(t.position.y), 3),
-         "hands": [[round(float(h.position.x), 3), round(float(h.position.y), 3)] for h in t.hands]}
+         "hands": [[round(float(h.position.x), 3), round(float(h.position.y), 3)] for h in t.hands],
+         # the sessions this shopper may be instead (a binding the tracker doubts)
+         "rivals": {str(k): round(float(v), 3) for k, v in zip(t.rival_tokens, t.rival_probabilities, strict=False)}}
         for t in msg.tracks]}

@@ -196,7 +196,8 @@ class CheckoutWeb:
         return [(a, b) for a, b in spans]
 
     def top_down_svg(self, token: str, stamp: float, frames: list[dict], highlight_plate: str = "") -> str:
-        """The store from above at `stamp`: plates, tracks (this session in red), hands."""
+        """The store from above at `stamp`: plates, tracks (this session's in red, one that may
+        be this session's shopper instead in orange), hands."""
         if self.store is None:
             return ""
         lo, hi = self.store.floor_min, self.store.floor_max
@@ -219,13 +220,17 @@ class CheckoutWeb:
         if near is not None and abs(near["stamp"] - stamp) <= 1.0:
             for t in near["tracks"]:
                 hx, hy = xy(t["x"], t["y"])
-                color = "#d00" if t.get("session_token") == token else "#555"
+                # this session's shopper red; one the tracker says may be this session's instead orange
+                rivals = t.get("rivals") or {}
+                color = "#d00" if t.get("session_token") == token else "#f70" if token in rivals else "#555"
                 for hand in t.get("hands", []):
                     ax, ay = xy(hand[0], hand[1])
                     parts.append(f'<line x1="{hx:.1f}" y1="{hy:.1f}" x2="{ax:.1f}" y2="{ay:.1f}" stroke="{color}"/>'
                                  f'<circle class="hand" cx="{ax:.1f}" cy="{ay:.1f}" r="3" fill="{color}"/>')
+                doubt = "".join(f", or {k} ({v:.0%})" for k, v in sorted(rivals.items(), key=lambda kv: -kv[1]))
+                label = f"{t['track_id']} {t.get('session_token') or 'unbound'}{doubt}"
                 parts.append(f'<circle class="track" cx="{hx:.1f}" cy="{hy:.1f}" r="7" fill="{color}">'
-                             f"<title>{html.escape(t['track_id'])}</title></circle>")
+                             f"<title>{html.escape(label)}</title></circle>")
         parts.append("</svg>")
         return "".join(parts)
 

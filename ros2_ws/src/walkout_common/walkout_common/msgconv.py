@@ -102,6 +102,16 @@ def detection_frame(msg: Any) -> DetectionFrame:
     return DetectionFrame(stamp_to_sec(msg.header.stamp), str(msg.camera_id), people)
 
 
+def _rivals(t: Any) -> dict[str, float]:
+    """A Track's rival sessions -> probability; BadMessageError when they don't pair up or
+    a probability is not one."""
+    tokens, probs = list(t.rival_tokens), [float(v) for v in t.rival_probabilities]
+    if len(tokens) != len(probs) or not all(0.0 <= v <= 1.0 for v in probs):
+        raise BadMessageError(f"Track '{t.track_id}': rival_tokens {tokens} and rival_probabilities {probs} "
+                              "must pair up, each probability in [0, 1]")
+    return {str(k): v for k, v in zip(tokens, probs, strict=True)}
+
+
 def track_snapshots(msg: Any) -> list[TrackSnapshot]:
     """The tracks of a walkout_msgs/TrackArray as core snapshots."""
     stamp = stamp_to_sec(msg.header.stamp)
@@ -118,7 +128,7 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
                 velocity=np.array([t.velocity.x, t.velocity.y], dtype=float),
                 covariance=cov,
                 hands=[_point(h.position) for h in t.hands],
-                rivals={str(k): float(v) for k, v in zip(t.rival_tokens, t.rival_probabilities, strict=False)},
+                rivals=_rivals(t),
             )
         )
     return out

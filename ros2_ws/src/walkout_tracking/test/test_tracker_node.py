@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -88,7 +89,7 @@ def test_tracks_bind_at_entry_exit_and_bad_messages_are_skipped():
 
 
 def test_rival_sessions_travel_in_the_track_message():
-    from walkout_common.msgconv import track_snapshots
+    from walkout_common.msgconv import BadMessageError, track_snapshots
     from walkout_common.types import CONFIRMED, TrackSnapshot
     from walkout_tracking.tracker_node import tracks_msg
 
@@ -98,3 +99,10 @@ def test_rival_sessions_travel_in_the_track_message():
     assert back.rivals == {"tok-b": 0.5, "tok-c": 0.125}
     [plain] = track_snapshots(tracks_msg([TrackSnapshot("t2", "tok-d", CONFIRMED, 3.0, np.zeros(3), np.zeros(2), np.eye(2))], 3.0))
     assert plain.rivals == {}
+    bad = tracks_msg([snap], 3.0)
+    bad.tracks[0].rival_probabilities = [float("nan"), 0.1]
+    with pytest.raises(BadMessageError, match="Track 't1': rival"):
+        track_snapshots(bad)
+    bad.tracks[0].rival_probabilities = [0.5]
+    with pytest.raises(BadMessageError, match="must pair up"):
+        track_snapshots(bad)
