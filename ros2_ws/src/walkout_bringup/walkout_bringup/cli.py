@@ -53,6 +53,17 @@ def _rate_batch(text: str) -> tuple[float, int]:
         raise argparse.ArgumentTypeError(f"expected HZ:BATCH (e.g. 100:20), got '{text}'") from None
 
 
+def _gate_latency(text: str) -> float:
+    """'0.4' -> 0.4, within the contract's 0.5 s."""
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (e.g. 0.4), got '{text}'") from None
+    if not abs(s) <= 0.5:
+        raise argparse.ArgumentTypeError(f"gate stamps are within 0.5 s of the crossing (the contract), got {s}")
+    return s
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import main as eval_main
 
@@ -106,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock-edges", action="store_true",
                    help="every shelf's clock up to 50 ms off the cameras' and gate events stamped up to 0.5 s off the "
                         "crossing (the contract's edges; default: each scenario's own)")
+    p.add_argument("--gate-latency", type=_gate_latency, default=0.0, metavar="S",
+                   help="every gate event stamped S seconds late (early if negative), |S| <= 0.5, the random part "
+                        "of the stamp cut so that each stays within the contract's 0.5 s of the crossing")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

@@ -103,6 +103,7 @@ class BagOptions:
     depth_hz: float = 10.0  # depth frame rate (the contract allows 10 to 30 Hz)
     load_cells: tuple[float, int] | None = None  # (Hz, samples a batch); None: the scenario's own
     clock_edges: bool = False  # shelf clocks up to 50 ms off the cameras', gate stamps up to 0.5 s off
+    gate_latency_s: float = 0.0  # every gate stamp this late (early if < 0), jitter cut to stay within 0.5 s
 
     def apply(self, sensors: SensorConfig) -> SensorConfig:
         sensors = replace(sensors, depth_hz=self.depth_hz)
@@ -110,6 +111,9 @@ class BagOptions:
             sensors = replace(sensors, load_cell_hz=self.load_cells[0], load_cell_batch=self.load_cells[1])
         if self.clock_edges:
             sensors = replace(sensors, shelf_clock_s=0.05, gate_stamp_s=0.5)
+        if self.gate_latency_s:
+            jitter = min(sensors.gate_stamp_s, 0.5 - abs(self.gate_latency_s))
+            sensors = replace(sensors, gate_latency_s=self.gate_latency_s, gate_stamp_s=jitter)
         return sensors
 
 
@@ -229,7 +233,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges), plots=out / "tracks"), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency), plots=out / "tracks"), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)

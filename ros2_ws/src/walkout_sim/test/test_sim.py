@@ -173,3 +173,15 @@ def test_shelf_clocks_and_gate_stamps_reach_the_contracts_edges():
     delays = [b[0] - a[0] for a, b in zip(exact.timeline.gate_events, edge.timeline.gate_events, strict=True)]
     assert len(delays) == 12 and all(abs(d) <= 0.5 for d in delays) and max(map(abs, delays)) > 0.3
     assert exact.truth() == edge.truth()  # what happened is the same
+
+
+def test_a_gate_that_reports_late_stamps_every_crossing_late_within_the_contract():
+    from walkout_bringup.evaluate import BagOptions
+
+    late = BagOptions(gate_latency_s=0.4).apply(SensorConfig(depth_hz=1.0, knocks_per_min=0.0, lost_batch_frac=0.0, gate_stamp_s=0.5))
+    assert late.gate_latency_s == 0.4 and abs(late.gate_stamp_s - 0.1) < 1e-9  # jitter cut: 0.4 + 0.1 <= 0.5
+    exact = SensorConfig(depth_hz=1.0, knocks_per_min=0.0, lost_batch_frac=0.0, gate_stamp_s=0.0)
+    a = World(STORE, CATALOG, random_scenario(STORE, CATALOG, 6, seed=4, sensors=exact))
+    b = World(STORE, CATALOG, random_scenario(STORE, CATALOG, 6, seed=4, sensors=late))
+    delays = [y[0] - x[0] for x, y in zip(a.timeline.gate_events, b.timeline.gate_events, strict=True)]
+    assert len(delays) == 12 and all(0.3 - 1e-9 <= d <= 0.5 + 1e-9 for d in delays)

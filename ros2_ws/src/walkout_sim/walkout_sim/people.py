@@ -293,7 +293,7 @@ class PeopleSim:
     def _gate_delay(self) -> float:
         """How late (or early) a gate stamps a crossing."""
         jitter = self.sc.sensors.gate_stamp_s
-        return float(self.rng.uniform(-jitter, jitter))
+        return self.sc.sensors.gate_latency_s + float(self.rng.uniform(-jitter, jitter))
 
     def _others(self, s: dict, states: list, standing: bool = False) -> np.ndarray:
         """Where everyone else in the store is (standing: only those not walking)."""

@@ -71,9 +71,11 @@ class SensorConfig:
     clock_hz: float = 50.0
     # The contract: shelf clocks agree with the cameras' within 50 ms, gate events are
     # stamped within 0.5 s of the crossing. Each shelf's clock is off by a constant drawn
-    # in +-shelf_clock_s; each gate event by a delay drawn in +-gate_stamp_s.
+    # in +-shelf_clock_s; each gate event by a delay drawn in +-gate_stamp_s, after a
+    # constant gate_latency_s (a gate that always reports late): |latency| + jitter <= 0.5.
     shelf_clock_s: float = 0.0
     gate_stamp_s: float = 0.3
+    gate_latency_s: float = 0.0
     dark_cameras: list[tuple[str, float, float]] = field(default_factory=list)  # (camera id, from, to)
 
 

@@ -242,3 +242,34 @@ def test_entries_far_enough_apart_or_of_one_group_have_no_rivals():
     assert all(not s.rivals for s in apart.snapshots())
     group = entering_pair(["tok-g", "tok-g"], [2.3, 2.4])  # one token: a swap bills the same
     assert all(s.session_token == "tok-g" and not s.rivals for s in group.snapshots())
+
+
+def test_a_gate_that_stamps_late_still_pairs_entries_in_order():
+    # The gate stamps every crossing 0.4 s late (within the contract's 0.5 s). A crosses at
+    # 2.0 s, B at 2.7 s: A's stamp (2.4 s) is nearer B's crossing than A's own, but paired
+    # the other way B's stamp (3.1 s) would be 1.1 s off A's crossing, out of the bound.
+    # Paired jointly, each keeps its token, and nothing is in doubt.
+    tr = entering_pair(["tok-a", "tok-b"], [2.4, 3.1], gap_s=0.7)
+    snaps = {s.session_token: s for s in tr.snapshots()}
+    assert snaps["tok-a"].position[0] < 0.9 < snaps["tok-b"].position[0]  # A walks at x 0.7, B at 1.1
+    assert not snaps["tok-a"].rivals and not snaps["tok-b"].rivals
+
+
+def test_a_gate_that_stamps_exits_late_closes_each_shopper_not_the_next_in_line():
+    # A crosses the exit line at 5.0 s, B right behind at 5.7 s; the gate stamps both 0.4 s
+    # late. At A's stamp A is 0.4 m out, B 0.3 m short of the line: nearest the line is B.
+    # By crossing time each EXIT is its own shopper's (before, B's session closed at A's
+    # EXIT, and B's, taken for a duplicate, closed nothing: A's session stayed open).
+    tr = Tracker(STORE, seed=7)
+    closed = []
+    for k in range(int(7.5 / 0.05)):
+        t = k * 0.05
+        tr.update(frame(t, [(4.8, 5.0 - t), (5.2, 5.7 - t)], noise=0.01))
+        if k == 10:  # both confirmed inside: bind their sessions by hand
+            for track, token in zip(sorted(tr.tracks, key=lambda x: x.xy[0]), ["tok-a", "tok-b"], strict=True):
+                track.token = token
+                tr.sessions.bind(token, track.id)
+        for stamp in (5.4, 6.1):
+            if abs(t - stamp) < 0.025:
+                closed += [(c.token, round(c.stamp, 1)) for c in tr.on_gate(GateEvent(stamp, "gate-out", EXIT, ""))]
+    assert closed == [("tok-a", 5.4), ("tok-b", 6.1)]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from filterpy.kalman import KalmanFilter
+from scipy.optimize import linear_sum_assignment
 
 from walkout_common.store import Gate, Store
 from walkout_common.types import (
@@ -41,9 +42,12 @@ from walkout_common.types import (
 from .assignment import assign, mahalanobis_costs
 from .history import TrackHistory
 from .motion import make_filter, predict
-from .sessions import Rebind, SessionBook, SessionClosed, gate_distance
+from .sessions import PendingEntry, Rebind, SessionBook, SessionClosed, gate_distance
 
 __all__ = ["Rebind", "SessionClosed", "Tracker", "TrackerParams", "UnboundTrack"]
+
+_OUT_OF_BOUND = 1e7  # pairing cost added for a stamp farther from the crossing than the contract allows
+_NO_PAIR = 1e12  # a track not at the gate at the stamp (or born too late) is no candidate
 
 
 @dataclass
@@ -131,20 +135,33 @@ class _Track:
     def xy(self) -> np.ndarray:
         return self.kf.x[:2]
 
+    def _depths(self, gate: Gate, outward: bool) -> tuple[list[float], list[float]]:
+        """Times and signed distances past the gate line (inward, or outward) of the track's
+        recent matches (its current place if none)."""
+        sign = -1.0 if outward else 1.0
+        pts = list(self.trail) or [(self.t, *self.xy)]
+        return [p[0] for p in pts], [sign * float((np.array(p[1:]) - gate.center) @ gate.normal) for p in pts]
+
+    def crossing_seen(self, gate: Gate, outward: bool = False) -> float | None:
+        """When its recent matches cross the gate line inward (the first time) or outward
+        (the last); None when they don't."""
+        ts, depth = self._depths(gate, outward)
+        crossings = [ts[k - 1] + (ts[k] - ts[k - 1]) * -depth[k - 1] / max(depth[k] - depth[k - 1], 1e-9)
+                     for k in range(1, len(ts)) if depth[k - 1] < 0 <= depth[k]]
+        return (crossings[-1] if outward else crossings[0]) if crossings else None
+
     def crossed_at(self, gate: Gate, walk_mps: float) -> float:
         """When the track crossed the gate line inward: seen in its recent matches; else, first
         seen inside, that far back at `walk_mps`; else (still outside) when it will cross at
         its own pace inward (never, if it is not walking in)."""
-        pts = list(self.trail) or [(self.t, *self.xy)]
-        ts = [p[0] for p in pts]
-        depth = [float((np.array(p[1:]) - gate.center) @ gate.normal) for p in pts]
-        for k in range(1, len(pts)):
-            if depth[k - 1] < 0 <= depth[k]:
-                return ts[k - 1] + (ts[k] - ts[k - 1]) * -depth[k - 1] / max(depth[k] - depth[k - 1], 1e-9)
+        seen = self.crossing_seen(gate)
+        if seen is not None:
+            return seen
+        ts, depth = self._depths(gate, outward=False)
         if depth[0] >= 0:
-            return pts[0][0] - depth[0] / walk_mps
+            return ts[0] - depth[0] / walk_mps
         inward = float(np.asarray(self.kf.x[2:4]).ravel() @ gate.normal)
-        return pts[-1][0] - depth[-1] / inward if inward > 0.1 else math.inf
+        return ts[-1] - depth[-1] / inward if inward > 0.1 else math.inf
 
     def xy_at(self, t: float) -> np.ndarray:
         """Where the track was at t (from its recent matches; its first or current place
@@ -189,6 +206,7 @@ class Tracker:
         # A track's recent matches date its gate crossing: kept long enough to compare it
         # with an ENTRY that binds another track up to binding_window_s later.
         self._swap_s = self.p.gate_stamp_error_s + self.p.crossing_error_s
+        self._ripe_s = 2 * self._swap_s  # an ENTRY binds this long after its stamp (see _bind_pending)
         self._trail_s = self.p.binding_window_s + 2 * self._swap_s + 1.0
 
     def _new_id(self) -> str:
@@ -367,27 +385,41 @@ class Tracker:
         return self._exit(gate, event.stamp)
 
     def _bind_pending(self) -> None:
-        """Each waiting ENTRY (oldest first) takes the unbound confirmed track near its gate
-        that crossed the gate line nearest in time to the event's stamp. Gates stamp within
-        0.5 s of the crossing (the contract): by time, shoppers entering more than 1 s apart
-        keep their tokens; by distance at the stamp, the one ahead, already walking on,
-        could be nearer than the one just arriving."""
+        """Binds waiting ENTRYs to the unbound confirmed tracks near their gate, by when each
+        track crossed the gate line (seen, or extrapolated at its own pace) against the
+        event's stamp. Gates stamp within gate_stamp_error_s of the crossing (the contract),
+        so an ENTRY waits until every crossing and every other ENTRY it could be confused
+        with has come (twice that, plus the crossing times' error, after its stamp); then
+        the ENTRYs waiting at its gate and the tracks there are paired jointly: as many
+        pairs within the bound as can be, then the least squared stamp error. A gate that
+        stamps every crossing 0.4 s late still pairs two shoppers 0.7 s apart in order,
+        though the crossing nearest in time to the first stamp is the second shopper's."""
         reach = self.p.gate_reach_m + 0.5
-        for pend in sorted(self.sessions.pending, key=lambda p: p.stamp):
-            cands = []
-            for tr in self.tracks:
-                if tr.token or tr.exited_at is not None or tr.state != CONFIRMED:
+        by_gate: dict[str, list[PendingEntry]] = {}
+        for pend in self.sessions.pending:
+            by_gate.setdefault(pend.gate.id, []).append(pend)
+        for pends in by_gate.values():
+            if not any(self.now >= pend.stamp + self._ripe_s for pend in pends):
+                continue
+            gate = pends[0].gate
+            tracks = [tr for tr in self.tracks if not tr.token and tr.exited_at is None and tr.state == CONFIRMED]
+            if not tracks:
+                continue
+            crossed = [tr.crossed_at(gate, self.p.entry_walk_mps) for tr in tracks]
+            cost = np.full((len(pends), len(tracks)), _NO_PAIR)
+            for i, pend in enumerate(pends):
+                for j, tr in enumerate(tracks):
+                    if tr.born <= pend.stamp + self.p.binding_window_s and gate_distance(tr.xy_at(pend.stamp), gate, reach) is not None:
+                        err = min(abs(crossed[j] - pend.stamp), 1e3)  # inf: not walking in, a last resort
+                        cost[i, j] = err * err + (0.0 if err <= self._swap_s else _OUT_OF_BOUND)
+            for i, j in zip(*linear_sum_assignment(cost), strict=True):
+                pend, tr = pends[i], tracks[j]
+                if cost[i, j] >= _NO_PAIR or self.now < pend.stamp + self._ripe_s:
                     continue
-                if tr.born > pend.stamp + self.p.binding_window_s:
-                    continue
-                if gate_distance(tr.xy_at(pend.stamp), pend.gate, reach) is not None:
-                    cands.append((abs(tr.crossed_at(pend.gate, self.p.entry_walk_mps) - pend.stamp), tr))
-            if cands:
-                _, best = min(cands, key=lambda c: c[0])
-                best.token, best.entry = pend.token, (pend.gate, pend.stamp)
-                self.sessions.bind(pend.token, best.id)
+                tr.token, tr.entry = pend.token, (pend.gate, pend.stamp)
+                self.sessions.bind(pend.token, tr.id)
                 self.sessions.pending.remove(pend)
-                self._note_swaps(best)
+                self._note_swaps(tr)
 
     def _note_swaps(self, tr: _Track) -> None:
         """Names as rivals the sessions entered through the same gate whose ENTRY stamp fits
@@ -408,17 +440,28 @@ class Tracker:
                 o.add_rival(tr.token, 0.5)
 
     def _exit(self, gate: Gate, stamp: float) -> list[SessionClosed]:
+        """Marks the track that made an EXIT: one seen crossing the line outward within the
+        contract's bound of the stamp (the nearest in time), else the one nearest the line
+        at the stamp. By time, a gate that reports late can't give a shopper's EXIT to
+        the next one still walking up to the line while the first is already out."""
         recent = stamp - self.sessions.last_exit.get(gate.id, -np.inf) < self.p.duplicate_exit_s
         self.sessions.last_exit[gate.id] = stamp
-        # Right after an EXIT only someone right at the line makes a second one.
+        # Right after an EXIT only someone right at the line, or across it, makes a second one.
         reach = 0.8 if recent else self.p.gate_reach_m + 0.6
-        cands = []
+        cands, leaving = [], []
         for tr in self.tracks:
             if tr.exited_at is not None or tr.state == TENTATIVE:
                 continue
-            d = gate_distance(tr.xy_at(stamp), gate, reach)
+            penalty = (0.5 if tr.state == LOST else 0.0) + (0.0 if tr.token else 0.3)  # metres, or seconds at a walk
+            xy = tr.xy_at(stamp)
+            out_at = tr.crossing_seen(gate, outward=True)
+            if out_at is not None and abs(out_at - stamp) <= self._swap_s and gate_distance(xy, gate, self.p.gate_reach_m + 0.6) is not None:
+                leaving.append((abs(out_at - stamp) + penalty, tr))
+            d = gate_distance(xy, gate, reach)
             if d is not None:
-                cands.append((d + (0.5 if tr.state == LOST else 0.0) + (0.0 if tr.token else 0.3), tr))
+                cands.append((d + penalty, tr))
+        if leaving:
+            cands = leaving
         if not cands and recent:
             return []  # the same person's EXIT twice
         lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
