@@ -651,3 +651,16 @@ def test_a_swap_that_bills_the_same_is_no_doubt(store, catalog):
     basket_a, basket_b = _entered_together(store, catalog, take_water=False)
     assert basket_a.confidence < 0.55
     assert basket_b.confidence > 0.95 and basket_b.review_reasons == []
+
+
+def test_a_session_whose_shopper_was_never_seen_goes_to_review(store, catalog):
+    # Its ENTRY found nobody; the tracker closes it at an EXIT (a stand-in or a track no
+    # session claimed leaving under its token). An empty basket, but nothing says so.
+    a = make(store, catalog)
+    a.open_session("tok-x", 0.0)
+    a.observe_tracks(standing("A", "tok-a", 0.0, 5.0, (1.95, 1.55)))
+    [basket] = a.observe_tracks([snap("S", "tok-x", 6.0, (0.5, 0.0), state=EXITED)])
+    assert not basket.open and basket.lines == []
+    assert any(r.startswith("never tracked") for r in basket.review_reasons)
+    [seen] = a.observe_tracks([snap("A", "tok-a", 7.0, (0.5, 0.0), state=EXITED)])
+    assert seen.review_reasons == []  # a shopper seen shopping: no such doubt

@@ -317,6 +317,10 @@ class Associator:
             if unseen > self.params.exit_unseen_s:
                 self.open_session(token, stamp)
                 self.sessions[token].reasons.append(f"exit not seen: last seen {unseen:.0f} s before the session closed")
+            elif not self.watcher.ever_seen(token):
+                self.open_session(token, stamp)
+                self.sessions[token].reasons.append("never tracked: no shopper was seen under this session (its entry found "
+                                                    "nobody at the gate); what they took is unknown")
             if self._disturbed_in_reach(token, stamp):
                 self.held[token] = stamp
                 continue

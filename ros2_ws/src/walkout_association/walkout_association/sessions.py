@@ -61,6 +61,10 @@ class SessionWatcher:
                 closed.append((token, stamp))
         return new, closed
 
+    def ever_seen(self, token: str) -> bool:
+        """Whether a shopper was ever seen (not LOST, not EXITED) under this session's token."""
+        return any(t in self.seen for t in self.members.get(token, ()))
+
     def unseen_before(self, token: str, stamp: float) -> float:
         """How long before `stamp` a shopper of the session was last seen (0: never seen)."""
         seen = [self.seen[t] for t in self.members.get(token, ()) if t in self.seen]

@@ -471,9 +471,13 @@ class Tracker:
             self._left_unseen_among(member, lost)
             cands = [(0.0, member)]
         if not cands:
-            return self._close_untracked(stamp)
+            return self._close_untracked(gate, stamp)
         _, tr = min(cands, key=lambda c: c[0])
         closed: list[SessionClosed] = []
+        if not tr.token and not lost:
+            # An unbound track leaving with no session's member LOST: the shopper whose
+            # ENTRY found no track, if any such session is open.
+            return self._close_untracked(gate, stamp, tr)
         if not tr.token and lost:
             # An unbound track leaving while a session's member is LOST: that is the
             # member, seen again under a new track; close the member.
@@ -496,12 +500,24 @@ class Tracker:
                 member.add_rival(o.token, 1.0 / len(lost))
                 o.add_rival(member.token, 1.0 / len(lost))
 
-    def _close_untracked(self, stamp: float) -> list[SessionClosed]:
-        """An EXIT nobody tracked made: the oldest open session whose person was never
-        tracked at all (its ENTRY found no track) is the one that left."""
+    def _close_untracked(self, gate: Gate, stamp: float, leaver: _Track | None = None) -> list[SessionClosed]:
+        """An EXIT nobody tracked made, or an unbound track: the oldest open session whose
+        person was never tracked (its ENTRY found no track) is the one that left. The
+        leaver (else a stand-in at the gate) leaves under its token, so that everyone
+        watching the tracks sees the session close; the association, having never seen its
+        shopper, sends it to review."""
         for token, ids in self.sessions.members.items():
             if not ids and self.sessions.is_open(token) and not any(p.token == token for p in self.sessions.pending):
-                return self.sessions.try_close(token, stamp)
+                if leaver is None:
+                    kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
+                    leaver = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp)
+                    self.tracks.append(leaver)
+                leaver.token = token
+                self.sessions.bind(token, leaver.id)
+                self._mark_exited(leaver, stamp)
+                return self.sessions.mark_exited(leaver.id, token, stamp)
+        if leaver is not None:
+            self._mark_exited(leaver, stamp)
         return []
 
     def _mark_exited(self, tr: _Track, stamp: float) -> None:
