@@ -533,6 +533,34 @@ def test_a_track_seen_with_no_arm_at_the_plate_reports_its_distance(store):
     assert behind["tok-b"]["w_past_frac"] > 0 and behind["tok-b"]["w_armless_m"] == 0.0
 
 
+def test_a_shopper_walking_by_is_seldom_the_one_who_took(store):
+    # A stands at the water plate, its arm there through the change; B's arm is seen there
+    # too (one arm, seen from above, could be either's) while B stands beside A at (2.3,
+    # 1.6), or while B walks along the shelf at 0.8 m/s, passing that spot mid-change.
+    from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
+
+    tip, plate = (1.95, 2.0, 1.0), store.plates_by_id[WATER_PLATE]
+
+    def b_walking(t0: float, t1: float) -> list:
+        return [snap("B", "tok-b", float(t), (2.3 + 0.8 * (t - 5.0), 1.6), [tip] if 4.4 <= t <= 5.6 else [])
+                for t in np.arange(t0, t1, 0.1)]
+
+    def choose(walks: bool, params: WhoParams) -> dict:
+        window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=4.0, hand_to=6.0),
+                  "B": b_walking(3.0, 7.0) if walks else standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip,
+                                                                   hand_from=4.4, hand_to=5.6)}
+        cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params)
+        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True))) for c in cands}
+
+    stands, walks = choose(False, WhoParams()), choose(True, WhoParams())
+    assert walks["tok-b"][1]["w_head_speed"] == pytest.approx(0.8, abs=0.05)
+    assert walks["tok-a"][1]["w_head_speed"] == stands["tok-b"][1]["w_head_speed"] == 0.0
+    assert walks["tok-b"][0] < 0.6 * stands["tok-b"][0] and walks["tok-a"][0] > stands["tok-a"][0]
+    # the walk is what tells them apart: without the speed weighed, B is as likely either way
+    blind = WhoParams(w_head_speed=0.0)
+    assert choose(True, blind)["tok-b"][0] == pytest.approx(choose(False, blind)["tok-b"][0], rel=0.05)
+
+
 def _two_back_one_taken(store, catalog, beyond: float) -> tuple[Associator, list]:
     """A took two bottles of water alone; later A and B both have an arm at the water plate
     while one bottle comes back (+520 g net), the plate having gone `beyond` g past both ends."""

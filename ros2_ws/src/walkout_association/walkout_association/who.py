@@ -81,6 +81,9 @@ class WhoParams:
     # whose arm the head hides.
     w_unbound: float = -3.46
     w_unbound_unseen: float = -0.817
+    # A shopper who takes or puts back stands at the shelf; one walking by (its head
+    # moving at a walking pace during the change) is seldom the actor, arm or no arm.
+    w_head_speed: float = -1.055  # its speed during the change, m/s (to HEAD_SPEED_MAX_MPS)
 
 
 @dataclass
@@ -208,22 +211,24 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
-                   "w_alone_frac", "w_armless_m", "w_unbound", "w_unbound_unseen")
+                   "w_alone_frac", "w_armless_m", "w_unbound", "w_unbound_unseen", "w_head_speed")
 ARMLESS_MAX_M = 1.5  # beyond this a missing arm says no more
+HEAD_SPEED_MAX_MPS = 1.5  # a brisk walk: faster says no more
 
 
 def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: float, old_lr: float,
-                    alone_frac: float | None = None, unbound: bool = False) -> np.ndarray:
+                    alone_frac: float | None = None, unbound: bool = False, head_speed: float = 0.0) -> np.ndarray:
     """What a track showed during a change, for the choice of who made it (CHOICE_FEATURES order).
     `alone_frac`: its looks with an arm at the plate while no other track's was (default:
     all its near looks). A track seen with no arm there: how far its head was, for an arm
     hidden under a head close to the shelf is common and one missing at arm's length is not;
     unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own).
-    `unbound`: no session claimed the track."""
+    `unbound`: no session claimed the track. `head_speed`: how fast its head moved during
+    the change (`head_speed`)."""
     armless = 0.0 if ev.near or ev.unseen or past_frac > 0 else min(head_m, ARMLESS_MAX_M)
     alone = ev.near_frac if alone_frac is None else alone_frac
     return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr,
-                     alone, armless, float(unbound), float(unbound and ev.unseen)])
+                     alone, armless, float(unbound), float(unbound and ev.unseen), min(head_speed, HEAD_SPEED_MAX_MPS)])
 
 
 def choice_weights(p: WhoParams) -> np.ndarray:
@@ -247,6 +252,22 @@ def _head_during(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) ->
     return min(snaps, key=lambda s: abs(s.stamp - mid)).position[:2]
 
 
+def head_speed(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> float:
+    """The head's floor speed over the change, m/s: from its mean position in the first
+    look to that in the last (means, so the tracker's jitter does not read as walking);
+    0 when seen in under two looks."""
+    t0 = event.start - p.sync_s
+    looks: dict[int, list[np.ndarray]] = {}
+    for s in snaps:
+        if s.state != LOST and t0 <= s.stamp <= event.end + p.sync_s:
+            looks.setdefault(int((s.stamp - t0) // p.look_s), []).append(s.position[:2])
+    if len(looks) < 2:
+        return 0.0
+    first, last = min(looks), max(looks)
+    moved = float(np.linalg.norm(np.mean(looks[last], axis=0) - np.mean(looks[first], axis=0)))
+    return moved / ((last - first) * p.look_s)
+
+
 def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p: WhoParams) -> bool:
     """May shopper x's arm reach the plate past (or across) shopper y, nearer the plate?
     Seen from above, such an arm joins y's body and its tip is taken for y's, and y's
@@ -267,7 +288,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
              above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> list[Candidate]:
     """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it).
     `above`, `beside`: the plates stacked over this one and beside it (plates_above, plates_beside)."""
-    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray]] = []
+    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray, float]] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
         if not snaps:
@@ -285,17 +306,17 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         if reach <= 1e-9:
             continue
         found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside),
-                      _head_during(event, snaps, params)))
+                      _head_during(event, snaps, params), head_speed(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's: as the one
     # actor. Its case for a part beside another actor stays its own arm's (the share): one
     # arm seen is one hand, not two shoppers' at once.
     past = math.log(params.past_share)
     w = choice_weights(params)
     scored = []
-    for tid, tok, reach, _d, ev, head in found:
+    for tid, tok, reach, _d, ev, head, speed in found:
         lr, past_frac = ev.log_ratio, 0.0
         others: set[int] = set()  # looks in which another track showed an arm at the plate
-        for tid2, _tok2, _r2, _d2, ev2, head2 in found:
+        for tid2, _tok2, _r2, _d2, ev2, head2, _s2 in found:
             if tid2 == tid:
                 continue
             others |= ev2.near_looks
@@ -303,12 +324,12 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
                 lr = max(lr, ev2.log_ratio + past)
                 past_frac = max(past_frac, ev2.near_frac)
         alone = len(ev.near_looks - others) / ev.looks if ev.looks else 0.0
-        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone, unbound=not tok)
+        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone, unbound=not tok, head_speed=speed)
         scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
         Candidate(tid, tok, math.exp(u) / total, ev.nearest_m, d_head, u, math.exp(u), reach * math.exp(share), x)
-        for (tid, tok, reach, d_head, ev, _), (u, share, x) in zip(found, scored, strict=True)
+        for (tid, tok, reach, d_head, ev, _, _), (u, share, x) in zip(found, scored, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
     return cands
