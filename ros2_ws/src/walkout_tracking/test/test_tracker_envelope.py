@@ -105,6 +105,27 @@ def test_a_shopper_whose_entry_found_nobody_leaves_under_their_token():
     assert ("dark", EXITED) in [(s.session_token, s.state) for s in tr.snapshots()]
 
 
+def test_a_split_off_seen_crossing_for_a_briefly_unseen_shopper_takes_them_out():
+    # A's track was last seen 0.3 m short of the exit line (coasting on); what the cameras
+    # saw crossing, onto A's place, is a split-off of them (a track no session claims; a
+    # shoulder seen as a head, 0.3 m lower). The EXIT is A's: their session closes (before,
+    # only the split-off left and A's session stayed open until given up unseen).
+    from walkout_tracking.motion import make_filter
+    from walkout_tracking.tracker import _Track
+
+    a = Walker("a", [(0.0, 1.0, -0.2), (1.5, 1.0, 1.2), (4.0, 4.8, 1.2), (4.7, 4.9, 0.3)])
+    tr = Tracker(STORE, seed=9)
+    run(tr, [a], frames([a], SIX, 0.0, 4.7, np.random.default_rng(10)), [GateEvent(0.2, "gate-in", ENTRY, "A")])
+    tr.advance(4.95)  # other cameras' frames go on: A coasts on to the line
+    split = _Track("split", make_filter(np.array([4.9, -0.1]), 0.05, 0.8), 4.95, 4.5, 1.45, np.array([5.3, 0.6]),
+                   state=CONFIRMED, hits=10, last_seen=4.95)
+    split.trail.extend([(4.8, 4.9, 0.1), (4.95, 4.9, -0.1)])  # seen crossing outward
+    tr.tracks.append(split)
+    closed = tr.on_gate(GateEvent(5.0, "gate-out", EXIT, ""))
+    assert [c.token for c in closed] == ["A"]
+    assert all(s.state == EXITED for s in tr.snapshots())
+
+
 def test_duplicate_exit_leaves_the_next_shopper_in_line_alone():
     a = Walker("a", [(0.0, 1.0, -0.2), (1.5, 1.0, 1.2), (4.0, 4.8, 1.2), (5.2, 5.0, -0.3)])
     b = Walker("b", [(0.5, 1.0, -0.2), (2.0, 1.0, 1.2), (5.0, 4.8, 1.7), (8.0, 5.0, -0.3)])  # 1.3 m behind at the exit

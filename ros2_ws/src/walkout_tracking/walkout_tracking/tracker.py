@@ -474,6 +474,13 @@ class Tracker:
             return self._close_untracked(gate, stamp)
         _, tr = min(cands, key=lambda c: c[0])
         closed: list[SessionClosed] = []
+        twin = None if tr.token else self._bound_twin(tr, stamp)
+        if twin is not None:
+            # A split-off of a session's shopper, its head within merge_m of theirs at the
+            # line (seen crossing while the shopper's own track was briefly unseen): one
+            # person leaving, under the session's token.
+            self._mark_exited(tr, stamp)
+            tr = twin
         if not tr.token and not lost:
             # An unbound track leaving with no session's member LOST: the shopper whose
             # ENTRY found no track, if any such session is open.
@@ -490,6 +497,15 @@ class Tracker:
         if tr.token:
             closed += self.sessions.mark_exited(tr.id, tr.token, stamp)
         return closed
+
+    def _bound_twin(self, tr: _Track, stamp: float) -> _Track | None:
+        """The session's track, not yet out, whose head is within merge_m of `tr`'s at `stamp`
+        (the nearest): the same person."""
+        xy = tr.xy_at(stamp)
+        near = [(float(np.linalg.norm(o.xy_at(stamp) - xy)), o) for o in self.tracks
+                if o is not tr and o.token and o.exited_at is None and o.state != TENTATIVE]
+        near = [(d, o) for d, o in near if d <= self.p.merge_m]
+        return min(near, key=lambda c: c[0])[1] if near else None
 
     @staticmethod
     def _left_unseen_among(member: _Track, lost: list[_Track]) -> None:
