@@ -284,11 +284,24 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p:
     return float(np.linalg.norm(x + u * seg - y)) <= p.past_m
 
 
+@dataclass
+class _InReach:
+    """A track in reach of the plate during a change: what who_made weighs of it."""
+
+    track_id: str
+    token: str
+    reach: float  # reach factor (head distance, its uncertainty)
+    head_distance_m: float  # nearest its head came to the plate's front
+    arm: ArmEvidence
+    head: np.ndarray  # mean floor position during the change
+    speed: float  # head speed during the change (head_speed)
+
+
 def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams,
              above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> list[Candidate]:
     """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it).
     `above`, `beside`: the plates stacked over this one and beside it (plates_above, plates_beside)."""
-    found: list[tuple[str, str, float, float, ArmEvidence, np.ndarray, float]] = []
+    found: list[_InReach] = []
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
         if not snaps:
@@ -305,31 +318,33 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
         if reach <= 1e-9:
             continue
-        found.append((track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside),
-                      _head_during(event, snaps, params), head_speed(event, snaps, params)))
+        found.append(_InReach(track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside),
+                              _head_during(event, snaps, params), head_speed(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's: as the one
     # actor. Its case for a part beside another actor stays its own arm's (the share): one
     # arm seen is one hand, not two shoppers' at once.
     past = math.log(params.past_share)
     w = choice_weights(params)
     scored = []
-    for tid, tok, reach, _d, ev, head, speed in found:
+    for f in found:
+        ev = f.arm
         lr, past_frac = ev.log_ratio, 0.0
         others: set[int] = set()  # looks in which another track showed an arm at the plate
-        for tid2, _tok2, _r2, _d2, ev2, head2, _s2 in found:
-            if tid2 == tid:
+        for g in found:
+            if g is f:
                 continue
-            others |= ev2.near_looks
-            if _reaches_past(plate, head, ev.nearest_m, head2, params):
-                lr = max(lr, ev2.log_ratio + past)
-                past_frac = max(past_frac, ev2.near_frac)
+            others |= g.arm.near_looks
+            if _reaches_past(plate, f.head, ev.nearest_m, g.head, params):
+                lr = max(lr, g.arm.log_ratio + past)
+                past_frac = max(past_frac, g.arm.near_frac)
         alone = len(ev.near_looks - others) / ev.looks if ev.looks else 0.0
-        x = choice_features(ev, reach, float(plate.distance_to_front(head)), past_frac, lr, alone, unbound=not tok, head_speed=speed)
+        x = choice_features(ev, f.reach, float(plate.distance_to_front(f.head)), past_frac, lr, alone, unbound=not f.token,
+                            head_speed=f.speed)
         scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
-        Candidate(tid, tok, math.exp(u) / total, ev.nearest_m, d_head, u, math.exp(u), reach * math.exp(share), x)
-        for (tid, tok, reach, d_head, ev, _, _), (u, share, x) in zip(found, scored, strict=True)
+        Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), f.reach * math.exp(share), x)
+        for f, (u, share, x) in zip(found, scored, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
     return cands

@@ -447,7 +447,8 @@ class Tracker:
         recent = stamp - self.sessions.last_exit.get(gate.id, -np.inf) < self.p.duplicate_exit_s
         self.sessions.last_exit[gate.id] = stamp
         # Right after an EXIT only someone right at the line, or across it, makes a second one.
-        reach = 0.8 if recent else self.p.gate_reach_m + 0.6
+        near_m = self.p.gate_reach_m + 0.6
+        reach = 0.8 if recent else near_m
         cands, leaving = [], []
         for tr in self.tracks:
             if tr.exited_at is not None or tr.state == TENTATIVE:
@@ -455,7 +456,7 @@ class Tracker:
             penalty = (0.5 if tr.state == LOST else 0.0) + (0.0 if tr.token else 0.3)  # metres, or seconds at a walk
             xy = tr.xy_at(stamp)
             out_at = tr.crossing_seen(gate, outward=True)
-            if out_at is not None and abs(out_at - stamp) <= self._swap_s and gate_distance(xy, gate, self.p.gate_reach_m + 0.6) is not None:
+            if out_at is not None and abs(out_at - stamp) <= self._swap_s and gate_distance(xy, gate, near_m) is not None:
                 leaving.append((abs(out_at - stamp) + penalty, tr))
             d = gate_distance(xy, gate, reach)
             if d is not None:
