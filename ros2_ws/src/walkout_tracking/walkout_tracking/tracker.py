@@ -1,7 +1,8 @@
 """Multi-shopper tracker: Kalman filters on heads, gated GNN, gate-bound sessions.
 
 Tracks are born from unmatched detections, confirmed after a few hits, LOST when they
-go unseen (they coast and may be found again), and deleted later. A track is bound to
+go unseen (they coast and may be found again: where they are predicted, or, when a
+false velocity sent them off, where they last stood), and deleted later. A track is bound to
 a session token when it crosses an entry gate at the time of that gate's ENTRY event,
 and EXITED by an EXIT event at an exit gate. A track born away from any entry gate (or
 one no ENTRY claimed) is someone seen again after an occlusion: it inherits the session
@@ -17,6 +18,7 @@ shopper's items to another, the silent error a receipt must never hide.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import deque
@@ -65,6 +67,17 @@ class TrackerParams:
     confirm_hits: int = 3
     tentative_timeout_s: float = 0.6
     lost_after_s: float = 0.6
+    # A track's velocity can be false: a raised arm read as the head for a frame or two
+    # sends it off at walking speed while the person stands still, and the real head then
+    # falls outside its gate. A track unseen this long may be found again at a place where
+    # it stood (moved under reacquire_rest_mps over reacquire_rest_s) in the
+    # reacquire_window_s before it went unseen, at a small extra cost (a track predicted
+    # there wins). Places it only walked through are not: a follower treads them next.
+    reacquire_after_s: float = 0.05
+    reacquire_window_s: float = 0.6
+    reacquire_rest_s: float = 0.3
+    reacquire_rest_mps: float = 0.3
+    reacquire_cost: float = 2.0
     # A LOST shopper of an open session is kept a long while (re-binding, an EXIT with
     # nobody tracked at the gate); after this long unseen they have left unseen: the track
     # exits, so that the session closes (its receipt goes to review) instead of never.
@@ -130,6 +143,7 @@ class _Track:
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
+    rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
 
     @property
     def xy(self) -> np.ndarray:
@@ -233,9 +247,11 @@ class Tracker:
         self.now = max(self.now, t)
         dets = [d for d in frame.people if np.all(np.isfinite(d.head)) and np.isfinite(d.height_m)]
         live = [tr for tr in self.tracks if not tr.left_unseen and (tr.exited_at is None or t - tr.exited_at < self.p.exited_linger_s)]
-        pairs = self._associate(live, dets)
+        pairs, stood = self._associate(live, dets, t)
         used = set()
         for ti, di in pairs:
+            if (ti, di) in stood:  # found again where it stood: its coasting was false
+                live[ti].kf.x[:2], live[ti].kf.x[2:] = stood[ti, di], 0.0
             self._hit(live[ti], dets[di], t)
             used.add(di)
         for di, d in enumerate(dets):
@@ -252,14 +268,20 @@ class Tracker:
         self._age(t)
         self._record(t)
 
-    def _associate(self, live: list[_Track], dets: list[PersonDetection]) -> list[tuple[int, int]]:
+    def _associate(self, live: list[_Track], dets: list[PersonDetection], t: float
+                   ) -> tuple[list[tuple[int, int]], dict[tuple[int, int], np.ndarray]]:
+        """Pairs (track, detection); and of those found again standing (_stood), the place."""
         if not live or not dets:
-            return []
+            return [], {}
         meas = np.array([d.head[:2] for d in dets]).reshape(-1, 2)
         means = np.array([tr.xy for tr in live]).reshape(-1, 2)
         covs = np.array([tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
         r = np.eye(2) * self.p.meas_std_m**2
         d2 = mahalanobis_costs(means, covs, meas, r)
+        dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1)
+        stood = self._stood(live, meas, covs, r, d2, t)
+        for (i, j), (cost, place) in stood.items():
+            d2[i, j], dist[i, j] = cost, float(np.linalg.norm(meas[j] - place))
         # Head height keeps two people apart when their paths cross (used live, only
         # within a track's life: nothing about a body is kept or compared across visits).
         # Capped, so a shopper crouching to a low shelf keeps the track.
@@ -267,7 +289,6 @@ class Tracker:
         settled = np.array([tr.hits >= 5 for tr in live])[:, None]
         costs = d2 + np.where(settled, np.minimum((dh / self.p.height_std_m) ** 2, self.p.height_cost_cap), 0.0)
         costs = np.where(d2 <= self.p.gate_chi2, costs, np.inf)  # gate on position alone
-        dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1)
         gate = self.p.gate_chi2 + self.p.height_cost_cap
         # A tentative track pays a little extra, so a spurious birth beside a person can't
         # pull that person's detections away; but it still competes, so an established
@@ -275,7 +296,47 @@ class Tracker:
         tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m)
-        return pairs
+        return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
+
+    def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, t: float
+               ) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
+        """(track, detection) -> (cost, place) where a track unseen reacquire_after_s or
+        more, with no detection where it is predicted (`d2`, in the gate), matches one at a
+        place it recently stood (_rest_places) better than where its velocity took it."""
+        out: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+        for i, tr in enumerate(live):
+            if tr.state == TENTATIVE or t - tr.last_seen < self.p.reacquire_after_s or d2[i].min() <= self.p.gate_chi2:
+                continue  # not coasting, or someone where it is predicted
+            places = self._rest_places(tr)
+            if not len(places):
+                continue
+            there = mahalanobis_costs(places, np.repeat(covs[i][None], len(places), axis=0), meas, r)  # (places, dets)
+            best = np.argmin(there, axis=0)
+            cost = there[best, np.arange(len(meas))] + self.p.reacquire_cost
+            for j in np.flatnonzero(cost < d2[i]):
+                out[i, int(j)] = (float(cost[j]), places[best[j]].copy())
+        return out
+
+    def _rest_places(self, tr: _Track) -> np.ndarray:
+        """(n, 2) places where the track stood in the reacquire_window_s before it went
+        unseen: matches under reacquire_rest_mps from its match reacquire_rest_s earlier.
+        Kept until its next match (a track goes unseen for many frames)."""
+        if tr.rest_places is not None and tr.rest_places[0] == tr.last_seen:
+            return tr.rest_places[1]
+        since = tr.last_seen - self.p.reacquire_window_s - self.p.reacquire_rest_s
+        tail = list(itertools.takewhile(lambda m: m[0] >= since, reversed(tr.trail)))[::-1]
+        if len(tail) < len(tr.trail):
+            tail.insert(0, tr.trail[len(tr.trail) - len(tail) - 1])  # the match just before, for the earliest
+        pts = np.array(tail).reshape(-1, 3)
+        ts, xy = pts[:, 0], pts[:, 1:]
+        k = np.flatnonzero((ts >= tr.last_seen - self.p.reacquire_window_s) & (ts - self.p.reacquire_rest_s >= ts[:1]))
+        j = np.clip(np.searchsorted(ts, ts[k] - self.p.reacquire_rest_s), 0, max(len(ts) - 1, 0))
+        j = np.where((j > 0) & (np.abs(ts[j - 1] - (ts[k] - self.p.reacquire_rest_s)) < np.abs(ts[j] - (ts[k] - self.p.reacquire_rest_s))), j - 1, j)
+        dt = ts[k] - ts[j]
+        rest = (dt >= self.p.reacquire_rest_s / 2) & (np.linalg.norm(xy[k] - xy[j], axis=1) <= self.p.reacquire_rest_mps * dt)
+        places = xy[k[rest]]
+        tr.rest_places = (tr.last_seen, places)
+        return places
 
     def _hit(self, tr: _Track, d: PersonDetection, t: float) -> None:
         tr.kf.update(d.head[:2])
