@@ -1,3 +1,4 @@
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -692,3 +693,24 @@ def test_a_session_whose_shopper_was_never_seen_goes_to_review(store, catalog):
     assert any(r.startswith("never tracked") for r in basket.review_reasons)
     [seen] = a.observe_tracks([snap("A", "tok-a", 7.0, (0.5, 0.0), state=EXITED)])
     assert seen.review_reasons == []  # a shopper seen shopping: no such doubt
+
+
+def test_a_coasting_track_is_not_looked_at(store):
+    # B's track stopped being matched at 4.0 while its arm was at the water plate: it
+    # coasts with that old arm tip through the change (4.5-5.5) while A, standing at the
+    # plate, is seen with an arm there. B's old tip is no look at B: B was unseen.
+    from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
+
+    tip, plate = (1.95, 2.0, 1.0), store.plates_by_id[WATER_PLATE]
+    b = [replace(s, unseen_s=max(0.0, s.stamp - 4.0)) for s in
+         standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip, hand_from=3.5, hand_to=7.0)]
+    window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=4.4, hand_to=5.6), "B": b}
+
+    def choose(params: WhoParams) -> dict:
+        cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params)
+        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True))) for c in cands}
+
+    now, trusting = choose(WhoParams()), choose(WhoParams(stale_s=math.inf))
+    assert now["tok-b"][1]["w_unseen"] == 1.0 and now["tok-b"][1]["w_near_frac"] == 0.0
+    assert trusting["tok-b"][1]["w_near_frac"] > 0.5  # its old tip read as seen, look after look
+    assert now["tok-a"][0] > trusting["tok-a"][0] and now["tok-a"][0] > 0.8

@@ -35,6 +35,9 @@ class WhoParams:
     window_after_s: float = 0.5
     sync_s: float = 0.2  # clocks agree within 50 ms, a depth frame lasts up to 0.1 s, edges found to ~0.05 s
     look_s: float = 0.1  # snapshots of a track within this long are one look
+    # A track no detection matched for this long is not looked at: its head is predicted
+    # and its hands are old (depth frames come at 10 Hz or more, one may drop).
+    stale_s: float = 0.25
     hand_sigma_m: float = 0.12  # spread of a seen arm tip around the plate's front edge
     hand_max_height_gap_m: float = 0.6  # arm tip height vs plate height (reaches above a plate still count)
     hand_seen_p: float = 0.8  # P(the actor's arm tip is seen at the edge in one look)
@@ -168,7 +171,7 @@ class ArmEvidence:
     nearest_m: float  # nearest arm tip seen during the change
     looks: int = 0  # looks at the track during the change
     near_looks: frozenset[int] = frozenset()  # of those, the ones (look_s bins) with an arm tip at this plate (front and height)
-    unseen: bool = False  # lost during the whole change
+    unseen: bool = False  # not seen during the whole change (lost, or coasting past stale_s)
 
     @property
     def near(self) -> int:
@@ -177,6 +180,11 @@ class ArmEvidence:
     @property
     def near_frac(self) -> float:
         return self.near / self.looks if self.looks else 0.0
+
+
+def _seen(s: TrackSnapshot, p: WhoParams) -> bool:
+    """Was the track seen at this snapshot (not lost, nor coasting past stale_s)?"""
+    return s.state != LOST and s.unseen_s <= p.stale_s
 
 
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams,
@@ -193,7 +201,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     for s in snaps:
         if not t0 <= s.stamp <= t1:
             continue
-        if s.state == LOST:  # a lost track is not looked at
+        if not _seen(s, p):
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
@@ -259,7 +267,7 @@ def head_speed(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> f
     t0 = event.start - p.sync_s
     looks: dict[int, list[np.ndarray]] = {}
     for s in snaps:
-        if s.state != LOST and t0 <= s.stamp <= event.end + p.sync_s:
+        if _seen(s, p) and t0 <= s.stamp <= event.end + p.sync_s:
             looks.setdefault(int((s.stamp - t0) // p.look_s), []).append(s.position[:2])
     if len(looks) < 2:
         return 0.0

@@ -183,7 +183,9 @@ class Pipeline:
             self.tracker.update(frame)
             self._tracks_changed()
         elif cam_id in self.colors:
-            hands = [h for s in self.tracker.snapshots() for h in s.hands]
+            from walkout_perception.products import fresh_hands  # importable: self.colors has perceivers
+
+            hands = fresh_hands(self.tracker.snapshots(), stamp, self.colors[cam_id].params.max_hand_age_s)
             if hands:
                 for obs in self.colors[cam_id].process(stamp, color_to_rgb(msg), hands):
                     self.associator.add_observation(obs)

@@ -112,6 +112,14 @@ def _rivals(t: Any) -> dict[str, float]:
     return {str(k): v for k, v in zip(tokens, probs, strict=True)}
 
 
+def _unseen(t: Any) -> float:
+    """A Track's unseen_s; BadMessageError when it is negative or not a number."""
+    v = float(t.unseen_s)
+    if not v >= 0.0:
+        raise BadMessageError(f"Track '{t.track_id}': unseen_s {v} must be a number of seconds >= 0")
+    return v
+
+
 def track_snapshots(msg: Any) -> list[TrackSnapshot]:
     """The tracks of a walkout_msgs/TrackArray as core snapshots."""
     stamp = stamp_to_sec(msg.header.stamp)
@@ -129,6 +137,7 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
                 covariance=cov,
                 hands=[_point(h.position) for h in t.hands],
                 rivals=_rivals(t),
+                unseen_s=_unseen(t),
             )
         )
     return out

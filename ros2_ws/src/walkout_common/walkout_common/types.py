@@ -91,6 +91,9 @@ class TrackSnapshot:
     covariance: np.ndarray  # (2, 2) position covariance
     hands: list[np.ndarray] = field(default_factory=list)
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
+    # Since a detection last matched it: its position since is predicted, its hands are
+    # that detection's (a coasting track's hands are old news).
+    unseen_s: float = 0.0
 
 
 TENTATIVE, CONFIRMED, LOST, EXITED = 0, 1, 2, 3

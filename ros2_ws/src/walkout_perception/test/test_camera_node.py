@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -57,9 +58,11 @@ def test_camera_node_recognises_a_held_product_and_skips_bad_images():
         hp = wm.HandPoint()
         hp.position.x, hp.position.y, hp.position.z = (float(v) for v in hand)
         track.hands = [hp]
+        track.unseen_s = 0.1
         tracks.tracks = [track]
         pub_tracks.publish(tracks)
-        assert spin_until(ex, lambda: len(node.hands) == 1)
+        assert spin_until(ex, lambda: len(node.tracks) == 1)
+        assert node.tracks[0].unseen_s == pytest.approx(0.1)
 
         # before any CameraInfo: skipped, named once, the node carries on
         pub_img.publish(image_msg(rgb, "rgb8", t))

@@ -151,3 +151,20 @@ def test_exported_graph_computes_what_training_computes(tmp_path):
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     (emb,) = sess.run(None, {"crop": crops})
     assert np.allclose(emb, mlp.embed(histogram_features(crops)), atol=1e-4)
+
+
+def test_only_hands_detected_near_the_image_stamp_are_looked_at():
+    """A coasting track still carries its last detection's hands: an image long after that
+    detection must not look for a product where the hand was."""
+    from walkout_common.types import CONFIRMED, TrackSnapshot
+    from walkout_perception.products import fresh_hands
+
+    def track(tid: str, stamp: float, unseen_s: float, hand: tuple) -> TrackSnapshot:
+        return TrackSnapshot(tid, "", CONFIRMED, stamp, np.zeros(3), np.zeros(2), np.eye(2), [np.array(hand, float)],
+                             unseen_s=unseen_s)
+
+    seen, coasting = track("a", 10.0, 0.05, (1.0, 2.0, 1.2)), track("b", 10.0, 0.6, (2.0, 2.0, 1.2))
+    hands = fresh_hands([seen, coasting], 10.02, 0.5)
+    assert [tuple(h) for h in hands] == [(1.0, 2.0, 1.2)]
+    assert fresh_hands([seen], 10.7, 0.5) == []  # the tracks message itself is old by then
+    assert len(fresh_hands([seen, coasting], 9.6, 0.5)) == 2  # an image from before the tracks stamp

@@ -10,14 +10,14 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from walkout_common.images import ImageEncodingError, color_to_rgb
-from walkout_common.msgconv import set_stamp, stamp_to_sec
+from walkout_common.msgconv import set_stamp, stamp_to_sec, track_snapshots
 from walkout_common.params import declare
 from walkout_common.ros import WarnOnce, run_node
 from walkout_common.store import load_catalog, load_store
-from walkout_common.types import ProductObservation
+from walkout_common.types import ProductObservation, TrackSnapshot
 from walkout_msgs import msg as wm
 
-from .products import CameraParams, ColorCameraPerceiver, ProductRecognizer
+from .products import CameraParams, ColorCameraPerceiver, ProductRecognizer, fresh_hands
 
 
 class CameraNode(WarnOnce, Node):
@@ -31,8 +31,7 @@ class CameraNode(WarnOnce, Node):
         catalog = load_catalog(catalog_file, store)
         self.recognizer = ProductRecognizer(catalog, Path(model_path) if model_path else None, params=params)
         self.params = params
-        self.hands: list[np.ndarray] = []
-        self.hands_stamp = -np.inf
+        self.tracks: list[TrackSnapshot] = []  # the latest /tracking/tracks, for their hands
         self.pub = self.create_publisher(wm.ProductObservation, "/perception/products", qos_profile_sensor_data)
         self.create_subscription(wm.TrackArray, "/tracking/tracks", self.on_tracks, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         self.cameras: dict[str, ColorCameraPerceiver] = {}
@@ -45,9 +44,7 @@ class CameraNode(WarnOnce, Node):
 
     def on_tracks(self, msg: wm.TrackArray) -> None:
         try:
-            hands = [np.array([h.position.x, h.position.y, h.position.z], dtype=float) for t in msg.tracks for h in t.hands]
-            self.hands = [h for h in hands if np.all(np.isfinite(h))]
-            self.hands_stamp = stamp_to_sec(msg.header.stamp)
+            self.tracks = track_snapshots(msg)
         except Exception as exc:
             self.warn_once(f"skipped a /tracking/tracks message: {exc}")
 
@@ -62,10 +59,11 @@ class CameraNode(WarnOnce, Node):
 
     def on_image(self, cam_id: str, msg: Image) -> None:
         stamp = stamp_to_sec(msg.header.stamp)
-        if not self.hands or abs(stamp - self.hands_stamp) > self.params.max_hand_age_s:
+        hands = fresh_hands(self.tracks, stamp, self.params.max_hand_age_s)
+        if not hands:
             return  # nobody reaching now: nothing to look at
         try:
-            obs = self.cameras[cam_id].process(stamp, color_to_rgb(msg), self.hands)
+            obs = self.cameras[cam_id].process(stamp, color_to_rgb(msg), hands)
         except (ImageEncodingError, ValueError) as exc:
             self.warn_once(f"skipped a color image of camera {cam_id} ({self.cameras[cam_id].camera.image_topic}): {exc}")
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from walkout_common.store import Camera, Catalog, Store
-from walkout_common.types import ProductObservation
+from walkout_common.types import ProductObservation, TrackSnapshot
 
 from .product_features import CROP, packshot_views, resize
 
@@ -42,7 +43,14 @@ class CameraParams:
     temperature: float = 0.07  # softmax temperature on cosine similarities (train_products calibrates it)
     none_similarity: float = 0.5  # a product must look at least this alike to beat "nothing"
     min_crop_px: int = 6  # fewer pixels than this (hand at the image edge): no observation
-    max_hand_age_s: float = 0.5  # node: hands from tracks further than this from the image stamp are ignored
+    max_hand_age_s: float = 0.5  # hands detected further than this from the image stamp are ignored
+
+
+def fresh_hands(tracks: Iterable[TrackSnapshot], stamp: float, max_age_s: float) -> list[np.ndarray]:
+    """The arm tips worth looking at in an image taken at `stamp`: of tracks whose
+    detection with those hands (their stamp minus unseen_s) is within max_age_s of it."""
+    return [h for s in tracks if abs(stamp - (s.stamp - s.unseen_s)) <= max_age_s
+            for h in s.hands if np.all(np.isfinite(h))]
 
 
 class ProductRecognizer:

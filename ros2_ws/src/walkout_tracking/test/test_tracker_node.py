@@ -88,15 +88,16 @@ def test_tracks_bind_at_entry_exit_and_bad_messages_are_skipped():
         rclpy.try_shutdown()
 
 
-def test_rival_sessions_travel_in_the_track_message():
+def test_rival_sessions_and_staleness_travel_in_the_track_message():
     from walkout_common.msgconv import BadMessageError, track_snapshots
     from walkout_common.types import CONFIRMED, TrackSnapshot
     from walkout_tracking.tracker_node import tracks_msg
 
     snap = TrackSnapshot("t1", "tok-a", CONFIRMED, 3.0, np.array([1.0, 2.0, 1.7]), np.zeros(2), np.eye(2) * 0.01,
-                         rivals={"tok-b": 0.5, "tok-c": 0.125})
+                         rivals={"tok-b": 0.5, "tok-c": 0.125}, unseen_s=0.375)
     [back] = track_snapshots(tracks_msg([snap], 3.0))
     assert back.rivals == {"tok-b": 0.5, "tok-c": 0.125}
+    assert back.unseen_s == 0.375
     [plain] = track_snapshots(tracks_msg([TrackSnapshot("t2", "tok-d", CONFIRMED, 3.0, np.zeros(3), np.zeros(2), np.eye(2))], 3.0))
     assert plain.rivals == {}
     bad = tracks_msg([snap], 3.0)
@@ -105,4 +106,8 @@ def test_rival_sessions_travel_in_the_track_message():
         track_snapshots(bad)
     bad.tracks[0].rival_probabilities = [0.5]
     with pytest.raises(BadMessageError, match="must pair up"):
+        track_snapshots(bad)
+    bad = tracks_msg([snap], 3.0)
+    bad.tracks[0].unseen_s = float("nan")
+    with pytest.raises(BadMessageError, match="Track 't1': unseen_s nan"):
         track_snapshots(bad)

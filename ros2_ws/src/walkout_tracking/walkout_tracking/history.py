@@ -44,14 +44,17 @@ class TrackHistory:
         if 0 < i < len(times):
             a, b = snaps[i - 1], snaps[i]
             w = (t - a.stamp) / max(b.stamp - a.stamp, 1e-9)
+            seen = b.stamp - b.unseen_s if b.stamp - b.unseen_s <= t else a.stamp - a.unseen_s  # last match by t
             return TrackSnapshot(a.track_id, b.session_token, a.state, t, (1 - w) * a.position + w * b.position,
-                                 (1 - w) * a.velocity + w * b.velocity, (1 - w) * a.covariance + w * b.covariance, [])
+                                 (1 - w) * a.velocity + w * b.velocity, (1 - w) * a.covariance + w * b.covariance, [],
+                                 unseen_s=max(0.0, t - seen))
         s = snaps[0] if i == 0 else snaps[-1]
         dt = t - s.stamp
         pos = s.position.copy()
         pos[:2] += s.velocity * dt
         grow = (self.accel_std * dt * dt / 2) ** 2 + (np.linalg.norm(s.velocity) * 0.2 * abs(dt)) ** 2
-        return TrackSnapshot(s.track_id, s.session_token, s.state, t, pos, s.velocity.copy(), s.covariance + np.eye(2) * grow, [])
+        return TrackSnapshot(s.track_id, s.session_token, s.state, t, pos, s.velocity.copy(), s.covariance + np.eye(2) * grow, [],
+                             unseen_s=s.unseen_s + abs(dt))  # predicted, not seen
 
     def session_of(self, track_id: str) -> str:
         snaps = self._snaps.get(track_id)

@@ -194,7 +194,8 @@ class _Track:
 
     def snapshot(self, stamp: float) -> TrackSnapshot:
         return TrackSnapshot(self.id, self.token, self.state, stamp, np.array([self.kf.x[0], self.kf.x[1], self.height]),
-                             self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals))
+                             self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals),
+                             max(0.0, stamp - self.last_seen))
 
     def add_rival(self, token: str, p: float) -> None:
         if token and token != self.token:

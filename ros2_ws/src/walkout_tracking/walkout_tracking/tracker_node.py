@@ -100,6 +100,7 @@ def tracks_msg(snaps: list[TrackSnapshot], stamp: float) -> wm.TrackArray:
             hp = wm.HandPoint()
             hp.position.x, hp.position.y, hp.position.z = (float(v) for v in h)
             m.hands.append(hp)
+        m.unseen_s = float(s.unseen_s)
         m.rival_tokens = list(s.rivals)
         m.rival_probabilities = [float(v) for v in s.rivals.values()]
         out.tracks.append(m)
