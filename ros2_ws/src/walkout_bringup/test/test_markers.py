@@ -61,6 +61,12 @@ def test_tracks_show_heads_reaches_short_ids_and_running_totals():
     # a binding that may be swapped names the other session
     doubtful = replace(snap("t0123456789", "tok-a"), rivals={"tok-b": 0.5})
     assert any(s.text == "t0123 tok-a  or tok-b (50%)" for s in track_markers([doubtful], {}))
+    # a coasting track is faint, says how long it has gone unseen, and shows no old hands
+    coasting = replace(snap("t0123456789", "tok", hands=[np.array([1.0, 2.0, 1.0])]), unseen_s=0.4)
+    specs = track_markers([coasting], {})
+    assert [s.text for s in specs if s.type == TEXT] == ["t0123 tok (unseen 0.4 s)"]
+    assert not [s for s in specs if s.ns == "reaches"]
+    assert [s.color[3] for s in specs if s.type == SPHERE] == [0.35]
 
 
 def test_baskets_list_their_lines_and_closed_ones_disappear():

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from walkout_common.store import Store
-from walkout_common.types import EXITED, Basket, PlateEvent, TrackSnapshot
+from walkout_common.types import EXITED, LOST, Basket, PlateEvent, TrackSnapshot
 
 CUBE, SPHERE, LINE_LIST, TEXT = 1, 2, 5, 9  # visualization_msgs/Marker types
 
@@ -79,25 +79,28 @@ def money(cents: int, currency: str = "") -> str:
     return f"{cents / 100:.2f} {currency}".rstrip()
 
 
-def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: str = "") -> list[MarkerSpec]:
+def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: str = "", stale_s: float = 0.25) -> list[MarkerSpec]:
     """A sphere per head, a line from the shoulders to each reaching hand, and a label
     with the track's short id, its session, the session's running total and the rival
-    sessions it may belong to instead."""
+    sessions it may belong to instead. A track no detection matched for `stale_s` (lost,
+    or coasting) is drawn faint, says for how long, and shows no hands: they are old."""
     out = []
     drawn = [s for s in snaps if s.state != EXITED and np.all(np.isfinite(s.position))]  # RViz rejects NaN poses
     for i, s in enumerate(drawn):
-        bound = bool(s.session_token)
-        color = (0.1, 0.5, 1.0, 1.0) if bound else (0.7, 0.7, 0.7, 0.8)
+        bound, unseen = bool(s.session_token), s.state == LOST or s.unseen_s > stale_s
+        color = (0.1, 0.5, 1.0, 0.35 if unseen else 1.0) if bound else (0.7, 0.7, 0.7, 0.3 if unseen else 0.8)
         x, y, z = (float(v) for v in s.position)
         out.append(MarkerSpec("heads", i, SPHERE, (x, y, z - 0.1), scale=(0.22, 0.22, 0.22), color=color))
         label = f"{s.track_id[:5]} {s.session_token or 'unbound'}"
+        if unseen:
+            label += f" (unseen {s.unseen_s:.1f} s)"
         if s.session_token in totals:
             label += f"  {money(totals[s.session_token], currency)}"
         if s.rivals:  # the binding may be wrong: show whose shopper this may be instead
             label += "  or " + ", ".join(f"{tok} ({p:.0%})" for tok, p in sorted(s.rivals.items(), key=lambda kv: -kv[1]))
         out.append(MarkerSpec("labels", i, TEXT, (x, y, z + 0.25), scale=(0.0, 0.0, 0.14), text=label))
         pts = []
-        for h in s.hands:
+        for h in [] if unseen else s.hands:
             if np.all(np.isfinite(h)):
                 pts += [(x, y, z - 0.3), (float(h[0]), float(h[1]), float(h[2]))]
         if pts:
