@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from walkout_association.who import WhoParams
 from walkout_common.store import Store
 from walkout_common.types import EXITED, LOST, Basket, PlateEvent, TrackSnapshot
 
@@ -79,7 +80,7 @@ def money(cents: int, currency: str = "") -> str:
     return f"{cents / 100:.2f} {currency}".rstrip()
 
 
-def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: str = "", stale_s: float = 0.25) -> list[MarkerSpec]:
+def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: str = "", stale_s: float = WhoParams.stale_s) -> list[MarkerSpec]:
     """A sphere per head, a line from the shoulders to each reaching hand, and a label
     with the track's short id, its session, the session's running total and the rival
     sessions it may belong to instead. A track no detection matched for `stale_s` (lost,

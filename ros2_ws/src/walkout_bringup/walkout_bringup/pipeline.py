@@ -183,9 +183,7 @@ class Pipeline:
             self.tracker.update(frame)
             self._tracks_changed()
         elif cam_id in self.colors:
-            from walkout_perception.products import fresh_hands  # importable: self.colors has perceivers
-
-            hands = fresh_hands(self.tracker.snapshots(), stamp, self.colors[cam_id].params.max_hand_age_s)
+            hands = self.colors[cam_id].hands_to_look_at(self.tracker.snapshots(), stamp)
             if hands:
                 for obs in self.colors[cam_id].process(stamp, color_to_rgb(msg), hands):
                     self.associator.add_observation(obs)

@@ -17,7 +17,7 @@ from walkout_common.store import load_catalog, load_store
 from walkout_common.types import ProductObservation, TrackSnapshot
 from walkout_msgs import msg as wm
 
-from .products import CameraParams, ColorCameraPerceiver, ProductRecognizer, fresh_hands
+from .products import CameraParams, ColorCameraPerceiver, ProductRecognizer
 
 
 class CameraNode(WarnOnce, Node):
@@ -59,7 +59,7 @@ class CameraNode(WarnOnce, Node):
 
     def on_image(self, cam_id: str, msg: Image) -> None:
         stamp = stamp_to_sec(msg.header.stamp)
-        hands = fresh_hands(self.tracks, stamp, self.params.max_hand_age_s)
+        hands = self.cameras[cam_id].hands_to_look_at(self.tracks, stamp)
         if not hands:
             return  # nobody reaching now: nothing to look at
         try:

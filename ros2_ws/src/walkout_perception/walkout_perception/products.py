@@ -136,6 +136,10 @@ class ColorCameraPerceiver:
         self.size: tuple[int, int] | None = None
         self.R, self.t = camera.rotation_matrix, camera.translation
 
+    def hands_to_look_at(self, tracks: Iterable[TrackSnapshot], stamp: float) -> list[np.ndarray]:
+        """fresh_hands within this camera's max_hand_age_s of an image taken at `stamp`."""
+        return fresh_hands(tracks, stamp, self.params.max_hand_age_s)
+
     def set_camera_info(self, k: np.ndarray, width: int, height: int) -> None:
         self.K, self.size = np.asarray(k, dtype=float).reshape(3, 3), (int(width), int(height))
 

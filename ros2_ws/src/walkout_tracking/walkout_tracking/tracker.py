@@ -331,8 +331,9 @@ class Tracker:
         pts = np.array(tail).reshape(-1, 3)
         ts, xy = pts[:, 0], pts[:, 1:]
         k = np.flatnonzero((ts >= tr.last_seen - self.p.reacquire_window_s) & (ts - self.p.reacquire_rest_s >= ts[:1]))
-        j = np.clip(np.searchsorted(ts, ts[k] - self.p.reacquire_rest_s), 0, max(len(ts) - 1, 0))
-        j = np.where((j > 0) & (np.abs(ts[j - 1] - (ts[k] - self.p.reacquire_rest_s)) < np.abs(ts[j] - (ts[k] - self.p.reacquire_rest_s))), j - 1, j)
+        before = ts[k] - self.p.reacquire_rest_s
+        j = np.clip(np.searchsorted(ts, before), 1, max(len(ts) - 1, 1))  # the matches either side of `before`,
+        j = np.where(np.abs(ts[j - 1] - before) < np.abs(ts[j] - before), j - 1, j)  # the nearer of the two
         dt = ts[k] - ts[j]
         rest = (dt >= self.p.reacquire_rest_s / 2) & (np.linalg.norm(xy[k] - xy[j], axis=1) <= self.p.reacquire_rest_mps * dt)
         places = xy[k[rest]]
