@@ -11,6 +11,7 @@ from sensor_msgs.msg import Image
 from walkout_common.images import depth_to_metres
 from walkout_common.store import Camera, load_store, matrix_to_quaternion
 from walkout_perception.depth import DepthParams, DepthPerceiver
+from walkout_perception.depth_head import HeadCentre, cap_offsets
 from walkout_perception.depth_shelves import ShelfMap, _gaps
 from walkout_sim.bodies import PersonPose
 from walkout_sim.depth_render import DepthRenderer
@@ -202,3 +203,38 @@ def test_a_shopper_at_that_far_shelf_is_still_seen():
     for seed in range(8):
         people = dp.process(0.0, r.render([PersonPose(np.array([2.6, 4.6]), 1.7, np.pi / 2)], np.random.default_rng(seed))).people
         assert any(np.linalg.norm(d.head[:2] - [2.6, 4.6]) < 0.25 for d in people)
+
+
+@pytest.mark.parametrize("sphere_m", [0.09, 0.0])
+def test_cameras_on_either_side_place_one_head_at_one_point(sphere_m):
+    """A camera sees the near side of a head: uncorrected, two cameras 2 m to either side
+    of a shopper (rays 54 degrees off the vertical) place them 0.08 m apart."""
+    truth = np.array([3.0, 1.1])
+    heads = []
+    for x, tilt in ((1.0, -25.0), (5.0, 25.0)):
+        cam = camera([x, 1.1, 3.2], tilt, "y")
+        r = DepthRenderer(STORE, cam, 160, 120, noise_frac=0.008, hole_frac=0.04)
+        assert _in_view(r, np.array([*truth, 1.75]))
+        dp = DepthPerceiver(STORE, cam, DepthParams(head_sphere_m=sphere_m))
+        dp.set_camera_info(r.K, 160, 120)
+        (d,) = dp.process(0.0, r.render([PersonPose(truth, 1.75, 0.0)], np.random.default_rng(4))).people
+        heads.append(d.head[:2])
+    apart = float(np.linalg.norm(heads[0] - heads[1]))
+    if sphere_m:
+        assert apart < 0.03 and all(np.linalg.norm(h - truth) < 0.02 for h in heads)
+    else:  # what the correction is for
+        assert apart > 0.06
+
+
+def test_head_centre_moves_a_slanted_view_away_from_the_camera_only():
+    centre = HeadCentre(np.array([2.0, 1.0, 3.0]), 0.09, 0.06)
+    below = np.array([2.0, 1.0, 1.7])
+    assert np.array_equal(centre(below), below)  # seen from straight above: nothing hidden
+    shifts = []
+    for dx in (0.3, 0.8, 1.5, 2.5):
+        seen = np.array([2.0 + dx, 1.0, 1.7])
+        moved = centre(seen)
+        assert moved[1] == seen[1] and moved[2] == seen[2]  # along the floor, away from the camera
+        shifts.append(moved[0] - seen[0])
+    assert all(0 < a < b for a, b in zip(shifts, shifts[1:], strict=False)) and shifts[-1] < 0.09
+    assert np.allclose(cap_offsets(0.09, 0.06, np.radians([0.0])), 0.0, atol=1e-3)

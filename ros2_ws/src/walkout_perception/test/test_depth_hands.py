@@ -75,17 +75,17 @@ def test_static_clutter_at_a_shelf_front_is_learned_and_no_hand():
     # A product sticking 8 cm out of the shelf front beside a standing shopper: in a single
     # frame it looks like a hand at the shelf; once the camera has seen it stay put with
     # nobody near, it is background.
-    lo, hi = [2.2, 1.92, 0.95], [2.32, 2.0, 1.1]
+    lo, hi = [2.3, 1.92, 0.95], [2.42, 2.0, 1.1]
     shopper = PersonPose(np.array([2.55, 1.55]), 1.75, np.pi / 2)
     r, fresh = rig("depth2")
     single = fresh.process(0.0, with_box(r, r.render([shopper], np.random.default_rng(3)), lo, hi)).people
-    assert hands_near(single, [2.26, 1.92], 0.2)  # the test can fail: clutter is a hand at first sight
+    assert hands_near(single, [2.36, 1.92], 0.2)  # the test can fail: clutter is a hand at first sight
     r, dp = rig("depth2")
     rng = np.random.default_rng(4)
     for k in range(30):  # 3 s of an empty aisle at 10 Hz
         dp.process(0.1 * k, with_box(r, r.render([], rng), lo, hi))
     later = dp.process(3.0, with_box(r, r.render([shopper], rng), lo, hi)).people
-    assert len(later) == 1 and not hands_near(later, [2.26, 1.92], 0.2)
+    assert len(later) == 1 and not hands_near(later, [2.36, 1.92], 0.2)
 
 
 def test_a_shopper_standing_still_from_the_first_frame_is_never_learned():

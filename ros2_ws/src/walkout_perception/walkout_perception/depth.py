@@ -23,6 +23,7 @@ from walkout_common.types import DetectionFrame, PersonDetection
 from .depth_arms import arm_fit, contacts, owners
 from .depth_background import BackgroundParams, DepthBackground
 from .depth_flood import flood
+from .depth_head import HeadCentre
 from .depth_shelves import shelf_map
 
 log = logging.getLogger("walkout.depth")
@@ -38,8 +39,12 @@ class DepthParams:
     head_separation_m: float = 0.26  # heads can be 0.35 m apart
     body_min_m: float = 0.6  # a person's region in the height map is above this
     shoulder_drop_m: float = 0.12  # a peak this much lower right beside a head is a shoulder
-    head_band_m: float = 0.06
-    head_radius_m: float = 0.15  # the head's points lie this close to its peak  # the head top is the mean of points this close to the peak
+    head_band_m: float = 0.06  # the head top is the mean of its points this close below its highest
+    head_radius_m: float = 0.15  # the head's points lie this close to its peak
+    # A head seen at a slant shows its near side: its top band is moved back by the offset
+    # of a sphere this big (adult heads: 0.155 m broad, 0.195 m long), away from the camera
+    # (depth_head.py). 0: off.
+    head_sphere_m: float = 0.09
     min_area_m2: float = 0.03  # smaller regions are noise
     person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
     shelf_head_clearance_m: float = 0.15  # no head peaks this close to a shelf: an arm does
@@ -95,6 +100,7 @@ class DepthPerceiver:
         self._warned_distortion = False
         self.background: DepthBackground | None = None
         self._body = np.zeros(0, dtype=bool)  # the last frame's points that belong to someone
+        self._head_centre = HeadCentre(camera.translation, self.params.head_sphere_m, self.params.head_band_m)
 
     def _new_background(self, shape: tuple[int, int]) -> DepthBackground | None:
         p = self.params
@@ -249,6 +255,7 @@ class DepthPerceiver:
             bodies.append(k)
             if self._at_border(head):
                 continue
+            head = self._head_centre(head)  # the filters above judge what was seen; the person is this
             out.append(PersonDetection(head=head, height_m=float(head[2]), hands=self._arm_tips(mine, head), num_points=len(mine)))
         self._body = np.isin(cell_of_pt, bodies)
         # A shoulder or a raised arm beside a higher head is part of that person.

@@ -18,8 +18,10 @@ def mahalanobis_costs(means: np.ndarray, covs: np.ndarray, meas: np.ndarray, mea
     return np.einsum("tmi,tij,tmj->tm", d, s_inv, d)
 
 
-def assign(costs: np.ndarray, gate: float, dist: np.ndarray | None = None, max_dist: float = np.inf) -> list[tuple[int, int]]:
-    """Pairs (track, measurement) minimising total cost, only inside the gate.
+def assign(costs: np.ndarray, gate: float, dist: np.ndarray | None = None, max_dist: float = np.inf,
+           allowed: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Pairs (track, measurement) minimising total cost, only inside the gate (`allowed`
+    when given, else costs up to `gate`).
 
     Leaving a track or a measurement unpaired costs gate / 2 each, so the solver never
     trades two good pairs for more pairs (a plain Hungarian on a gated matrix pairs as
@@ -27,7 +29,7 @@ def assign(costs: np.ndarray, gate: float, dist: np.ndarray | None = None, max_d
     n_t, n_m = costs.shape
     if n_t == 0 or n_m == 0:
         return []
-    allowed = costs <= gate
+    allowed = costs <= gate if allowed is None else allowed & np.isfinite(costs)
     if dist is not None:
         allowed &= dist <= max_dist
     miss = gate / 2

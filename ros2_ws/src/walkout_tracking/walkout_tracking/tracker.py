@@ -52,6 +52,14 @@ _OUT_OF_BOUND = 1e7  # pairing cost added for a stamp farther from the crossing 
 _NO_PAIR = 1e12  # a track not at the gate at the stamp (or born too late) is no candidate
 
 
+def _log_spread(covs: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """log det(S / R) of each track's innovation covariance S = P + R: 0 for a track known
+    exactly, growing as its place grows uncertain."""
+    if not len(covs):
+        return np.zeros(0)
+    return np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(r)[1]
+
+
 @dataclass
 class TrackerParams:
     meas_std_m: float = 0.07  # head position noise of a detection
@@ -74,6 +82,7 @@ class TrackerParams:
     # reacquire_window_s before it went unseen, at a small extra cost (a track predicted
     # there wins). Places it only walked through are not: a follower treads them next.
     reacquire_after_s: float = 0.05
+    coast_after_s: float = 0.2  # unseen this long (two frames of a 10 Hz camera), a track's spread counts against it
     reacquire_window_s: float = 0.6
     reacquire_rest_s: float = 0.3
     reacquire_rest_mps: float = 0.3
@@ -289,14 +298,21 @@ class Tracker:
         dh = np.array([tr.height for tr in live])[:, None] - np.array([d.height_m for d in dets])[None, :]
         settled = np.array([tr.hits >= 5 for tr in live])[:, None]
         costs = d2 + np.where(settled, np.minimum((dh / self.p.height_std_m) ** 2, self.p.height_cost_cap), 0.0)
-        costs = np.where(d2 <= self.p.gate_chi2, costs, np.inf)  # gate on position alone
+        inside = d2 <= self.p.gate_chi2  # gate on position alone
         gate = self.p.gate_chi2 + self.p.height_cost_cap
         # A tentative track pays a little extra, so a spurious birth beside a person can't
         # pull that person's detections away; but it still competes, so an established
         # track whose person is out of this camera's view can't steal a newcomer's head.
         tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
-        pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m)
+        # A track coasting (unseen coast_after_s or more) pays for the spread of its place
+        # (the innovation's full negative log-likelihood), so a head where a shopper seen
+        # just now is predicted stays theirs when the coasting neighbour's widened gate
+        # takes it in too. Not between tracks both seen: one fed by two cameras would
+        # outbid one fed by one for ever.
+        coasting = np.array([t - tr.last_seen >= self.p.coast_after_s for tr in live], dtype=bool)
+        costs = costs + np.where(coasting, _log_spread(covs, r), 0.0)[:, None]
+        pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
 
     def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, t: float
