@@ -53,8 +53,8 @@ _NO_PAIR = 1e12  # a track not at the gate at the stamp (or born too late) is no
 
 
 def _log_spread(covs: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """log det(S / R) of each track's innovation covariance S = P + R: 0 for a track known
-    exactly, growing as its place grows uncertain."""
+    """log det(S / R) of each innovation covariance S = P + R (P: a track's place): 0 for a
+    place known exactly, growing as it grows uncertain."""
     if not len(covs):
         return np.zeros(0)
     return np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(r)[1]
@@ -82,7 +82,9 @@ class TrackerParams:
     # reacquire_window_s before it went unseen, at a small extra cost (a track predicted
     # there wins). Places it only walked through are not: a follower treads them next.
     reacquire_after_s: float = 0.05
-    coast_after_s: float = 0.2  # unseen this long (two frames of a 10 Hz camera), a track's spread counts against it
+    # A track unseen longer than this (a missed frame at 10 Hz) starts to pay, fully from
+    # twice this, for the spread its place gained since its last match.
+    coast_after_s: float = 0.1
     reacquire_window_s: float = 0.6
     reacquire_rest_s: float = 0.3
     reacquire_rest_mps: float = 0.3
@@ -153,6 +155,7 @@ class _Track:
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
     rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
+    matched_cov: np.ndarray | None = None  # its place's covariance just after its last match
 
     @property
     def xy(self) -> np.ndarray:
@@ -305,13 +308,17 @@ class Tracker:
         # track whose person is out of this camera's view can't steal a newcomer's head.
         tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
-        # A track coasting (unseen coast_after_s or more) pays for the spread of its place
-        # (the innovation's full negative log-likelihood), so a head where a shopper seen
-        # just now is predicted stays theirs when the coasting neighbour's widened gate
-        # takes it in too. Not between tracks both seen: one fed by two cameras would
-        # outbid one fed by one for ever.
-        coasting = np.array([t - tr.last_seen >= self.p.coast_after_s for tr in live], dtype=bool)
-        costs = costs + np.where(coasting, _log_spread(covs, r), 0.0)[:, None]
+        # A coasting track pays for the spread its place gained since its last match (the
+        # rest of the innovation's negative log-likelihood, log det S, from where its match
+        # left it): a head where a shopper seen just now is predicted stays theirs when a
+        # coasting neighbour's widened gate takes it in too, and of two coasting tracks the
+        # one found where it is predicted keeps its head. Not the whole log det S, nor from
+        # the first frame missed: two tracks on one shopper (fed by two cameras) would take
+        # turns, and the one that lost a single frame would starve for ever.
+        matched = np.array([tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
+        unseen = np.array([t - tr.last_seen for tr in live])
+        weight = np.clip(unseen / self.p.coast_after_s - 1.0, 0.0, 1.0)  # 0 up to coast_after_s, 1 from twice that
+        costs = costs + (weight * np.maximum(_log_spread(covs, r) - _log_spread(matched, r), 0.0))[:, None]
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
 
@@ -358,6 +365,7 @@ class Tracker:
 
     def _hit(self, tr: _Track, d: PersonDetection, t: float) -> None:
         tr.kf.update(d.head[:2])
+        tr.matched_cov = tr.kf.P[:2, :2].copy()
         tr.height = 0.8 * tr.height + 0.2 * float(d.height_m)
         tr.hits += 1
         tr.last_seen = max(tr.last_seen, t)
