@@ -308,19 +308,22 @@ class Tracker:
         # track whose person is out of this camera's view can't steal a newcomer's head.
         tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
-        # A coasting track pays for the spread its place gained since its last match (the
-        # rest of the innovation's negative log-likelihood, log det S, from where its match
-        # left it): a head where a shopper seen just now is predicted stays theirs when a
-        # coasting neighbour's widened gate takes it in too, and of two coasting tracks the
-        # one found where it is predicted keeps its head. Not the whole log det S, nor from
-        # the first frame missed: two tracks on one shopper (fed by two cameras) would take
-        # turns, and the one that lost a single frame would starve for ever.
-        matched = np.array([tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
-        unseen = np.array([t - tr.last_seen for tr in live])
-        weight = np.clip(unseen / self.p.coast_after_s - 1.0, 0.0, 1.0)  # 0 up to coast_after_s, 1 from twice that
-        costs = costs + (weight * np.maximum(_log_spread(covs, r) - _log_spread(matched, r), 0.0))[:, None]
+        costs = costs + self._coast_charge(live, covs, r, t)[:, None]
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
+
+    def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
+        """What each track pays for the spread its place gained since its last match: the
+        rest of the innovation's negative log-likelihood (log det S, from where its match
+        left it). A head where a shopper seen just now is predicted stays theirs when a
+        coasting neighbour's widened gate takes it in too, and of two coasting tracks the
+        one found where it is predicted keeps its head. Not the whole log det S, nor from
+        the first frame missed: two tracks on one shopper (fed by two cameras) would take
+        turns, and the one that lost a single frame would starve for ever."""
+        matched = np.array([tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
+        unseen = np.array([t - tr.last_seen for tr in live])
+        weight = np.clip(unseen / max(self.p.coast_after_s, 1e-9) - 1.0, 0.0, 1.0)  # 0 up to coast_after_s, 1 from twice that
+        return weight * np.maximum(_log_spread(covs, r) - _log_spread(matched, r), 0.0)
 
     def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, t: float
                ) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
