@@ -551,15 +551,19 @@ def test_a_shopper_walking_by_is_seldom_the_one_who_took(store):
                   "B": b_walking(3.0, 7.0) if walks else standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip,
                                                                    hand_from=4.4, hand_to=5.6)}
         cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params)
-        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True))) for c in cands}
+        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True)), c.share_likelihood)
+                for c in cands}
 
     stands, walks = choose(False, WhoParams()), choose(True, WhoParams())
     assert walks["tok-b"][1]["w_head_speed"] == pytest.approx(0.8, abs=0.05)
     assert walks["tok-a"][1]["w_head_speed"] == stands["tok-b"][1]["w_head_speed"] == 0.0
     assert walks["tok-b"][0] < 0.6 * stands["tok-b"][0] and walks["tok-a"][0] > stands["tok-a"][0]
     # the walk is what tells them apart: without the speed weighed, B is as likely either way
+    # nor does a walker take a part of it beside A (a pair of actors weighs B's share)
+    assert walks["tok-b"][2] < 0.6 * stands["tok-b"][2]
     blind = WhoParams(w_head_speed=0.0)
     assert choose(True, blind)["tok-b"][0] == pytest.approx(choose(False, blind)["tok-b"][0], rel=0.05)
+    assert choose(True, blind)["tok-b"][2] == pytest.approx(choose(False, blind)["tok-b"][2], rel=0.05)
 
 
 def _two_back_one_taken(store, catalog, beyond: float) -> tuple[Associator, list]:
@@ -708,7 +712,8 @@ def test_a_coasting_track_is_not_looked_at(store):
 
     def choose(params: WhoParams) -> dict:
         cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params)
-        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True))) for c in cands}
+        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True)), c.share_likelihood)
+                for c in cands}
 
     now, trusting = choose(WhoParams()), choose(WhoParams(stale_s=math.inf))
     assert now["tok-b"][1]["w_unseen"] == 1.0 and now["tok-b"][1]["w_near_frac"] == 0.0

@@ -348,7 +348,10 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         alone = len(ev.near_looks - others) / ev.looks if ev.looks else 0.0
         x = choice_features(ev, f.reach, float(plate.distance_to_front(f.head)), past_frac, lr, alone, unbound=not f.token,
                             head_speed=f.speed)
-        scored.append((params.choice_bias + float(w @ x), ev.share_log_ratio, x))
+        # A part beside another actor is weighed on its arm alone, but a shopper walking by
+        # takes no part either: the share carries the choice's walking term too.
+        share = ev.share_log_ratio + params.w_head_speed * min(f.speed, HEAD_SPEED_MAX_MPS)
+        scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
         Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), f.reach * math.exp(share), x)
