@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from walkout_common.store import Plate
-from walkout_common.types import EXITED, LOST, PlateEvent, TrackSnapshot
+from walkout_common.types import EXITED, PlateEvent, TrackSnapshot
 
 
 @dataclass
@@ -182,11 +182,6 @@ class ArmEvidence:
         return self.near / self.looks if self.looks else 0.0
 
 
-def _seen(s: TrackSnapshot, p: WhoParams) -> bool:
-    """Was the track seen at this snapshot (not lost, nor coasting past stale_s)?"""
-    return s.state != LOST and s.unseen_s <= p.stale_s
-
-
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams,
                  above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> ArmEvidence:
     """log P(looks | actor) - log P(looks | bystander) over the change. One of two
@@ -201,7 +196,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     for s in snaps:
         if not t0 <= s.stamp <= t1:
             continue
-        if not _seen(s, p):
+        if not s.seen(p.stale_s):
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
@@ -267,7 +262,7 @@ def head_speed(event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams) -> f
     t0 = event.start - p.sync_s
     looks: dict[int, list[np.ndarray]] = {}
     for s in snaps:
-        if _seen(s, p) and t0 <= s.stamp <= event.end + p.sync_s:
+        if s.seen(p.stale_s) and t0 <= s.stamp <= event.end + p.sync_s:
             looks.setdefault(int((s.stamp - t0) // p.look_s), []).append(s.position[:2])
     if len(looks) < 2:
         return 0.0

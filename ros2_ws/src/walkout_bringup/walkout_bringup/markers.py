@@ -13,7 +13,7 @@ import numpy as np
 
 from walkout_association.who import WhoParams
 from walkout_common.store import Store
-from walkout_common.types import EXITED, LOST, Basket, PlateEvent, TrackSnapshot
+from walkout_common.types import EXITED, Basket, PlateEvent, TrackSnapshot
 
 CUBE, SPHERE, LINE_LIST, TEXT = 1, 2, 5, 9  # visualization_msgs/Marker types
 
@@ -88,7 +88,7 @@ def track_markers(snaps: list[TrackSnapshot], totals: dict[str, int], currency: 
     out = []
     drawn = [s for s in snaps if s.state != EXITED and np.all(np.isfinite(s.position))]  # RViz rejects NaN poses
     for i, s in enumerate(drawn):
-        bound, unseen = bool(s.session_token), s.state == LOST or s.unseen_s > stale_s
+        bound, unseen = bool(s.session_token), not s.seen(stale_s)
         color = (0.1, 0.5, 1.0, 0.35 if unseen else 1.0) if bound else (0.7, 0.7, 0.7, 0.3 if unseen else 0.8)
         x, y, z = (float(v) for v in s.position)
         out.append(MarkerSpec("heads", i, SPHERE, (x, y, z - 0.1), scale=(0.22, 0.22, 0.22), color=color))

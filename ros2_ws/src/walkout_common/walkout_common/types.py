@@ -95,6 +95,10 @@ class TrackSnapshot:
     # that detection's (a coasting track's hands are old news).
     unseen_s: float = 0.0
 
+    def seen(self, stale_s: float) -> bool:
+        """Was the track seen at this snapshot: not lost, nor coasting past stale_s?"""
+        return self.state != LOST and self.unseen_s <= stale_s
+
 
 TENTATIVE, CONFIRMED, LOST, EXITED = 0, 1, 2, 3
 

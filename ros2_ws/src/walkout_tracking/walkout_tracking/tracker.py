@@ -52,14 +52,6 @@ _OUT_OF_BOUND = 1e7  # pairing cost added for a stamp farther from the crossing 
 _NO_PAIR = 1e12  # a track not at the gate at the stamp (or born too late) is no candidate
 
 
-def _log_spread(covs: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """log det(S / R) of each innovation covariance S = P + R (P: a track's place): 0 for a
-    place known exactly, growing as it grows uncertain."""
-    if not len(covs):
-        return np.zeros(0)
-    return np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(r)[1]
-
-
 @dataclass
 class TrackerParams:
     meas_std_m: float = 0.07  # head position noise of a detection
@@ -82,13 +74,13 @@ class TrackerParams:
     # reacquire_window_s before it went unseen, at a small extra cost (a track predicted
     # there wins). Places it only walked through are not: a follower treads them next.
     reacquire_after_s: float = 0.05
-    # A track unseen longer than this (a missed frame at 10 Hz) starts to pay, fully from
-    # twice this, for the spread its place gained since its last match.
-    coast_after_s: float = 0.1
     reacquire_window_s: float = 0.6
     reacquire_rest_s: float = 0.3
     reacquire_rest_mps: float = 0.3
     reacquire_cost: float = 2.0
+    # A track unseen longer than this (a missed frame at 10 Hz) starts to pay, fully from
+    # twice this, for the spread its place gained since its last match (_coast_charge).
+    coast_after_s: float = 0.1
     # A LOST shopper of an open session is kept a long while (re-binding, an EXIT with
     # nobody tracked at the gate); after this long unseen they have left unseen: the track
     # exits, so that the session closes (its receipt goes to review) instead of never.
@@ -323,7 +315,8 @@ class Tracker:
         matched = np.array([tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
         unseen = np.array([t - tr.last_seen for tr in live])
         weight = np.clip(unseen / max(self.p.coast_after_s, 1e-9) - 1.0, 0.0, 1.0)  # 0 up to coast_after_s, 1 from twice that
-        return weight * np.maximum(_log_spread(covs, r) - _log_spread(matched, r), 0.0)
+        grown = np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(matched + r[None])[1]  # log det S now / after the match
+        return weight * np.maximum(grown, 0.0)
 
     def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, t: float
                ) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
