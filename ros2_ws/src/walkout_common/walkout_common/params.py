@@ -9,6 +9,7 @@ node is passed in and used through its public methods.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,10 +31,22 @@ def from_dict(cls: type[P], values: dict[str, Any], where: str = "parameters") -
             raise ValueError(f"{where}: parameter '{name}' must be true or false, got {value!r}")
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if isinstance(default, tuple) and default:
+            value = _as_tuple(value, type(default[0]), f"{where}: parameter '{name}'")
         if default is not None and not isinstance(value, type(default)):
             raise ValueError(f"{where}: parameter '{name}' must be {type(default).__name__}, got {value!r}")
         kwargs[name] = value
     return cls(**kwargs)
+
+
+def _as_tuple(value: Any, kind: type, what: str) -> tuple:
+    """A list parameter (YAML list, or rclpy's list or array) as the tuple a params field holds."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"{what} must be a list of {kind.__name__}, got {value!r}")
+    items = [float(v) if kind is float and isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    if not items or not all(isinstance(v, kind) and not (kind is not bool and isinstance(v, bool)) for v in items):
+        raise ValueError(f"{what} must be a list of {kind.__name__}, got {value!r}")
+    return tuple(items)
 
 
 def _default(f: dataclasses.Field) -> Any:

@@ -20,7 +20,7 @@ from scipy import ndimage
 from walkout_common.store import Camera, Store
 from walkout_common.types import DetectionFrame, PersonDetection
 
-from .depth_arms import arm_fit, contacts, owners
+from .depth_arms import ArmFit, arm_fits, contacts, owners
 from .depth_background import BackgroundParams, DepthBackground
 from .depth_flood import flood
 from .depth_head import HeadCentre
@@ -83,6 +83,12 @@ class DepthParams:
     arm_min_seen: int = 3
     arm_max_contradicted: float = 0.5  # a blob whose best arm is seen through more is no hand
     arm_owner_ratio: float = 4.0  # arms this nearly as likely as the best own the hand too
+    # Someone this camera cannot report (head out of its view) may own a hand it sees: the
+    # best arm from such a place (heads of these heights, this far from the hand) competes
+    # with the people in view, and those it beats by arm_owner_ratio do not get the hand.
+    unseen_heights_m: tuple[float, ...] = (1.55, 1.95)
+    unseen_reach_m: tuple[float, ...] = (0.35, 0.6, 0.85)
+    unseen_bearings: int = 12
     # The learned background (depth_background.py): static things the store files don't
     # describe (slanted shelf faces, products sticking out) are no people and no hands.
     background_learn_s: float = 1.5  # a depth held this long with nobody near is background (0 = off)
@@ -194,13 +200,38 @@ class DepthPerceiver:
             for c in contacts(pts, self._shelf_distance(pts[:, :2]), p.contact_zone_m, p.contact_touch_m, p.cell_m, p.contact_min_points):
                 cands = [i for i, d in enumerate(people)
                          if p.contact_min_reach_m <= np.linalg.norm(d.head[:2] - c.tip[:2]) <= p.arm_max_reach_m]
-                fits = [arm_fit(people[i].head, people[i].height_m, c.tip, depth, self._project, p) for i in cands]
-                for k in owners(fits, p):
+                if not cands:
+                    continue
+                fits = arm_fits(np.array([people[i].head for i in cands]), np.array([people[i].height_m for i in cands]),
+                                c.tip, depth, self._project, p)
+                # someone this camera cannot report competes too: it takes the hand from those it beats
+                unseen = self._unseen_arm(c.tip, depth)
+                for k in owners(fits + ([unseen] if unseen else []), p):
+                    if k == len(cands):
+                        continue
                     far[cands[k]].append(c.tip)
                     given[c.members] = True
         for d, hands in zip(people, far, strict=True):
             d.hands = hands
         return given
+
+    def _unseen_arm(self, tip: np.ndarray, depth: np.ndarray) -> ArmFit | None:
+        """The best arm to the hand at `tip` from where this camera could not report a
+        person (head out of its view or cut by its border), among heads of a few heights
+        and distances; None if every such arm is seen through as much as it is seen."""
+        p = self.params
+        bearings = np.linspace(0.0, 2 * np.pi, p.unseen_bearings, endpoint=False)
+        ring = np.stack([np.cos(bearings), np.sin(bearings)], axis=1)
+        xy = (tip[:2] + np.asarray(p.unseen_reach_m)[:, None, None] * ring[None]).reshape(-1, 2)
+        # an arm reaches a shelf from the aisle: its near part crosses no plate (an arm through
+        # a shelf would find the shelf's surfaces all along)
+        along = np.linspace(0.0, 0.6, 7)
+        near_part = xy[:, None] + along[None, :, None] * (tip[:2] - xy)[:, None]
+        xy = xy[(self._shelf_distance(near_part.reshape(-1, 2)).reshape(len(xy), len(along)) > 0).all(axis=1)]
+        heads = np.array([[*q, h] for h in p.unseen_heights_m for q in xy]).reshape(-1, 3)
+        heads = heads[~self._shelves.near_shelf(heads[:, :2]) & self._outside_view(heads)]
+        fits = [f for f in arm_fits(heads, heads[:, 2], tip, depth, self._project, p) if f.supported > f.contradicted]
+        return max(fits, key=lambda f: f.log_ratio(p)) if fits else None
 
     def people(self, pts: np.ndarray) -> list[PersonDetection]:
         p = self.params
@@ -311,12 +342,15 @@ class DepthPerceiver:
 
     def _at_border(self, point: np.ndarray) -> bool:
         """A person cut by the image border shows a false top: leave them to another camera."""
+        return bool(self._outside_view(np.asarray(point, dtype=float)[None, :3])[0])
+
+    def _outside_view(self, points: np.ndarray) -> np.ndarray:
+        """bool per map point (n, 3): behind the camera, out of its image or within
+        `border_px` of the image border."""
         assert self.size is not None
-        (u,), (v,), (z,) = self._project(np.asarray(point, dtype=float)[None, :3])
-        if z <= 0:
-            return True
+        u, v, z = self._project(points)
         b = self.params.border_px
-        return not (b <= u <= self.size[0] - 1 - b and b <= v <= self.size[1] - 1 - b)
+        return (z <= 0) | ~((b <= u) & (u <= self.size[0] - 1 - b) & (b <= v) & (v <= self.size[1] - 1 - b))
 
     def _shelf_distance(self, xy: np.ndarray) -> np.ndarray:
         """Horizontal distance of points to the nearest plate footprint."""

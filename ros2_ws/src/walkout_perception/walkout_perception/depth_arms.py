@@ -78,7 +78,14 @@ def contacts(pts: np.ndarray, shelf_distance: np.ndarray, zone_m: float, touch_m
 
 
 def arm_fit(head: np.ndarray, height: float, tip: np.ndarray, depth: np.ndarray, project, params) -> ArmFit:
-    """How well an arm from this person's shoulder to `tip` agrees with the depth image.
+    """How well an arm from this person's shoulder to `tip` agrees with the depth image
+    (arm_fits for one person)."""
+    return arm_fits(np.asarray(head, dtype=float)[None, :], np.array([height]), tip, depth, project, params)[0]
+
+
+def arm_fits(heads: np.ndarray, heights: np.ndarray, tip: np.ndarray, depth: np.ndarray, project, params) -> list[ArmFit]:
+    """How well an arm from each person's shoulder (heads (m, 3), heights (m,)) to `tip`
+    agrees with the depth image, all in one pass.
 
     `project(points (n, 3) in map) -> (u (n,), v (n,), z (n,))` gives pixel coordinates and
     depth along the optical axis; `depth` is the image in metres (0 = no reading). Each
@@ -87,38 +94,48 @@ def arm_fit(head: np.ndarray, height: float, tip: np.ndarray, depth: np.ndarray,
     contradicts, in front of it (something nearer hides the arm) says nothing. Both
     shoulders are tried; the better one counts."""
     p = params
-    to_tip = tip[:2] - head[:2]
-    reach = float(np.linalg.norm(to_tip))
-    side = np.array([-to_tip[1], to_tip[0]]) / max(reach, 1e-9)
+    if len(heads) == 0:
+        return []
     h, w = depth.shape
-    r = p.arm_window_px
-    best: ArmFit | None = None
-    for s in (1.0, -1.0):
-        shoulder = np.array([*(head[:2] + s * p.arm_shoulder_half_m * side), p.arm_shoulder_frac * height])
-        seg = tip - shoulder
-        length = float(np.linalg.norm(seg[:2]))
-        steps = np.arange(p.arm_skip_m, length - p.arm_end_skip_m, p.arm_step_m)
-        sup = con = 0
-        if len(steps):
-            u, v, z = project(shoulder + (steps / max(length, 1e-9))[:, None] * seg)
-            for ui, vi, zi in zip(np.round(u).astype(int), np.round(v).astype(int), z, strict=True):
-                if zi <= 0 or not (0 <= ui < w and 0 <= vi < h):
-                    continue
-                win = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
-                win = win[win > 0]
-                if len(win) == 0:
-                    continue
-                residual = float(np.median(win)) - zi
-                tol = p.arm_sight_tol_m + p.arm_sight_noise_frac * zi
-                if residual > tol:
-                    con += 1  # the camera looks through where the arm would be
-                elif residual >= -(p.arm_radius_m + tol):
-                    sup += 1  # a surface where the arm would be
-        fit = ArmFit(sup, con)
-        if best is None or fit.log_ratio(p) > best.log_ratio(p):
-            best = fit
-    assert best is not None
-    return best
+    points, groups = [], []  # arm samples in map, and which (person, shoulder) each is of
+    for k, (head, height) in enumerate(zip(heads, heights, strict=True)):
+        to_tip = tip[:2] - head[:2]
+        side = np.array([-to_tip[1], to_tip[0]]) / max(float(np.linalg.norm(to_tip)), 1e-9)
+        for s in (0, 1):
+            shoulder = np.array([*(head[:2] + (1.0 - 2 * s) * p.arm_shoulder_half_m * side), p.arm_shoulder_frac * height])
+            seg = tip - shoulder
+            length = float(np.linalg.norm(seg[:2]))
+            steps = np.arange(p.arm_skip_m, length - p.arm_end_skip_m, p.arm_step_m)
+            points.append(shoulder + (steps / max(length, 1e-9))[:, None] * seg)
+            groups.append(np.full(len(steps), 2 * k + s))
+    sup = np.zeros(2 * len(heads), dtype=int)
+    con = np.zeros(2 * len(heads), dtype=int)
+    pts, grp = np.concatenate(points), np.concatenate(groups)
+    if len(pts):
+        u, v, z = project(pts)
+        ui, vi = np.round(u).astype(int), np.round(v).astype(int)
+        ok = (z > 0) & (ui >= 0) & (ui < w) & (vi >= 0) & (vi < h)
+        ui, vi, z, grp = ui[ok], vi[ok], z[ok], grp[ok]
+        # the window around each sample's pixel, cut at the image border; no reading is no vote
+        r = np.arange(-p.arm_window_px, p.arm_window_px + 1)
+        dv, du = (a.ravel() for a in np.meshgrid(r, r, indexing="ij"))
+        uu, vv = ui[:, None] + du[None, :], vi[:, None] + dv[None, :]
+        inside = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
+        win = np.where(inside, depth[np.clip(vv, 0, h - 1), np.clip(uu, 0, w - 1)], 0.0)
+        n = (win > 0).sum(axis=1)
+        win = np.sort(np.where(win > 0, win, np.inf), axis=1)  # readings first
+        read = n > 0
+        rows = np.flatnonzero(read)
+        median = 0.5 * (win[rows, (n[read] - 1) // 2] + win[rows, n[read] // 2])
+        residual = median - z[read]
+        tol = p.arm_sight_tol_m + p.arm_sight_noise_frac * z[read]
+        con = np.bincount(grp[read][residual > tol], minlength=len(sup))  # the camera sees through where the arm would be
+        sup = np.bincount(grp[read][(residual <= tol) & (residual >= -(p.arm_radius_m + tol))], minlength=len(sup))  # a surface there
+    out = []
+    for k in range(len(heads)):
+        fits = [ArmFit(int(sup[2 * k + s]), int(con[2 * k + s])) for s in (0, 1)]
+        out.append(max(fits, key=lambda f: f.log_ratio(p)))  # ties: the first shoulder, as before
+    return out
 
 
 def owners(fits: list[ArmFit], params) -> list[int]:
