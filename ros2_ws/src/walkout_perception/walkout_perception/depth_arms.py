@@ -11,7 +11,9 @@ to the hand is a 3D segment, and where the depth image sees *through* that segme
 there. Samples hidden behind something nearer the camera say nothing. The person whose
 segment the camera contradicts least owns the hand; when two are equally plausible,
 both get it (the association weighs the ambiguity); when everyone's is contradicted,
-the blob is no hand at all (shelf clutter, a product sticking out).
+the blob is no hand at all (shelf clutter, a product sticking out). Someone the camera
+cannot report (head out of its view) competes too, by the best arm from out of view: the
+hand is theirs rather than a worse-fitting neighbour's, and cameras that see them decide.
 """
 
 from __future__ import annotations
@@ -75,12 +77,6 @@ def contacts(pts: np.ndarray, shelf_distance: np.ndarray, zone_m: float, touch_m
         tip = sub[mine][d <= d.min() + 0.02].mean(axis=0)
         out.append(Contact(tip, where[mine]))
     return out
-
-
-def arm_fit(head: np.ndarray, height: float, tip: np.ndarray, depth: np.ndarray, project, params) -> ArmFit:
-    """How well an arm from this person's shoulder to `tip` agrees with the depth image
-    (arm_fits for one person)."""
-    return arm_fits(np.asarray(head, dtype=float)[None, :], np.array([height]), tip, depth, project, params)[0]
 
 
 def arm_fits(heads: np.ndarray, heights: np.ndarray, tip: np.ndarray, depth: np.ndarray, project, params) -> list[ArmFit]:
