@@ -147,3 +147,12 @@ def test_an_arm_through_a_shelf_from_out_of_view_does_not_take_a_shoppers_hand()
     for seed in range(3):
         (d,) = dp.process(0.0, r.render([shopper], np.random.default_rng(seed))).people
         assert hands_near([d], [6.33, 4.76])
+
+
+def test_an_arm_reaches_a_shelf_from_the_aisle_not_through_the_gondola():
+    # a hand at G1A-S1-P2's front (y 2.0, facing -y): a head in that aisle can own it, one
+    # across the gondola (the next aisle, or beside its back plates) cannot, whoever sees them
+    _, dp = rig("depth2")
+    tip = np.array([2.65, 1.98, 1.05])
+    places = np.array([[2.62, 1.55], [2.1, 1.6], [2.7, 3.0], [2.65, 2.95], [3.3, 2.9]])
+    assert dp._from_aisle(places, tip).tolist() == [True, True, False, False, False]

@@ -200,6 +200,8 @@ class DepthPerceiver:
             for c in contacts(pts, self._shelf_distance(pts[:, :2]), p.contact_zone_m, p.contact_touch_m, p.cell_m, p.contact_min_points):
                 cands = [i for i, d in enumerate(people)
                          if p.contact_min_reach_m <= np.linalg.norm(d.head[:2] - c.tip[:2]) <= p.arm_max_reach_m]
+                if cands:
+                    cands = [i for i, ok in zip(cands, self._from_aisle(np.array([people[i].head[:2] for i in cands]), c.tip), strict=True) if ok]
                 if not cands:
                     continue
                 fits = arm_fits(np.array([people[i].head for i in cands]), np.array([people[i].height_m for i in cands]),
@@ -223,15 +225,18 @@ class DepthPerceiver:
         bearings = np.linspace(0.0, 2 * np.pi, p.unseen_bearings, endpoint=False)
         ring = np.stack([np.cos(bearings), np.sin(bearings)], axis=1)
         xy = (tip[:2] + np.asarray(p.unseen_reach_m)[:, None, None] * ring[None]).reshape(-1, 2)
-        # an arm reaches a shelf from the aisle: its near part crosses no plate (an arm through
-        # a shelf would find the shelf's surfaces all along)
-        along = np.linspace(0.0, 0.6, 7)
-        near_part = xy[:, None] + along[None, :, None] * (tip[:2] - xy)[:, None]
-        xy = xy[(self._shelf_distance(near_part.reshape(-1, 2)).reshape(len(xy), len(along)) > 0).all(axis=1)]
+        xy = xy[self._from_aisle(xy, tip)]
         heads = np.array([[*q, h] for h in p.unseen_heights_m for q in xy]).reshape(-1, 3)
         heads = heads[~self._shelves.near_shelf(heads[:, :2]) & self._outside_view(heads)]
         fits = [f for f in arm_fits(heads, heads[:, 2], tip, depth, self._project, p) if f.supported > f.contradicted]
         return max(fits, key=lambda f: f.log_ratio(p)) if fits else None
+
+    def _from_aisle(self, xy: np.ndarray, tip: np.ndarray) -> np.ndarray:
+        """bool per head place (n, 2): an arm from there reaches `tip` from the aisle, its near
+        part crossing no plate (an arm through a shelf would find the shelf's surfaces all along)."""
+        along = np.linspace(0.0, 0.6, 7)
+        near_part = xy[:, None] + along[None, :, None] * (tip[:2] - xy)[:, None]
+        return (self._shelf_distance(near_part.reshape(-1, 2)).reshape(len(xy), len(along)) > 0).all(axis=1)
 
     def people(self, pts: np.ndarray) -> list[PersonDetection]:
         p = self.params
