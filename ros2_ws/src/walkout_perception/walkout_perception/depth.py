@@ -197,15 +197,14 @@ class DepthPerceiver:
         given = np.zeros(len(pts), dtype=bool)
         far = [[h for h in d.hands if float(self._shelf_distance(h[None, :2])[0]) >= p.contact_zone_m] for d in people]
         if len(pts) and people:
+            heads = np.array([d.head for d in people])
+            heights = np.array([d.height_m for d in people])
             for c in contacts(pts, self._shelf_distance(pts[:, :2]), p.contact_zone_m, p.contact_touch_m, p.cell_m, p.contact_min_points):
-                cands = [i for i, d in enumerate(people)
-                         if p.contact_min_reach_m <= np.linalg.norm(d.head[:2] - c.tip[:2]) <= p.arm_max_reach_m]
-                if cands:
-                    cands = [i for i, ok in zip(cands, self._from_aisle(np.array([people[i].head[:2] for i in cands]), c.tip), strict=True) if ok]
-                if not cands:
+                reach = np.linalg.norm(heads[:, :2] - c.tip[:2], axis=1)
+                cands = np.flatnonzero((reach >= p.contact_min_reach_m) & (reach <= p.arm_max_reach_m) & self._from_aisle(heads[:, :2], c.tip))
+                if not len(cands):
                     continue
-                fits = arm_fits(np.array([people[i].head for i in cands]), np.array([people[i].height_m for i in cands]),
-                                c.tip, depth, self._project, p)
+                fits = arm_fits(heads[cands], heights[cands], c.tip, depth, self._project, p)
                 # someone this camera cannot report competes too: it takes the hand from those it beats
                 unseen = self._unseen_arm(c.tip, depth)
                 for k in owners(fits + ([unseen] if unseen else []), p):
