@@ -317,3 +317,38 @@ def test_a_neighbour_passing_where_a_hidden_shopper_stood_keeps_their_own_track(
                 followed[k].add(near[0][1])
     assert all(len(ids) == 1 for ids in followed.values()), followed
     assert followed["p1"] != followed["p4"]
+
+
+def passing_pair(lateral_m, merged_s=0.0, noise=0.02, seed=0):
+    """A (tok-a) and B (tok-b), of one height, walk in 1.5 s apart; A stops at (0.9, 2.5)
+    and B walks on past A, `lateral_m` beside. For `merged_s` around the moment B passes
+    (6.0 s), the camera sees one head midway between them (two heads read as one blob).
+    Returns the tracker at 9 s, B well past A."""
+    tr, rng = Tracker(STORE, seed=7), np.random.default_rng(seed)
+    for k in range(int(9 / 0.05)):
+        t = k * 0.05
+        a, b = (0.9, min(-2.0 + t, 2.5)), (0.9 + lateral_m, -3.5 + t)  # A crosses the gate line at 2.0 s, B at 3.5 s
+        heads = [a, b] if abs(t - 6.0) >= merged_s / 2 else [(0.9 + lateral_m / 2, 2.5)]
+        tr.update(frame(t, [np.asarray(h) + rng.normal(0, noise, 2) for h in heads], noise=0.0))
+        for stamp, token in ((2.0, "tok-a"), (3.5, "tok-b")):
+            if abs(t - stamp) < 0.025:
+                tr.on_gate(GateEvent(t, "gate-in", ENTRY, token))
+    return tr
+
+
+def test_shoppers_read_as_one_head_where_they_meet_name_each_other_as_rivals():
+    # For 0.2 s (4 frames) the camera sees one head between them: either track may carry on
+    # with the other's shopper, and the association must hear of it (a swap bills one's
+    # items to the other).
+    tr = passing_pair(0.36, merged_s=0.2)
+    rivals = {s.session_token: s.rivals for s in tr.snapshots() if s.session_token}
+    assert set(rivals) == {"tok-a", "tok-b"}
+    assert 0.1 < rivals["tok-a"].get("tok-b", 0.0) <= 0.5
+    assert rivals["tok-b"].get("tok-a") == rivals["tok-a"]["tok-b"]
+
+
+def test_shoppers_passing_close_but_seen_apart_are_no_rivals():
+    tr = passing_pair(0.36)  # as close as heads come, but always seen as two: no swap fits
+    snaps = [s for s in tr.snapshots() if s.session_token]
+    assert {s.session_token for s in snaps} == {"tok-a", "tok-b"}
+    assert all(not s.rivals for s in snaps)

@@ -11,9 +11,11 @@ ambiguity of that choice is reported in `rebinds`.
 
 A binding that may be wrong names its rivals: the other sessions whose shopper the track
 may be instead, with the probability of each (two shoppers who crossed one gate so close
-in time that each ENTRY's stamp fits either crossing; an uncertain re-binding). The
-association discounts those sessions' baskets by it: a swapped token bills one
-shopper's items to another, the silent error a receipt must never hide.
+in time that each ENTRY's stamp fits either crossing; an uncertain re-binding; two
+shoppers so close, for two frames running, that a detection fit the other's track almost
+as well: read as one head, or one of them unseen). The association discounts those
+sessions' baskets by it: a swapped token bills one shopper's items to another, the silent
+error a receipt must never hide.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ class TrackerParams:
     gate_stamp_error_s: float = 0.5
     crossing_error_s: float = 0.15
     rival_min_p: float = 0.001  # rival sessions less likely than this are not named
+    # Two sessions' shoppers close enough that one detection fits either may swap tracks
+    # (a crowd, heads alike): each is the other's rival, as likely as the other pairing in two
+    # frames running (note_encounter)
+    encounter_rivals: bool = True
+    encounter_min_p: float = 0.01  # the two-frame estimate says nothing finer than this
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -146,6 +153,7 @@ class _Track:
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
+    swap_p: dict[str, float] = field(default_factory=dict)  # session -> P(swapped with its track) in the last frame both were near
     rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
     matched_cov: np.ndarray | None = None  # its place's covariance just after its last match
 
@@ -204,6 +212,16 @@ class _Track:
     def add_rival(self, token: str, p: float) -> None:
         if token and token != self.token:
             self.rivals[token] = max(self.rivals.get(token, 0.0), p)
+
+    def note_encounter(self, token: str, p: float, min_p: float) -> None:
+        """One frame's probability that this track and `token`'s swapped detections. A
+        single crossed frame only nudges both filters (the next frames pull them back): a
+        swap that sticks takes the other pairing in two frames running, so the rival's
+        probability is the likeliest product of two successive frames' (independent)."""
+        sticky = self.swap_p.get(token, 0.0) * p
+        self.swap_p[token] = p
+        if sticky >= min_p:
+            self.add_rival(token, sticky)
 
 
 class Tracker:
@@ -302,7 +320,35 @@ class Tracker:
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
         costs = costs + self._coast_charge(live, covs, r, t)[:, None]
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
+        self._note_encounters(live, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf), (gate + self.p.tentative_cost) / 2)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
+
+    def _note_encounters(self, live: list[_Track], pairs: list[tuple[int, int]], costs: np.ndarray, miss: float) -> None:
+        """Two sessions' shoppers close enough that a detection could be either's may have
+        swapped tracks here (heights alike, one of them unseen for a frame): each session
+        becomes the other's rival with the probability of the other pairing against the one
+        chosen (costs are -2 log-likelihoods; `miss`: what leaving one unpaired costs)."""
+        if not self.p.encounter_rivals:
+            return
+        took = dict(pairs)
+        for i, a in pairs:
+            ti = live[i]
+            if not ti.token:
+                continue
+            for j in np.flatnonzero(np.isfinite(costs[:, a])):
+                tj = live[j]
+                if j == i or not tj.token or tj.token == ti.token or tj.state == TENTATIVE:
+                    continue
+                b = took.get(int(j))
+                if b is None:  # j unpaired now: it takes a, i goes unpaired
+                    delta = costs[j, a] - costs[i, a]
+                elif np.isfinite(costs[i, b]):  # the two swap detections
+                    delta = costs[j, a] + costs[i, b] - costs[i, a] - costs[j, b]
+                else:  # j takes a, and both i and b go unpaired
+                    delta = costs[j, a] + 2 * miss - costs[i, a] - costs[j, b]
+                p = 1.0 / (1.0 + math.exp(min(delta / 2.0, 700.0)))
+                ti.note_encounter(tj.token, p, self.p.encounter_min_p)
+                tj.note_encounter(ti.token, p, self.p.encounter_min_p)
 
     def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
         """What each track pays for the spread its place gained since its last match: the
