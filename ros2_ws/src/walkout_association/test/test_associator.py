@@ -699,6 +699,25 @@ def test_a_session_whose_shopper_was_never_seen_goes_to_review(store, catalog):
     assert seen.review_reasons == []  # a shopper seen shopping: no such doubt
 
 
+def test_a_session_claiming_its_track_as_it_leaves_was_seen_but_not_for_what_it_did_unclaimed(store, catalog):
+    # U walked in and out again before its ENTRY was bound: the tracker binds "tok-u" to
+    # U's track only at the EXIT. U was seen all along, so that is no "never tracked"; but
+    # a take U may have made while no session claimed the track was billed to nobody, and
+    # the session says so rather than approving a basket that lacks it.
+    a = make(store, catalog)
+    for s in standing("U", "", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.observe_tracks([s])
+    items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    assert items[0].session_token == ""  # by nobody any session claims
+    *_, basket = a.observe_tracks([snap("U", "tok-u", 8.0, (1.95, 1.0), state=EXITED)])
+    assert not basket.open and not any(r.startswith("never tracked") for r in basket.review_reasons)
+    assert any(r.startswith(f"plate {WATER_PLATE} changed at t=5.5 s, maybe by this session's shopper") for r in basket.review_reasons)
+    b = make(store, catalog)  # the same visit without the take: nothing to doubt
+    b.observe_tracks(standing("U", "", 0.0, 8.0, (1.95, 1.55)))
+    *_, basket = b.observe_tracks([snap("U", "tok-u", 8.0, (1.95, 1.0), state=EXITED)])
+    assert not basket.open and basket.review_reasons == [] and basket.lines == []
+
+
 def test_a_coasting_track_is_not_looked_at(store):
     # B's track stopped being matched at 4.0 while its arm was at the water plate: it
     # coasts with that old arm tip through the change (4.5-5.5) while A, standing at the

@@ -272,6 +272,8 @@ class Associator:
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
         self.disturbed: dict[str, Disturbance] = {}  # plate id -> its unsettled change
         self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach
+        # track id -> (plate, stamp, p) of changes it may have made while no session claimed it
+        self.unbound_acts: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
         self.now = -math.inf  # the latest stamp seen
         self._least_unit_g = min((pr.weight_g for pr in catalog.products), default=0.0)  # what any put-back may weigh at least
 
@@ -321,6 +323,10 @@ class Associator:
                 self.open_session(token, stamp)
                 self.sessions[token].reasons.append("never tracked: no shopper was seen under this session (its entry found "
                                                     "nobody at the gate); what they took is unknown")
+            for plate_id, t, pr in (a for tid in sorted(self.watcher.members.get(token, ())) for a in self.unbound_acts.get(tid, ())):
+                self.open_session(token, stamp)  # bound only as they left: billed to nobody then
+                self.sessions[token].reasons.append(f"plate {plate_id} changed at t={t:.1f} s, maybe by this session's shopper "
+                                                    f"before the session claimed their track (p {pr:.2f})")
             if self._disturbed_in_reach(token, stamp):
                 self.held[token] = stamp
                 continue
@@ -407,6 +413,8 @@ class Associator:
 
     def prune(self, now: float) -> None:
         self.history.prune(now - self.params.history_s)
+        for tid in [t for t, acts in self.unbound_acts.items() if acts[-1][1] < now - self.params.history_s]:
+            del self.unbound_acts[tid]
 
     # ---- plate events -------------------------------------------------------
     def on_plate_event(self, event: PlateEvent) -> tuple[list[ItemEvent], list[Basket]]:
@@ -428,6 +436,8 @@ class Associator:
         track_of = {}
         for c in cands:
             track_of.setdefault(c.session_token, c.track_id)
+            if not c.session_token and c.probability > p.nobody_review_p:
+                self.unbound_acts[c.track_id].append((event.plate_id, event.end, c.probability))
 
         action = ItemEvent.TAKE if event.delta_g < 0 else ItemEvent.RETURN
         vision = self._vision(plate, event)

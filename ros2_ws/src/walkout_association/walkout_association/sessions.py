@@ -38,6 +38,8 @@ class SessionWatcher:
         new: list[str] = []
         touched: dict[str, float] = {}
         for s in snaps:
+            if s.state not in (LOST, EXITED):
+                self.seen[s.track_id] = s.stamp  # before a session claims it too (bound as it leaves)
             if not s.session_token:
                 continue
             if s.session_token not in self.members:
@@ -47,8 +49,6 @@ class SessionWatcher:
             for other, p in s.rivals.items():
                 mine = self.rivals.setdefault(s.session_token, {})
                 mine[other] = max(mine.get(other, 0.0), p)
-            if s.state not in (LOST, EXITED):
-                self.seen[s.track_id] = s.stamp
             if s.state == EXITED and s.track_id not in self.exited:
                 self.exited.add(s.track_id)
                 self.exit_stamp[s.track_id] = s.stamp
@@ -62,7 +62,8 @@ class SessionWatcher:
         return new, closed
 
     def ever_seen(self, token: str) -> bool:
-        """Whether a shopper was ever seen (not LOST, not EXITED) under this session's token."""
+        """Whether a shopper of this session was ever seen (not LOST, not EXITED), also on
+        their track before the session claimed it."""
         return any(t in self.seen for t in self.members.get(token, ()))
 
     def unseen_before(self, token: str, stamp: float) -> float:

@@ -352,3 +352,20 @@ def test_shoppers_passing_close_but_seen_apart_are_no_rivals():
     snaps = [s for s in tr.snapshots() if s.session_token]
     assert {s.session_token for s in snaps} == {"tok-a", "tok-b"}
     assert all(not s.rivals for s in snaps)
+
+
+def test_a_shopper_who_walks_in_and_straight_out_again_closes_their_session():
+    # Through the corner shop's one door: 0.6 m in, and out again 1.2 s after coming in,
+    # before the ENTRY would be bound (it waits for crossings it could be confused with).
+    shop = load_store(ROOT / "calibration" / "corner_shop" / "store.yaml")
+    tr, closed = Tracker(shop, seed=8), []
+    for k in range(int(6 / 0.05)):
+        t = k * 0.05
+        y = -1.2 + t if t < 1.8 else 0.6 - (t - 1.8)  # crosses in at 1.2 s, out at 2.4 s
+        tr.update(frame(t, [(2.4, y)], noise=0.01))
+        if abs(t - 1.25) < 0.025:
+            closed += tr.on_gate(GateEvent(t, "door", ENTRY, "tok-in-out"))
+        if abs(t - 2.4) < 0.025:
+            closed += tr.on_gate(GateEvent(t, "door", EXIT, ""))
+    assert [c.token for c in closed] == ["tok-in-out"]
+    assert not tr.sessions.pending

@@ -611,6 +611,13 @@ class Tracker:
             # person leaving, under the session's token.
             self._mark_exited(tr, stamp)
             tr = twin
+        if not tr.token and (pend := self._entry_of(tr, stamp)) is not None:
+            # In and out again before its ENTRY was bound (that waits for every crossing
+            # it could be confused with): bound now, so that its session closes.
+            tr.token, tr.entry = pend.token, (pend.gate, pend.stamp)
+            self.sessions.bind(pend.token, tr.id)
+            self.sessions.pending.remove(pend)
+            self._note_swaps(tr)
         if not tr.token and not lost:
             # An unbound track leaving with no session's member LOST: the shopper whose
             # ENTRY found no track, if any such session is open.
@@ -648,23 +655,31 @@ class Tracker:
 
     def _close_untracked(self, gate: Gate, stamp: float, leaver: _Track | None = None) -> list[SessionClosed]:
         """An EXIT nobody tracked made, or an unbound track: the oldest open session whose
-        person was never tracked (its ENTRY found no track) is the one that left. The
-        leaver (else a stand-in at the gate) leaves under its token, so that everyone
-        watching the tracks sees the session close; the association, having never seen its
-        shopper, sends it to review."""
-        for token, ids in self.sessions.members.items():
-            if not ids and self.sessions.is_open(token) and not any(p.token == token for p in self.sessions.pending):
-                if leaver is None:
-                    kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
-                    leaver = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp)
-                    self.tracks.append(leaver)
-                leaver.token = token
-                self.sessions.bind(token, leaver.id)
-                self._mark_exited(leaver, stamp)
-                return self.sessions.mark_exited(leaver.id, token, stamp)
+        person was never tracked (its ENTRY found no track) is the one that left. A stand-in
+        at the gate, never seen, leaves under its token, so that everyone watching the
+        tracks sees the session close; the association, having never seen its shopper, sends
+        it to review. (Not the unbound leaver itself: which session's shopper it was is a
+        guess, and what it did unbound was billed to nobody.)"""
         if leaver is not None:
             self._mark_exited(leaver, stamp)
+        for token, ids in self.sessions.members.items():
+            if not ids and self.sessions.is_open(token) and not any(p.token == token for p in self.sessions.pending):
+                kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
+                stand_in = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp, token=token)
+                self.tracks.append(stand_in)
+                self.sessions.bind(token, stand_in.id)
+                self._mark_exited(stand_in, stamp)
+                return self.sessions.mark_exited(stand_in.id, token, stamp)
         return []
+
+    def _entry_of(self, tr: _Track, stamp: float) -> PendingEntry | None:
+        """The waiting ENTRY, stamped before `stamp`, whose stamp fits `tr`'s own inward
+        crossing of that gate within the contract's bound (the nearest in time), if any."""
+        reach = self.p.gate_reach_m + 0.5
+        fits = [(abs(tr.crossed_at(p.gate, self.p.entry_walk_mps) - p.stamp), p) for p in self.sessions.pending
+                if p.stamp <= stamp and gate_distance(tr.xy_at(p.stamp), p.gate, reach) is not None]
+        fits = [(err, p) for err, p in fits if err <= self._swap_s]
+        return min(fits, key=lambda f: f[0])[1] if fits else None
 
     def _mark_exited(self, tr: _Track, stamp: float) -> None:
         tr.exited_at, tr.state = stamp, EXITED
