@@ -369,3 +369,26 @@ def test_a_shopper_who_walks_in_and_straight_out_again_closes_their_session():
             closed += tr.on_gate(GateEvent(t, "door", EXIT, ""))
     assert [c.token for c in closed] == ["tok-in-out"]
     assert not tr.sessions.pending
+
+
+def test_a_shopper_walking_on_after_standing_is_not_pulled_back_onto_the_one_who_stays():
+    # A and B stand 0.4 m apart (a hand-over), then A walks off west. Half a second on, one
+    # frame misses A and sees B's head 0.3 m toward where A stood (B leaning, read lower).
+    # A has walked on for longer than a false velocity lasts: that head is B's, not A's
+    # found again where A stood (before, A's track took it, jumped back, and the two swapped).
+    tr = Tracker(STORE, seed=9)
+    ids = {}
+    for k in range(int(4.5 / 0.1)):  # one camera at 10 Hz
+        t = k * 0.1
+        a = (2.0 - 1.2 * max(t - 3.0, 0.0), 2.0)
+        b = (2.4, 2.0)
+        if abs(t - 3.5) < 0.025:
+            tr.update(DetectionFrame(t, "depth1", [PersonDetection(np.array([2.1, 2.0, 1.6]), 1.6)]))
+        else:
+            tr.update(frame(t, [a, b], noise=0.01))
+        if abs(t - 2.5) < 0.025:
+            ids = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p)).track_id
+                   for name, p in (("a", a), ("b", b))}
+    now = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p)).track_id
+           for name, p in (("a", (2.0 - 1.2 * 1.4, 2.0)), ("b", (2.4, 2.0)))}
+    assert ids["a"] != ids["b"] and now == ids

@@ -80,6 +80,7 @@ class TrackerParams:
     reacquire_rest_s: float = 0.3
     reacquire_rest_mps: float = 0.3
     reacquire_cost: float = 2.0
+    reacquire_moved_s: float = 0.25  # ... not once it was matched this long after its last rest (a frame or two at 10 Hz)
     # A track unseen longer than this (a missed frame at 10 Hz) starts to pay, fully from
     # twice this, for the spread its place gained since its last match (_coast_charge).
     coast_after_s: float = 0.1
@@ -401,6 +402,11 @@ class Tracker:
         j = np.where(np.abs(ts[j - 1] - before) < np.abs(ts[j] - before), j - 1, j)  # the nearer of the two
         dt = ts[k] - ts[j]
         rest = (dt >= self.p.reacquire_rest_s / 2) & (np.linalg.norm(xy[k] - xy[j], axis=1) <= self.p.reacquire_rest_mps * dt)
+        # A false velocity comes from a frame or two; a track matched walking away from its
+        # last rest for longer than that walked (a shopper who stood for a hand-over and
+        # walked on must not be pulled back onto the one who stays)
+        if not rest.any() or tr.last_seen - float(ts[k[rest]].max()) > self.p.reacquire_moved_s:
+            rest[:] = False
         places = xy[k[rest]]
         tr.rest_places = (tr.last_seen, places)
         return places
