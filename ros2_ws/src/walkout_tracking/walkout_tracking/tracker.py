@@ -110,6 +110,7 @@ class TrackerParams:
     # frames running (note_encounter)
     encounter_rivals: bool = True
     encounter_min_p: float = 0.01  # the two-frame estimate says nothing finer than this
+    encounter_within_s: float = 0.25  # frames this close in time are running (six cameras at 10 Hz: several)
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -154,7 +155,7 @@ class _Track:
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
-    swap_p: dict[str, float] = field(default_factory=dict)  # session -> P(swapped with its track) in the last frame both were near
+    swap_p: dict[str, tuple[float, float]] = field(default_factory=dict)  # session -> (P(swapped with its track), when) in the last frame both were near
     rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
     matched_cov: np.ndarray | None = None  # its place's covariance just after its last match
 
@@ -214,13 +215,14 @@ class _Track:
         if token and token != self.token:
             self.rivals[token] = max(self.rivals.get(token, 0.0), p)
 
-    def note_encounter(self, token: str, p: float, min_p: float) -> None:
-        """One frame's probability that this track and `token`'s swapped detections. A
-        single crossed frame only nudges both filters (the next frames pull them back): a
-        swap that sticks takes the other pairing in two frames running, so the rival's
-        probability is the likeliest product of two successive frames' (independent)."""
-        sticky = self.swap_p.get(token, 0.0) * p
-        self.swap_p[token] = p
+    def note_encounter(self, token: str, p: float, t: float, min_p: float, within_s: float) -> None:
+        """One frame's (at `t`) probability that this track and `token`'s swapped detections.
+        A single crossed frame only nudges both filters (the next frames pull them back): a
+        swap that sticks takes the other pairing in two frames running (within `within_s`),
+        so the rival's probability is the likeliest product of two successive frames'."""
+        last_p, last_t = self.swap_p.get(token, (0.0, -math.inf))
+        self.swap_p[token] = (p, t)
+        sticky = last_p * p if t - last_t <= within_s else 0.0
         if sticky >= min_p:
             self.add_rival(token, sticky)
 
@@ -321,10 +323,10 @@ class Tracker:
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
         costs = costs + self._coast_charge(live, covs, r, t)[:, None]
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
-        self._note_encounters(live, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf), (gate + self.p.tentative_cost) / 2)
+        self._note_encounters(live, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf), (gate + self.p.tentative_cost) / 2, t)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
 
-    def _note_encounters(self, live: list[_Track], pairs: list[tuple[int, int]], costs: np.ndarray, miss: float) -> None:
+    def _note_encounters(self, live: list[_Track], pairs: list[tuple[int, int]], costs: np.ndarray, miss: float, t: float) -> None:
         """Two sessions' shoppers close enough that a detection could be either's may have
         swapped tracks here (heights alike, one of them unseen for a frame): each session
         becomes the other's rival with the probability of the other pairing against the one
@@ -332,24 +334,27 @@ class Tracker:
         if not self.p.encounter_rivals:
             return
         took = dict(pairs)
+        frame: dict[tuple[int, int], float] = {}  # each pair of tracks once a frame: its likeliest other pairing
         for i, a in pairs:
-            ti = live[i]
-            if not ti.token:
+            if not live[i].token:
                 continue
             for j in np.flatnonzero(np.isfinite(costs[:, a])):
+                j = int(j)
                 tj = live[j]
-                if j == i or not tj.token or tj.token == ti.token or tj.state == TENTATIVE:
+                if j == i or not tj.token or tj.token == live[i].token or tj.state == TENTATIVE:
                     continue
-                b = took.get(int(j))
+                b = took.get(j)
                 if b is None:  # j unpaired now: it takes a, i goes unpaired
                     delta = costs[j, a] - costs[i, a]
                 elif np.isfinite(costs[i, b]):  # the two swap detections
                     delta = costs[j, a] + costs[i, b] - costs[i, a] - costs[j, b]
                 else:  # j takes a, and both i and b go unpaired
                     delta = costs[j, a] + 2 * miss - costs[i, a] - costs[j, b]
-                p = 1.0 / (1.0 + math.exp(min(delta / 2.0, 700.0)))
-                ti.note_encounter(tj.token, p, self.p.encounter_min_p)
-                tj.note_encounter(ti.token, p, self.p.encounter_min_p)
+                key = (min(i, j), max(i, j))
+                frame[key] = max(frame.get(key, 0.0), 1.0 / (1.0 + math.exp(min(delta / 2.0, 700.0))))
+        for (i, j), p in frame.items():
+            live[i].note_encounter(live[j].token, p, t, self.p.encounter_min_p, self.p.encounter_within_s)
+            live[j].note_encounter(live[i].token, p, t, self.p.encounter_min_p, self.p.encounter_within_s)
 
     def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
         """What each track pays for the spread its place gained since its last match: the
