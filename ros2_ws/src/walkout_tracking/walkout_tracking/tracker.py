@@ -246,6 +246,7 @@ class Tracker:
         # A track's recent matches date its gate crossing: kept long enough to compare it
         # with an ENTRY that binds another track up to binding_window_s later.
         self._swap_s = self.p.gate_stamp_error_s + self.p.crossing_error_s
+        self._entry_reach = self.p.gate_reach_m + 0.5  # how far from an entry line a track just in (or about to be) may be
         self._ripe_s = 2 * self._swap_s  # an ENTRY binds this long after its stamp (see _bind_pending)
         self._trail_s = self.p.binding_window_s + 2 * self._swap_s + 1.0
 
@@ -410,7 +411,7 @@ class Tracker:
         # A false velocity comes from a frame or two; a track matched walking away from its
         # last rest for longer than that walked (a shopper who stood for a hand-over and
         # walked on must not be pulled back onto the one who stays)
-        if not rest.any() or tr.last_seen - float(ts[k[rest]].max()) > self.p.reacquire_moved_s:
+        if rest.any() and tr.last_seen - float(ts[k[rest]].max()) > self.p.reacquire_moved_s:
             rest[:] = False
         places = xy[k[rest]]
         tr.rest_places = (tr.last_seen, places)
@@ -507,7 +508,7 @@ class Tracker:
 
     # ---- sessions -----------------------------------------------------------
     def _near_entry(self, xy: np.ndarray) -> bool:
-        return any(gate_distance(xy, g, self.p.gate_reach_m + 0.5) is not None for g in self._entry_gates)
+        return any(gate_distance(xy, g, self._entry_reach) is not None for g in self._entry_gates)
 
     def on_gate(self, event: GateEvent) -> list[SessionClosed]:
         """Raises KeyError for an unknown gate, ValueError for an ENTRY without a token."""
@@ -534,7 +535,7 @@ class Tracker:
         pairs within the bound as can be, then the least squared stamp error. A gate that
         stamps every crossing 0.4 s late still pairs two shoppers 0.7 s apart in order,
         though the crossing nearest in time to the first stamp is the second shopper's."""
-        reach = self.p.gate_reach_m + 0.5
+        reach = self._entry_reach
         by_gate: dict[str, list[PendingEntry]] = {}
         for pend in self.sessions.pending:
             by_gate.setdefault(pend.gate.id, []).append(pend)
@@ -556,10 +557,14 @@ class Tracker:
                 pend, tr = pends[i], tracks[j]
                 if cost[i, j] >= _NO_PAIR or self.now < pend.stamp + self._ripe_s:
                     continue
-                tr.token, tr.entry = pend.token, (pend.gate, pend.stamp)
-                self.sessions.bind(pend.token, tr.id)
-                self.sessions.pending.remove(pend)
-                self._note_swaps(tr)
+                self._bind(tr, pend)
+
+    def _bind(self, tr: _Track, pend: PendingEntry) -> None:
+        """Binds `tr` to a waiting ENTRY's session and names the entries it may be swapped with."""
+        tr.token, tr.entry = pend.token, (pend.gate, pend.stamp)
+        self.sessions.bind(pend.token, tr.id)
+        self.sessions.pending.remove(pend)
+        self._note_swaps(tr)
 
     def _note_swaps(self, tr: _Track) -> None:
         """Names as rivals the sessions entered through the same gate whose ENTRY stamp fits
@@ -625,10 +630,7 @@ class Tracker:
         if not tr.token and (pend := self._entry_of(tr, stamp)) is not None:
             # In and out again before its ENTRY was bound (that waits for every crossing
             # it could be confused with): bound now, so that its session closes.
-            tr.token, tr.entry = pend.token, (pend.gate, pend.stamp)
-            self.sessions.bind(pend.token, tr.id)
-            self.sessions.pending.remove(pend)
-            self._note_swaps(tr)
+            self._bind(tr, pend)
         if not tr.token and not lost:
             # An unbound track leaving with no session's member LOST: the shopper whose
             # ENTRY found no track, if any such session is open.
@@ -686,7 +688,7 @@ class Tracker:
     def _entry_of(self, tr: _Track, stamp: float) -> PendingEntry | None:
         """The waiting ENTRY, stamped before `stamp`, whose stamp fits `tr`'s own inward
         crossing of that gate within the contract's bound (the nearest in time), if any."""
-        reach = self.p.gate_reach_m + 0.5
+        reach = self._entry_reach
         fits = [(abs(tr.crossed_at(p.gate, self.p.entry_walk_mps) - p.stamp), p) for p in self.sessions.pending
                 if p.stamp <= stamp and gate_distance(tr.xy_at(p.stamp), p.gate, reach) is not None]
         fits = [(err, p) for err, p in fits if err <= self._swap_s]
