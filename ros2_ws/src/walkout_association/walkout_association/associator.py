@@ -65,6 +65,9 @@ class _OwnParams:
     # put-back beside a take. The prior is P(2 actors) for two arms both at the cap.
     two_actor_prior: float = 0.16
     two_take_share: float = 0.5  # of those, both take (else one puts back while the other takes)
+    # A swap of two shoppers' tracks when they met moves the events that ended from this
+    # long before their meeting on too (the hands' evidence reaches sync_s and window_after_s past a change)
+    rival_margin_s: float = 1.0
     swap_prior: float = 0.005  # one shopper puts a product back and takes another at once (none in 388 events)
     multi_max_units: int = 3  # units per act in hypotheses of two acts
     # How far a change's plate went beyond both its ends for a moment (PlateEvent.beyond_g),
@@ -853,12 +856,15 @@ class Associator:
         ]
 
     # ---- baskets ------------------------------------------------------------
-    def counts(self, token: str) -> Counter:
+    def counts(self, token: str, since: float = -math.inf) -> Counter:
+        """`token`'s basket as recorded: its events' best readings (those that ended from `since` on)."""
         out: Counter = Counter()
         session = self.sessions.get(token)
         if session is None:
             return out
         for rec in session.events:
+            if rec.event.end < since:
+                continue
             for sku, n in rec.best.effects().get(token, {}).items():
                 out[sku] += n
         return out
@@ -885,13 +891,17 @@ class Associator:
 
     def _rivals(self, token: str, counts: Counter, sku: str | None = None) -> dict[str, float]:
         """The sessions `token`'s shoppers may belong to instead (the tracker's rivals) whose
-        swap would change the bill (or its `sku` line): not those closed with the same."""
+        swap would change the bill (or its `sku` line): not those closed with the same. A
+        doubt that began part way (two shoppers who met) moves only what came after: not
+        those whose items since then are the same (none, when they met on their way out)."""
         out = {}
         for other, p in self.watcher.rivals.get(token, {}).items():
             rival = self.sessions.get(other)
             if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
-                theirs = self.counts(other)
-                if (theirs[sku] == counts[sku]) if sku else (+theirs == +counts):
+                since = self.watcher.rival_since.get(token, {}).get(other, -math.inf)
+                mine, theirs = (counts, self.counts(other)) if since == -math.inf else \
+                    (self.counts(token, since - self.params.rival_margin_s), self.counts(other, since - self.params.rival_margin_s))
+                if (theirs[sku] == mine[sku]) if sku else (+theirs == +mine):
                     continue
             out[other] = p
         return out

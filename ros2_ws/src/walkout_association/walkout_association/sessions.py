@@ -8,6 +8,7 @@ is kept: an item stays billed once the person who took it has left (billing rule
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,8 @@ class SessionWatcher:
     met: dict[frozenset[str], list[list[float]]] = field(default_factory=dict)
     # token -> the other sessions its shoppers may belong to instead -> probability
     rivals: dict[str, dict[str, float]] = field(default_factory=dict)
+    # token -> rival -> from when that doubt holds (-inf: the whole visit)
+    rival_since: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def met_between(self, a: str, b: str, t0: float, t1: float) -> bool:
         """Whether shoppers of sessions a and b held their hands together in [t0, t1]."""
@@ -47,7 +50,11 @@ class SessionWatcher:
                 new.append(s.session_token)
             self.members[s.session_token].add(s.track_id)
             for other, p in s.rivals.items():
-                mine = self.rivals.setdefault(s.session_token, {})
+                mine, since = self.rivals.setdefault(s.session_token, {}), self.rival_since.setdefault(s.session_token, {})
+                if other not in mine:
+                    since[other] = s.rival_since.get(other, -math.inf)
+                else:  # the likeliest and the earliest of its doubts hold
+                    since[other] = min(since[other], s.rival_since.get(other, -math.inf))
                 mine[other] = max(mine.get(other, 0.0), p)
             if s.state == EXITED and s.track_id not in self.exited:
                 self.exited.add(s.track_id)

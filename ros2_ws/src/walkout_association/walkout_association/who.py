@@ -87,6 +87,15 @@ class WhoParams:
     # A shopper who takes or puts back stands at the shelf; one walking by (its head
     # moving at a walking pace during the change) is seldom the actor, arm or no arm.
     w_head_speed: float = -1.055  # its speed during the change, m/s (to HEAD_SPEED_MAX_MPS)
+    # Two shoppers acting in one change: one standing with its head this near the plate's
+    # front, seen with no arm there, may hold its arm under its head (from above, the head
+    # hides it); its case for a part of the change is then this share likelihood, a third of
+    # a seen arm's at the cap (exp(max_log_ratio)). In a two-unit take beside one seen arm
+    # that makes "one unit each" about 10 % likely: the evaluation's two such events (two
+    # shoppers taking one unit each within 2 ms, one arm hidden) read "two by the seen
+    # arm" at 0.994 and 0.996, beside 14 events where such a shopper stood by a lone actor.
+    hidden_arm_m: float = 0.3
+    hidden_arm_share: float = 30.0
 
 
 @dataclass
@@ -98,7 +107,7 @@ class Candidate:
     head_distance_m: float
     log_ratio: float = 0.0  # its choice utility: log likelihood on the scale of nobody_likelihood
     likelihood: float = 0.0  # exp(log_ratio)
-    share_likelihood: float = 0.0  # reach x capped likelihood ratio of the looks that show its own arm: for a part beside another
+    share_likelihood: float = 0.0  # reach x capped likelihood ratio of the looks that show its own arm (or hidden_arm_share): for a part beside another
     features: np.ndarray | None = None  # what the choice weighed (CHOICE_FEATURES)
 
 
@@ -344,12 +353,16 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         x = choice_features(ev, f.reach, float(plate.distance_to_front(f.head)), past_frac, lr, alone, unbound=not f.token,
                             head_speed=f.speed)
         # A part beside another actor is weighed on its arm alone, but a shopper walking by
-        # takes no part either: the share carries the choice's walking term too.
-        share = ev.share_log_ratio + params.w_head_speed * min(f.speed, HEAD_SPEED_MAX_MPS)
+        # takes no part either: the share carries the choice's walking term too. One seen
+        # standing at the plate's front with no arm there may have its arm under its head:
+        # its case for a part is hidden_arm_share, whatever its looks say.
+        share = f.reach * math.exp(ev.share_log_ratio + params.w_head_speed * min(f.speed, HEAD_SPEED_MAX_MPS))
+        if not ev.near and not ev.unseen and x[4] <= params.hidden_arm_m:
+            share = max(share, params.hidden_arm_share)
         scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
-        Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), f.reach * math.exp(share), x)
+        Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), share, x)
         for f, (u, share, x) in zip(found, scored, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)

@@ -6,6 +6,7 @@ rosbags' deserialized messages in the offline replay alike.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,16 @@ def _rivals(t: Any) -> dict[str, float]:
     return {str(k): v for k, v in zip(tokens, probs, strict=True)}
 
 
+def _rival_since(t: Any) -> dict[str, float]:
+    """A Track's rivals -> from when their doubt holds (only those that begin part way);
+    BadMessageError when rival_since_s is neither empty nor one time per rival."""
+    tokens, since = list(t.rival_tokens), [float(v) for v in t.rival_since_s]
+    if since and (len(since) != len(tokens) or any(math.isnan(v) for v in since)):
+        raise BadMessageError(f"Track '{t.track_id}': rival_since_s {since} must be empty or one time per rival "
+                              f"{tokens} (-inf: the whole visit)")
+    return {str(k): v for k, v in zip(tokens, since, strict=False) if v > -math.inf}
+
+
 def _unseen(t: Any) -> float:
     """A Track's unseen_s; BadMessageError when it is negative or not a number."""
     v = float(t.unseen_s)
@@ -137,6 +148,7 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
                 covariance=cov,
                 hands=[_point(h.position) for h in t.hands],
                 rivals=_rivals(t),
+                rival_since=_rival_since(t),
                 unseen_s=_unseen(t),
             )
         )

@@ -119,6 +119,20 @@ def test_put_back_then_take_inside_one_disturbance_is_two_events(rate, noise, ga
     assert [round(e.delta_g) for e in events] == pytest.approx([300, -520], abs=6)
 
 
+@pytest.mark.parametrize("rate,noise", [(30.0, 5.0), (60.0, 1.0), (100.0, 1.0)])
+def test_a_take_a_put_back_and_a_take_in_one_disturbance_are_three_events(rate, noise):
+    # The fresh suite's putback 13237: a yogurt cup (130 g) taken, 0.6 s later crackers
+    # (235 g) put back, 0.55 s later crackers taken by a third shopper; the plate never
+    # holds a level for settle_s, and ends where the first take left it. Read as one
+    # event (+105 g from the plateau furthest out), it was two chocolate bars put back
+    # (108 g) at p 0.98: a silent error.
+    changes = [ramp(8.0, 0.25, -130.0, jostle=20.0), ramp(8.85, 0.3, 235.0, jostle=20.0, seed=3),
+               ramp(9.7, 0.3, -235.0, jostle=20.0, seed=5)]
+    events = run(lambda t: sum(c(t) for c in changes), rate=rate, noise=noise)
+    assert [round(e.delta_g) for e in events] == pytest.approx([-130, 235, -235], abs=8)
+    assert all(a.end <= b.start for a, b in zip(events, events[1:], strict=False))
+
+
 @pytest.mark.parametrize("rate,noise", [(30.0, 5.0), (60.0, 5.0), (100.0, 1.0)])
 @pytest.mark.parametrize("gap", [0.8, 0.0, -0.5])
 def test_a_slow_take_hidden_by_another_slow_put_back_is_a_dip(rate, noise, gap):

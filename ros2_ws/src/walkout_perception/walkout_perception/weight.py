@@ -21,7 +21,9 @@ another takes one a moment later, before the first new level held for `settle_s`
 plate may even end where it began, and the net change hides both. A level that is as
 quiet as the plate itself (goods lie still; a hand on the plate never does: it trembles)
 and lies significantly beyond both ends of the disturbance is what the plate held between
-two changes: such a plateau splits the disturbance into two events, in and out.
+two changes: such a plateau splits the disturbance into two events, in and out, and
+each of those again at a plateau of its own that lies beyond both its ends (a take, a
+put-back and another take, one after the other).
 
 A hand adds weight and never takes any away. So when a disturbance ends where it began but
 the plate's mean over `dip_window_s` went well below both ends meanwhile (a dip), items were
@@ -288,9 +290,8 @@ class PlateDetector:
         if old is None:
             return []  # the plate's first level: nothing to compare with
         start = start if start is not None else old.end
-        mid = self._overshoot(old, cur, plateaus)
-        if mid is not None:  # in, then out (or out, then in): two changes
-            return [self._event(old, mid, start, mid.start), self._event(mid, cur, mid.end, cur.start)]
+        if split := self._split(old, cur, plateaus, start, cur.start):  # in, then out (or out, then in): two changes or more
+            return split
         delta, std = self._difference(old, cur)
         if abs(delta) >= self._threshold(std):
             return [self._event(old, cur, start, cur.start, beyond_g=self._beyond(old, cur))]
@@ -380,6 +381,18 @@ class PlateDetector:
             else:
                 return None
         return None
+
+    def _split(self, old: Level, new: Level, plateaus: list[Level], start: float, end: float) -> list[PlateEvent]:
+        """The disturbance from `old` (left at `start`) to `new` (reached at `end`) as the
+        changes its plateaus part it into: at the one furthest beyond both ends, then each
+        part again at its own (a take, a put-back and another take in one disturbance, each
+        hand's level held for a moment); none if no plateau lies beyond both ends."""
+        mid = self._overshoot(old, new, plateaus)
+        if mid is None:
+            return []
+        before, after = [q for q in plateaus if q.end < mid.start], [q for q in plateaus if q.start > mid.end]
+        return (self._split(old, mid, before, start, mid.start) or [self._event(old, mid, start, mid.start)]) + (
+            self._split(mid, new, after, mid.end, end) or [self._event(mid, new, mid.end, end)])
 
     def _overshoot(self, old: Level, new: Level, plateaus: list[Level]) -> Level | None:
         """The plateau lying furthest beyond both `old` and `new`, if significantly."""

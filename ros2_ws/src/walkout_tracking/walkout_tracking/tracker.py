@@ -12,8 +12,9 @@ ambiguity of that choice is reported in `rebinds`.
 A binding that may be wrong names its rivals: the other sessions whose shopper the track
 may be instead, with the probability of each (two shoppers who crossed one gate so close
 in time that each ENTRY's stamp fits either crossing; an uncertain re-binding; two
-shoppers so close, for two frames running, that a detection fit the other's track almost
-as well: read as one head, or one of them unseen). The association discounts those
+shoppers so close that a detection fit the other's track almost as well, read as one
+head or one of them unseen, whose other pairing still fits better than the tracker's
+when they part: swaps.py). The association discounts those
 sessions' baskets by it: a swapped token bills one shopper's items to another, the silent
 error a receipt must never hide.
 """
@@ -43,6 +44,7 @@ from walkout_common.types import (
     TrackSnapshot,
 )
 
+from . import swaps
 from .assignment import assign, mahalanobis_costs
 from .history import TrackHistory
 from .motion import make_filter, predict
@@ -106,11 +108,14 @@ class TrackerParams:
     crossing_error_s: float = 0.15
     rival_min_p: float = 0.001  # rival sessions less likely than this are not named
     # Two sessions' shoppers close enough that one detection fits either may swap tracks
-    # (a crowd, heads alike): each is the other's rival, as likely as the other pairing in two
-    # frames running (note_encounter)
+    # (a crowd, heads alike): the other pairing of such a frame is followed as a shadow
+    # hypothesis until they part (swaps.py); one still crossed then names each session the
+    # other's rival, as likely as the shadow
     encounter_rivals: bool = True
-    encounter_min_p: float = 0.01  # the two-frame estimate says nothing finer than this
-    encounter_within_s: float = 0.25  # frames this close in time are running (six cameras at 10 Hz: several)
+    encounter_min_p: float = 0.01  # a frame's other pairing this likely is followed, and a swap this likely named
+    encounter_part_m: float = 1.0  # two tracks this far apart have parted: the shadow is settled
+    encounter_max_s: float = 4.0  # or this long after its last shadow's frame, at the latest
+    encounter_shadows: int = 4  # shadows followed at once per meeting (the likeliest)
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
@@ -155,7 +160,7 @@ class _Track:
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
-    swap_p: dict[str, tuple[float, float]] = field(default_factory=dict)  # session -> (P(swapped with its track), when) in the last frame both were near
+    rival_since: dict[str, float] = field(default_factory=dict)  # rival -> from when its doubt holds (-inf: the whole visit)
     rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
     matched_cov: np.ndarray | None = None  # its place's covariance just after its last match
 
@@ -209,22 +214,20 @@ class _Track:
     def snapshot(self, stamp: float) -> TrackSnapshot:
         return TrackSnapshot(self.id, self.token, self.state, stamp, np.array([self.kf.x[0], self.kf.x[1], self.height]),
                              self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals),
-                             max(0.0, stamp - self.last_seen))
+                             {k: v for k, v in self.rival_since.items() if v > -math.inf}, max(0.0, stamp - self.last_seen))
 
-    def add_rival(self, token: str, p: float) -> None:
+    def add_rival(self, token: str, p: float, since: float = -math.inf) -> None:
+        """`token`'s session may be this track's, with probability p, from `since` on (a
+        swap moves what came after; -inf: the whole visit). Of several doubts about one
+        rival, the likeliest and the earliest hold."""
         if token and token != self.token:
             self.rivals[token] = max(self.rivals.get(token, 0.0), p)
+            self.rival_since[token] = min(self.rival_since.get(token, math.inf), since)
 
-    def note_encounter(self, token: str, p: float, t: float, min_p: float, within_s: float) -> None:
-        """One frame's (at `t`) probability that this track and `token`'s swapped detections.
-        A single crossed frame only nudges both filters (the next frames pull them back): a
-        swap that sticks takes the other pairing in two frames running (within `within_s`),
-        so the rival's probability is the likeliest product of two successive frames'."""
-        last_p, last_t = self.swap_p.get(token, (0.0, -math.inf))
-        self.swap_p[token] = (p, t)
-        sticky = last_p * p if t - last_t <= within_s else 0.0
-        if sticky >= min_p:
-            self.add_rival(token, sticky)
+
+def _seen(dets: list[PersonDetection], k: int | None) -> swaps.Seen:
+    """Detection k as a swap shadow weighs it (head place, height); None for none."""
+    return None if k is None else (dets[k].head[:2].astype(float), float(dets[k].height_m))
 
 
 class Tracker:
@@ -242,6 +245,9 @@ class Tracker:
         self._entry_gates = [g for g in store.gates if g.accepts("entry")]
         self._close: dict[tuple[str, str], tuple[float, float]] = {}  # track pair -> (close since, last close)
         self.merged = 0  # duplicate tracks merged into the one that stays
+        self._swaps: dict[tuple[str, str], swaps.Encounter] = {}  # track ids -> the other pairings of their meeting
+        self._swap_params = swaps.SwapParams(self.p.meas_std_m, self.p.accel_psd, self.p.max_speed, self.p.height_std_m,
+                                             self.p.height_cost_cap)
         self.unseen_exits = 0  # session tracks given up as having left unseen
         # A track's recent matches date its gate crossing: kept long enough to compare it
         # with an ENTRY that binds another track up to binding_window_s later.
@@ -275,6 +281,7 @@ class Tracker:
         dets = [d for d in frame.people if np.all(np.isfinite(d.head)) and np.isfinite(d.height_m)]
         live = [tr for tr in self.tracks if not tr.left_unseen and (tr.exited_at is None or t - tr.exited_at < self.p.exited_linger_s)]
         pairs, stood = self._associate(live, dets, t)
+        self._follow_swaps(live, dets, pairs, t)
         used = set()
         for ti, di in pairs:
             if (ti, di) in stood:  # found again where it stood: its coasting was false
@@ -324,18 +331,21 @@ class Tracker:
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
         costs = costs + self._coast_charge(live, covs, r, t)[:, None]
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
-        self._note_encounters(live, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf), (gate + self.p.tentative_cost) / 2, t)
+        self._note_encounters(live, dets, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf),
+                              (gate + self.p.tentative_cost) / 2, t)
         return pairs, {pair: stood[pair][1] for pair in pairs if pair in stood}
 
-    def _note_encounters(self, live: list[_Track], pairs: list[tuple[int, int]], costs: np.ndarray, miss: float, t: float) -> None:
+    def _note_encounters(self, live: list[_Track], dets: list[PersonDetection], pairs: list[tuple[int, int]], costs: np.ndarray,
+                         miss: float, t: float) -> None:
         """Two sessions' shoppers close enough that a detection could be either's may have
-        swapped tracks here (heights alike, one of them unseen for a frame): each session
-        becomes the other's rival with the probability of the other pairing against the one
-        chosen (costs are -2 log-likelihoods; `miss`: what leaving one unpaired costs)."""
+        swapped tracks here (heights alike, one of them unseen for a frame): the other
+        pairing against the one chosen (costs are -2 log-likelihoods; `miss`: what leaving
+        one unpaired costs), when likely enough, is followed as a shadow (swaps.py)."""
         if not self.p.encounter_rivals:
             return
         took = dict(pairs)
-        frame: dict[tuple[int, int], float] = {}  # each pair of tracks once a frame: its likeliest other pairing
+        # each pair of tracks once a frame: its likeliest other pairing, and what that gives each
+        frame: dict[tuple[int, int], tuple[float, int | None, int | None]] = {}
         for i, a in pairs:
             if not live[i].token:
                 continue
@@ -346,16 +356,58 @@ class Tracker:
                     continue
                 b = took.get(j)
                 if b is None:  # j unpaired now: it takes a, i goes unpaired
-                    delta = costs[j, a] - costs[i, a]
+                    delta, gets_i = costs[j, a] - costs[i, a], None
                 elif np.isfinite(costs[i, b]):  # the two swap detections
-                    delta = costs[j, a] + costs[i, b] - costs[i, a] - costs[j, b]
+                    delta, gets_i = costs[j, a] + costs[i, b] - costs[i, a] - costs[j, b], b
                 else:  # j takes a, and both i and b go unpaired
-                    delta = costs[j, a] + 2 * miss - costs[i, a] - costs[j, b]
-                key = (min(i, j), max(i, j))
-                frame[key] = max(frame.get(key, 0.0), 1.0 / (1.0 + math.exp(min(delta / 2.0, 700.0))))
-        for (i, j), p in frame.items():
-            live[i].note_encounter(live[j].token, p, t, self.p.encounter_min_p, self.p.encounter_within_s)
-            live[j].note_encounter(live[i].token, p, t, self.p.encounter_min_p, self.p.encounter_within_s)
+                    delta, gets_i = costs[j, a] + 2 * miss - costs[i, a] - costs[j, b], None
+                p = 1.0 / (1.0 + math.exp(min(delta / 2.0, 700.0)))
+                key, gets = ((i, j), (gets_i, a)) if i < j else ((j, i), (a, gets_i))
+                if p > frame.get(key, (0.0,))[0]:
+                    frame[key] = (p, *gets)
+        for (i, j), (p, gi, gj) in frame.items():
+            if p < self.p.encounter_min_p:
+                continue
+            if live[j].id < live[i].id:  # one key per pair of tracks, whatever their order in `live`
+                i, j, gi, gj = j, i, gj, gi
+            shadow = swaps.spawn(live[i].id, live[j].id, (self._head(live[i]), self._head(live[j])), (_seen(dets, gi), _seen(dets, gj)),
+                                 p, t, self._swap_params)
+            self._swaps.setdefault((live[i].id, live[j].id), swaps.Encounter([], t)).add(shadow, self.p.encounter_shadows)
+
+    @staticmethod
+    def _head(tr: _Track) -> swaps.Head:
+        return swaps.Head(np.asarray(tr.kf.x, float).ravel().copy(), np.asarray(tr.kf.P, float).copy(), tr.height, tr.t)
+
+    def _follow_swaps(self, live: list[_Track], dets: list[PersonDetection], pairs: list[tuple[int, int]], t: float) -> None:
+        """Each shadow of an earlier frame weighs this frame's detections of its two tracks
+        (before the tracker's update); a settled one names its rivals (_settle_swap)."""
+        if not self._swaps:
+            return
+        index = {tr.id: k for k, tr in enumerate(live)}
+        took = dict(pairs)
+        for key, enc in list(self._swaps.items()):
+            ia, ib = index.get(key[0]), index.get(key[1])
+            if ia is None or ib is None:  # one of them is gone (deleted, or lingered out after its exit)
+                self._settle_swap(key)
+                continue
+            seen = (_seen(dets, took.get(ia)), _seen(dets, took.get(ib)))
+            enc.step(t, (self._head(live[ia]), self._head(live[ib])), seen, self._swap_params)
+            if (not enc.shadows or t - enc.last > self.p.encounter_max_s
+                    or np.linalg.norm(live[ia].xy - live[ib].xy) > self.p.encounter_part_m):
+                self._settle_swap(key)
+
+    def _settle_swap(self, key: tuple[str, str]) -> None:
+        """An encounter whose shadows say the tracks swapped names each session the other's
+        rival, as likely as that; one whose shadows all rejoined the tracker's pairing, nothing."""
+        enc = self._swaps.pop(key)
+        p = enc.p_swapped
+        if p < self.p.encounter_min_p:
+            return
+        by_id = {tr.id: tr for tr in self.tracks}
+        a, b = by_id.get(key[0]), by_id.get(key[1])
+        if a is not None and b is not None:  # a swap moves only what came after they met
+            a.add_rival(b.token, p, enc.since)
+            b.add_rival(a.token, p, enc.since)
 
     def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
         """What each track pays for the spread its place gained since its last match: the
@@ -695,6 +747,8 @@ class Tracker:
         return min(fits, key=lambda f: f[0])[1] if fits else None
 
     def _mark_exited(self, tr: _Track, stamp: float) -> None:
+        for key in [k for k in self._swaps if tr.id in k]:  # settled before the session may close
+            self._settle_swap(key)
         tr.exited_at, tr.state = stamp, EXITED
         tr.hands = []
         self.history.add(tr.snapshot(max(stamp, self.now)))
@@ -727,7 +781,8 @@ class Tracker:
         # The person seen again carries on the old track: same id, same session (and its
         # doubts); the other LOST tracks that could have walked there are its rivals.
         self.rebinds.append(Rebind(tr.id, old.id, old.token, float(weights[k]), t))
-        tr.id, tr.token, tr.born, tr.entry, tr.rivals = old.id, old.token, old.born, old.entry, dict(old.rivals)
+        tr.id, tr.token, tr.born, tr.entry = old.id, old.token, old.born, old.entry
+        tr.rivals, tr.rival_since = dict(old.rivals), dict(old.rival_since)
         for w, (_, other) in zip(weights, cands, strict=True):
             if other is not old and w >= self.p.rival_min_p:
                 tr.add_rival(other.token, float(w))

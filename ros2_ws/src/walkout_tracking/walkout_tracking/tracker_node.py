@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -103,6 +105,7 @@ def tracks_msg(snaps: list[TrackSnapshot], stamp: float) -> wm.TrackArray:
         m.unseen_s = float(s.unseen_s)
         m.rival_tokens = list(s.rivals)
         m.rival_probabilities = [float(v) for v in s.rivals.values()]
+        m.rival_since_s = [float(s.rival_since.get(k, -math.inf)) for k in s.rivals]
         out.tracks.append(m)
     return out
 
