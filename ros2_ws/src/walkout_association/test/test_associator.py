@@ -677,10 +677,11 @@ def _entered_together(store, catalog, take_water: bool, since: float | None = No
     and may have swapped tracks); A takes a water (at 4.5-5.5 s) or not, A leaves, then B.
     Returns (A's basket at A's exit, B's basket at B's exit)."""
     a = make(store, catalog)
-    when = {} if since is None else {"rival_since": {"tok-b": since}}
-    a.observe_tracks([replace(snap("A", "tok-a", 0.0, (1.95, 1.55)), rivals={"tok-b": 0.5}, **when),
-                      replace(snap("B", "tok-b", 0.0, (2.45, 1.55)), rivals={"tok-a": 0.5},
-                              **({} if since is None else {"rival_since": {"tok-a": since}}))])
+    def doubt(other):
+        return {"rivals": {other: 0.5}, "rival_since": {} if since is None else {other: since}}
+
+    a.observe_tracks([replace(snap("A", "tok-a", 0.0, (1.95, 1.55)), **doubt("tok-b")),
+                      replace(snap("B", "tok-b", 0.0, (2.45, 1.55)), **doubt("tok-a"))])
     for s in standing("A", "tok-a", 0.1, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
         a.history.add(s)
     for s in standing("B", "tok-b", 0.1, 10.0, (2.45, 1.55)):

@@ -898,9 +898,8 @@ class Associator:
         for other, p in self.watcher.rivals.get(token, {}).items():
             rival = self.sessions.get(other)
             if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
-                since = self.watcher.rival_since.get(token, {}).get(other, -math.inf)
-                mine, theirs = (counts, self.counts(other)) if since == -math.inf else \
-                    (self.counts(token, since - self.params.rival_margin_s), self.counts(other, since - self.params.rival_margin_s))
+                since = self.watcher.rival_since.get(token, {}).get(other, -math.inf) - self.params.rival_margin_s
+                mine, theirs = counts if since == -math.inf else self.counts(token, since), self.counts(other, since)
                 if (theirs[sku] == mine[sku]) if sku else (+theirs == +mine):
                     continue
             out[other] = p

@@ -51,11 +51,8 @@ class SessionWatcher:
             self.members[s.session_token].add(s.track_id)
             for other, p in s.rivals.items():
                 mine, since = self.rivals.setdefault(s.session_token, {}), self.rival_since.setdefault(s.session_token, {})
-                if other not in mine:
-                    since[other] = s.rival_since.get(other, -math.inf)
-                else:  # the likeliest and the earliest of its doubts hold
-                    since[other] = min(since[other], s.rival_since.get(other, -math.inf))
-                mine[other] = max(mine.get(other, 0.0), p)
+                mine[other] = max(mine.get(other, 0.0), p)  # the likeliest and the earliest of its doubts hold
+                since[other] = min(since.get(other, math.inf), s.rival_since.get(other, -math.inf))
             if s.state == EXITED and s.track_id not in self.exited:
                 self.exited.add(s.track_id)
                 self.exit_stamp[s.track_id] = s.stamp

@@ -38,7 +38,7 @@ def follow(tracker_swapped: bool, rng, p_other=0.3, meet=1.0, until=2.0):
             enc.step(t, (a.copy(), b.copy()), seen, P)
         elif abs(t - meet) < DT / 2:
             enc = Encounter([], t)
-            enc.add(spawn("a", "b", (a, b), (seen[1], seen[0]), p_other, t, P), 4)
+            enc.add(spawn((a, b), (seen[1], seen[0]), p_other, t, P), 4)
         a.update(*seen[0], P)
         b.update(*seen[1], P)
     return enc
@@ -65,7 +65,7 @@ def test_heads_read_as_one_say_nothing_and_keep_the_shadow_as_it_was():
     # pairing fits as well, the shadow neither gains nor rejoins the tracker.
     a, b = head(0.0, 0.0, 0.0, 0.0, 1.7), head(0.02, 0.0, 0.0, 0.0, 1.7)
     enc = Encounter([], 0.0)
-    enc.add(spawn("a", "b", (a, b), ((np.array([0.02, 0.0]), 1.7), (np.array([0.0, 0.0]), 1.7)), 0.4, 0.0, P), 4)
+    enc.add(spawn((a, b), ((np.array([0.02, 0.0]), 1.7), (np.array([0.0, 0.0]), 1.7)), 0.4, 0.0, P), 4)
     for k in range(1, 6):
         t = k * DT
         a.predict(t, P)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from filterpy.kalman import KalmanFilter
 
+HEIGHT_KEEP = 0.8  # a head's height follows its detections: this much old, the rest new
+
 
 def make_filter(xy: np.ndarray, meas_std: float, init_vel_std: float) -> KalmanFilter:
     """State [x, y, vx, vy]; measurement [x, y]."""
@@ -23,11 +25,20 @@ def predict(kf: KalmanFilter, dt: float, accel_psd: float, max_speed: float) -> 
     the filter stiff."""
     if dt <= 0:
         return
-    kf.F = np.array([[1.0, 0, dt, 0], [0, 1.0, 0, dt], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
-    q = accel_psd
-    a, b, c = dt**3 / 3, dt**2 / 2, dt
-    kf.Q = q * np.array([[a, 0, b, 0], [0, a, 0, b], [b, 0, c, 0], [0, b, 0, c]])
+    kf.F, kf.Q = transition(dt, accel_psd)
     kf.predict()
-    speed = float(np.hypot(kf.x[2], kf.x[3]))
-    if speed > max_speed:  # people walk at most ~1.8 m/s
-        kf.x[2:] *= max_speed / speed
+    cap_speed(kf.x, max_speed)
+
+
+def transition(dt: float, accel_psd: float) -> tuple[np.ndarray, np.ndarray]:
+    """The constant-velocity transition over dt and its process noise (F, Q)."""
+    a, b, c = dt**3 / 3, dt**2 / 2, dt
+    F = np.array([[1.0, 0, dt, 0], [0, 1.0, 0, dt], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
+    return F, accel_psd * np.array([[a, 0, b, 0], [0, a, 0, b], [b, 0, c, 0], [0, b, 0, c]])
+
+
+def cap_speed(x: np.ndarray, max_speed: float) -> None:
+    """Scales the state's velocity (x[2:4]) down to max_speed: people walk at most ~1.8 m/s."""
+    speed = float(np.hypot(x[2], x[3]))
+    if speed > max_speed:
+        x[2:] *= max_speed / speed

@@ -15,8 +15,8 @@ tracker's own start at the frame's and follow both hypotheses' likelihood of wha
 has rejoined it (no swap); one still crossed when the two part, or when one of them
 leaves, says the tracks swapped with its posterior probability.
 
-Plain numpy on the tracker's motion model (motion.predict's process noise): a crowd keeps
-a few shadows going at every camera frame.
+Plain numpy on the tracker's motion model (motion.transition): a crowd keeps a few
+shadows going at every camera frame.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .motion import HEIGHT_KEEP, cap_speed, transition
+
 _MAX_LOG_ODDS = 50.0  # weights beyond exp(50) say nothing more (and several must not overflow)
-_H_KEEP = 0.8  # a head's height follows its detections as the tracker's does (0.8 old, 0.2 new)
 
 
 @dataclass
@@ -57,15 +58,10 @@ class Head:
         dt = t - self.t
         if dt <= 0:
             return
-        F = np.eye(4)
-        F[0, 2] = F[1, 3] = dt
-        a, b = dt**3 / 3, dt**2 / 2
-        Q = p.accel_psd * np.array([[a, 0, b, 0], [0, a, 0, b], [b, 0, dt, 0], [0, b, 0, dt]])
+        F, Q = transition(dt, p.accel_psd)
         self.x = F @ self.x
         self.P = F @ self.P @ F.T + Q
-        speed = float(np.hypot(self.x[2], self.x[3]))
-        if speed > p.max_speed:
-            self.x[2:] *= p.max_speed / speed
+        cap_speed(self.x, p.max_speed)
         self.t = t
 
     def _innovation(self, p: SwapParams) -> tuple[np.ndarray, float]:
@@ -88,7 +84,7 @@ class Head:
         K = self.P[:, :2] @ inv
         self.x = self.x + K @ (z - self.x[:2])
         self.P = self.P - K @ self.P[:2, :]
-        self.height = _H_KEEP * self.height + (1.0 - _H_KEEP) * height
+        self.height = HEIGHT_KEEP * self.height + (1.0 - HEIGHT_KEEP) * height
 
 
 Seen = tuple[np.ndarray, float] | None  # a detection given to a track this frame (head place, height), or none
@@ -96,20 +92,14 @@ Seen = tuple[np.ndarray, float] | None  # a detection given to a track this fram
 
 @dataclass
 class SwapShadow:
-    """The other pairing of tracks `a` and `b` since `since`: `heads[0]` is the head of a's
+    """The other pairing of two tracks a and b since `since`: `heads[0]` is the head of a's
     shopper under it, `heads[1]` b's; `crossed`: they follow the detections the tracker
     now gives b and a (the tracks are swapped); `log_odds`: log P(shadow) / P(tracker)."""
 
-    a: str
-    b: str
     heads: tuple[Head, Head]
     log_odds: float
     since: float
     crossed: bool = True
-
-    @property
-    def p(self) -> float:
-        return 1.0 / (1.0 + math.exp(-min(max(self.log_odds, -700.0), 700.0)))
 
     def step(self, t: float, tracker_heads: tuple[Head, Head], seen: tuple[Seen, Seen], p: SwapParams) -> None:
         """One frame: `tracker_heads`, the two tracks' filters predicted to t (before this
@@ -135,14 +125,14 @@ class SwapShadow:
                 h.update(*s, p)
 
 
-def spawn(a: str, b: str, heads: tuple[Head, Head], seen: tuple[Seen, Seen], p_other: float, t: float, p: SwapParams) -> SwapShadow:
+def spawn(heads: tuple[Head, Head], seen: tuple[Seen, Seen], p_other: float, t: float, p: SwapParams) -> SwapShadow:
     """The shadow of a frame whose other pairing (p_other likely) gives track a's shopper
     `seen[0]` and b's `seen[1]` (the tracker's heads copied, predicted to t)."""
     heads = (heads[0].copy(), heads[1].copy())
     for h, s in zip(heads, seen, strict=True):
         if s is not None:
             h.update(*s, p)
-    return SwapShadow(a, b, heads, math.log(p_other) - math.log1p(-min(p_other, 1.0 - 1e-12)), t)
+    return SwapShadow(heads, math.log(p_other) - math.log1p(-min(p_other, 1.0 - 1e-12)), t)
 
 
 @dataclass

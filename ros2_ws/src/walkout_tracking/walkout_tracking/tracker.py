@@ -47,7 +47,7 @@ from walkout_common.types import (
 from . import swaps
 from .assignment import assign, mahalanobis_costs
 from .history import TrackHistory
-from .motion import make_filter, predict
+from .motion import HEIGHT_KEEP, make_filter, predict
 from .sessions import PendingEntry, Rebind, SessionBook, SessionClosed, gate_distance
 
 __all__ = ["Rebind", "SessionClosed", "Tracker", "TrackerParams", "UnboundTrack"]
@@ -370,8 +370,7 @@ class Tracker:
                 continue
             if live[j].id < live[i].id:  # one key per pair of tracks, whatever their order in `live`
                 i, j, gi, gj = j, i, gj, gi
-            shadow = swaps.spawn(live[i].id, live[j].id, (self._head(live[i]), self._head(live[j])), (_seen(dets, gi), _seen(dets, gj)),
-                                 p, t, self._swap_params)
+            shadow = swaps.spawn((self._head(live[i]), self._head(live[j])), (_seen(dets, gi), _seen(dets, gj)), p, t, self._swap_params)
             self._swaps.setdefault((live[i].id, live[j].id), swaps.Encounter([], t)).add(shadow, self.p.encounter_shadows)
 
     @staticmethod
@@ -472,7 +471,7 @@ class Tracker:
     def _hit(self, tr: _Track, d: PersonDetection, t: float) -> None:
         tr.kf.update(d.head[:2])
         tr.matched_cov = tr.kf.P[:2, :2].copy()
-        tr.height = 0.8 * tr.height + 0.2 * float(d.height_m)
+        tr.height = HEIGHT_KEEP * tr.height + (1.0 - HEIGHT_KEEP) * float(d.height_m)
         tr.hits += 1
         tr.last_seen = max(tr.last_seen, t)
         tr.hands = [np.asarray(h, float) for h in d.hands]
