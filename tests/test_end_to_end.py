@@ -40,6 +40,20 @@ def test_example_store_gives_exact_approved_receipts(tmp_path, scenario):
     assert timing["speed"] > 1.0  # faster than real time even here
 
 
+def test_a_group_member_coming_in_after_the_first_left_amends_the_receipt(tmp_path):
+    # The first member walks in and out; the second comes in later on the same token and
+    # takes two items. The session opens again and its receipt is amended: one receipt,
+    # both items, nothing lost.
+    doc, truth, pipeline, _ = run(tmp_path, NANO, "group_late", SensorConfig(depth_hz=10.0))
+    first_left, second_came = truth["tracks"]["p0"]["points"][-1][0], truth["tracks"]["p1"]["points"][0][0]
+    assert first_left < second_came  # the group's session closed in between
+    score = score_receipts(doc, truth)
+    assert score.approved_correct == score.sessions == 1, (score.summary(), doc)
+    (receipt,) = pipeline.receipts
+    assert receipt.revision == 2 and len(receipt.lines) == 2
+    assert pipeline.checkout.db.receipt("tok-late").revision == 2
+
+
 def test_a_different_store_layout_runs_unchanged(tmp_path):
     sensors = SensorConfig(depth_hz=15.0, depth_encoding="32FC1", depth_size=(200, 150))
     doc, truth, _, _ = run(tmp_path, CORNER, "two_shoppers", sensors)

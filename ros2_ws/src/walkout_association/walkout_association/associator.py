@@ -314,7 +314,7 @@ class Associator:
         self.now = max([self.now, *(s.stamp for s in snaps)])
         out = []
         for token in new:
-            b = self.open_session(token, min(s.stamp for s in snaps if s.session_token == token))
+            b = self.open_session(token, min(s.stamp for s in snaps if s.session_token == token)) or self._reopen(token)
             if b:
                 out.append(b)
         for token, stamp in closed:
@@ -337,6 +337,16 @@ class Associator:
             if b:
                 out.append(b)
         return out + self._release()
+
+    def _reopen(self, token: str) -> Basket | None:
+        """A shopper came in with the token of a session that had closed (or was waiting
+        to): it is open again, and its receipt will be amended when it closes again."""
+        session = self.sessions[token]
+        self.held.pop(token, None)
+        if session.closed is None:
+            return None
+        session.closed = None
+        return self.basket(token, self.now)
 
     def note_unsettled(self, event: PlateEvent) -> list[Basket]:
         """A plate disturbed, its change not decided yet (PlateEvent.settled false, as the
@@ -892,7 +902,7 @@ class Associator:
     def _rivals(self, token: str, counts: Counter, sku: str | None = None) -> dict[str, float]:
         """The sessions `token`'s shoppers may belong to instead (the tracker's rivals) whose
         swap would change the bill (or its `sku` line): not those closed with the same. A
-        doubt that began part way (two shoppers who met) moves only what came after: not
+        doubt that began part way (two shoppers who met, or were lost from view) moves only what came after: not
         those whose items since then are the same (none, when they met on their way out)."""
         out = {}
         for other, p in self.watcher.rivals.get(token, {}).items():

@@ -2,7 +2,8 @@
 
 The live association node only sees /tracking/tracks, so the offline replay uses the
 same watcher on the tracker's snapshots: a session opens when a token is first bound
-to a track and closes when every track bound to it has exited. Each track's exit time
+to a track and closes when every track bound to it has exited; it opens again when one
+more track is bound to it later. Each track's exit time
 is kept: an item stays billed once the person who took it has left (billing rule).
 """
 
@@ -37,7 +38,10 @@ class SessionWatcher:
         return a == b or any(s <= t1 and e >= t0 for s, e in self.met.get(frozenset((a, b)), []))
 
     def observe(self, snaps: list[TrackSnapshot]) -> tuple[list[str], list[tuple[str, float]]]:
-        """(tokens seen for the first time, (token, stamp) of sessions that just closed)."""
+        """(tokens seen for the first time or again after their session closed, (token,
+        stamp) of sessions that just closed). A closed session opens again when a shopper
+        not yet its member comes in with its token (a group member entering after the
+        others left)."""
         new: list[str] = []
         touched: dict[str, float] = {}
         for s in snaps:
@@ -47,6 +51,9 @@ class SessionWatcher:
                 continue
             if s.session_token not in self.members:
                 self.members[s.session_token] = set()
+                new.append(s.session_token)
+            elif s.session_token in self.closed and s.track_id not in self.members[s.session_token] and s.state != EXITED:
+                self.closed.discard(s.session_token)
                 new.append(s.session_token)
             self.members[s.session_token].add(s.track_id)
             for other, p in s.rivals.items():

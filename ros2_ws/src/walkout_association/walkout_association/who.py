@@ -94,8 +94,14 @@ class WhoParams:
     # that makes "one unit each" about 10 % likely: the evaluation's two such events (two
     # shoppers taking one unit each within 2 ms, one arm hidden) read "two by the seen
     # arm" at 0.994 and 0.996, beside 14 events where such a shopper stood by a lone actor.
+    # Farther out the share falls e-fold every hidden_arm_falloff_m: beside another's arm in
+    # the single-actor events of six suites, 3 of 21 such shoppers within 0.3 m were the
+    # actor, 0 of 62 at 0.3-0.45 m, 2 of 282 at 0.45-0.8 m. The likelihood of a fall-off to
+    # a floor is within 0.5 of its best from 20 per metre on; the gentlest of those is
+    # taken (11 per metre, also near the best, would expect 3.7 actors where there were 0).
     hidden_arm_m: float = 0.3
     hidden_arm_share: float = 30.0
+    hidden_arm_falloff_m: float = 0.05
 
 
 @dataclass
@@ -296,6 +302,13 @@ def _reaches_past(plate: Plate, x: np.ndarray, x_arm_m: float, y: np.ndarray, p:
     return float(np.linalg.norm(x + u * seg - y)) <= p.past_m
 
 
+def hidden_arm_share(head_m: float, p: WhoParams) -> float:
+    """The case for a part of a change of a shopper seen with no arm at the plate, its head
+    `head_m` from the front: p.hidden_arm_share up to hidden_arm_m, then falling e-fold
+    every hidden_arm_falloff_m (the head hides less of an arm the farther it stands)."""
+    return p.hidden_arm_share * math.exp(-max(head_m - p.hidden_arm_m, 0.0) / p.hidden_arm_falloff_m)
+
+
 @dataclass
 class _InReach:
     """A track in reach of the plate during a change: what who_made weighs of it."""
@@ -354,11 +367,11 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
                             head_speed=f.speed)
         # A part beside another actor is weighed on its arm alone, but a shopper walking by
         # takes no part either: the share carries the choice's walking term too. One seen
-        # standing at the plate's front with no arm there may have its arm under its head:
-        # its case for a part is hidden_arm_share, whatever its looks say.
+        # standing near the plate's front with no arm there may have its arm under its
+        # head: its case for a part is at least `hidden_arm_share`, whatever its looks say.
         share = f.reach * math.exp(ev.share_log_ratio + params.w_head_speed * min(f.speed, HEAD_SPEED_MAX_MPS))
-        if not ev.near and not ev.unseen and x[4] <= params.hidden_arm_m:
-            share = max(share, params.hidden_arm_share)
+        if not ev.near and not ev.unseen:
+            share = max(share, hidden_arm_share(x[4], params))
         scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [

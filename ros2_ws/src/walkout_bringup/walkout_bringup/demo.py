@@ -34,6 +34,7 @@ class ReceiptListener(Node):
     def __init__(self) -> None:
         super().__init__("demo_listener")
         self.receipts: dict[str, dict] = {}
+        self.revisions: dict[str, int] = {}  # token -> the latest receipt revision heard
         self.totals: dict[str, int] = {}
         self.store_id = ""
         self.create_subscription(wm.Receipt, "/checkout/receipts", self.on_receipt, LATCHED)
@@ -46,8 +47,9 @@ class ReceiptListener(Node):
             print(f"  basket {msg.session_token}: {items}  total {msg.total_cents / 100:.2f} {msg.currency}", flush=True)
 
     def on_receipt(self, msg: wm.Receipt) -> None:
-        if msg.session_token in self.receipts:
-            return
+        if msg.session_token in self.receipts and msg.revision <= self.revisions.get(msg.session_token, 1):
+            return  # a duplicate (latched, published again); a later revision amends it
+        self.revisions[msg.session_token] = msg.revision
         self.store_id = msg.store_id
         doc = {
             "session_token": msg.session_token,

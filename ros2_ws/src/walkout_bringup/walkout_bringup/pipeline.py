@@ -203,6 +203,7 @@ class Pipeline:
         self.baskets[basket.session_token] = basket
         receipt = self.checkout.on_basket(basket)
         if receipt is not None:
+            self.receipts = [r for r in self.receipts if r.session_token != receipt.session_token]  # an amendment replaces it
             self.receipts.append(receipt)
             self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
 
@@ -211,6 +212,7 @@ class Pipeline:
         """Every receipt: issued ones, then 'open' ones for sessions still inside."""
         for b in self.associator.release_held():  # the recording ended before their plates settled
             self._basket(b)
-        issued = {r.session_token for r in self.receipts}
-        still_open = [r for r in self.checkout.open_receipts(self.now) if r.session_token not in issued]
-        return sorted(self.receipts, key=lambda r: (r.exit_stamp, r.session_token)) + sorted(still_open, key=lambda r: r.session_token)
+        still_open = self.checkout.open_receipts(self.now)  # also sessions that came back in after their receipt
+        inside = {r.session_token for r in still_open}
+        issued = [r for r in self.receipts if r.session_token not in inside]
+        return sorted(issued, key=lambda r: (r.exit_stamp, r.session_token)) + sorted(still_open, key=lambda r: r.session_token)

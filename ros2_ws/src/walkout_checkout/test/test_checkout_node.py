@@ -54,6 +54,12 @@ def test_closed_basket_gives_one_receipt_even_after_restart(tmp_path):
         pub.publish(basket(False))
         spin_until(ex, lambda: len(receipts) > 2, timeout=1.5)
         assert len(node2.core.db.receipts()) == 1
+        # the session closes again later (a group member came in after the receipt): amended
+        later = basket(False)
+        set_stamp(later.header.stamp, 60.0)
+        pub.publish(later)
+        assert spin_until(ex, lambda: any(m.revision == 2 for m in receipts))
+        assert [r.revision for r in node2.core.db.receipts()] == [2]
     finally:
         rclpy.try_shutdown()
 

@@ -43,3 +43,15 @@ def test_unreachable_endpoint_is_retried_not_lost(tmp_path):
     delivered, errors = WebhookOutbox(db, "http://127.0.0.1:9/nothing-listens", timeout_s=0.5).deliver_due(now=0.0)
     assert delivered == 0 and "receipt x" in errors[0]
     assert db.outbox_state("x")["delivered_at"] is None and db.outbox_state("x")["attempts"] == 1
+
+
+def test_an_amended_receipt_is_delivered_again_under_its_own_key(tmp_path, commerce):
+    db = ReceiptStore(tmp_path / "r.sqlite")
+    bridge = CheckoutBridge("s1", db=db)
+    bridge.on_basket(Basket("g", 3.0, [], "USD", 0.999, False, []))
+    out = WebhookOutbox(db, commerce.url, base_backoff_s=0.0)
+    assert [out.deliver_due(now=1e12)[0] for _ in range(3)] == [0, 0, 1]  # two 503s first
+    bridge.on_basket(basket("g", 0.999))  # the session closed again at 50 s: a member came in late
+    assert out.deliver_due(now=1e12)[0] == 1 and out.deliver_due(now=1e12) == (0, [])
+    assert commerce.keys[-2:] == ["s1/g", "s1/g/r2"]
+    assert [(r["revision"], r["total_cents"]) for r in commerce.received] == [(1, 0), (2, 199)]

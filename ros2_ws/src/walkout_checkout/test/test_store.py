@@ -37,6 +37,34 @@ def test_exactly_one_receipt_per_token_even_with_concurrent_bridges(any_store):
     assert any_store.session_window("a") == (1.0, 30.0)
 
 
+def test_a_session_that_closes_again_gets_its_receipt_amended(any_store):
+    # A group's first member left (empty receipt); another came in with the token, took
+    # water and left: the receipt is amended, once, and the outbox delivers it again.
+    bridge = CheckoutBridge("s1", db=any_store)
+    first = bridge.on_basket(basket("g", stamp=3.0, lines=[]))
+    assert first.revision == 1 and first.status == "approved" and first.lines == []
+    any_store.mark_delivered("g", 100.0)
+    bridge.on_basket(basket("g", open_=True, stamp=4.5, lines=[]))
+    assert [b.session_token for b in any_store.open_baskets()] == ["g"]  # inside again
+    assert bridge.on_basket(basket("g", stamp=3.0)) is None  # the first exit, heard again
+    amended = bridge.on_basket(basket("g", stamp=20.0))
+    assert amended.revision == 2 and amended.status == "approved" and amended.total_cents == 398
+    assert bridge.on_basket(basket("g", stamp=20.0)) is None  # exactly once per exit
+    assert any_store.receipt("g").revision == 2 and any_store.receipt("g").exit_stamp == 20.0
+    assert any_store.open_baskets() == [] and any_store.session_window("g") == (3.0, 20.0)
+    assert [r.session_token for r in any_store.due_outbox(now=1e12)] == ["g"]  # delivered again
+
+
+def test_an_amendment_of_a_reviewed_receipt_goes_to_review(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("h", confidence=0.5, stamp=3.0))
+    any_store.decide("h", "alice", [WATER])
+    amended = bridge.on_basket(basket("h", stamp=20.0))
+    assert amended.status == "review" and amended.revision == 2
+    assert "amended after a reviewer decided revision 1" in amended.review_reasons[-1]
+    assert any_store.due_outbox(now=1e12) == []  # held until a reviewer decides again
+
+
 def test_postgres_two_bridge_processes_share_one_truth(pg_store, postgres_dsn):
     other = ReceiptStore(dsn=postgres_dsn)  # a second connection, as a restarted or twin bridge would have
     try:

@@ -75,6 +75,19 @@ def test_shopper_sees_own_session_only_and_updates_within_a_second(app):
     assert got["at"] - t_pick < 1.0
 
 
+def test_a_group_back_inside_after_its_receipt_sees_its_basket_then_the_updated_receipt(app):
+    bridge = CheckoutBridge("nanostore-1", db=app.db)
+    bridge.on_basket(basket("tok-g", 0, open_=False, stamp=3.0))  # the first member walked straight out
+    state = json.loads(get(f"{app.url}/api/s/tok-g?v=-1")[1])
+    assert state["receipt"]["status"] == "approved" and state["receipt"]["revision"] == 1 and state["total_cents"] == 0
+    bridge.on_basket(basket("tok-g", 1, stamp=6.0))  # another member came in on the token and picked a water
+    state = json.loads(get(f"{app.url}/api/s/tok-g?v=-1")[1])
+    assert state["open"] and state["receipt"] is None and state["total_cents"] == 199
+    bridge.on_basket(basket("tok-g", 1, open_=False, stamp=20.0))
+    state = json.loads(get(f"{app.url}/api/s/tok-g?v=-1")[1])
+    assert state["receipt"]["revision"] == 2 and state["receipt"]["total_cents"] == 199
+
+
 def test_flag_and_signage(app):
     app.db.record_basket(basket("tok-a", 1))
     assert json.loads(post(f"{app.url}/api/s/tok-a/flag")[1]) == {"flagged": True}
@@ -125,3 +138,7 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
     r = db.receipt("tok-r")
     assert r.status == "approved" and r.total_cents == 199
     assert db.decisions("tok-r")[0]["reviewer"] == "alice"
+    # the group came back in and left again: the amended receipt is back in the queue
+    bridge.on_basket(basket("tok-r", 3, open_=False, stamp=40.0))
+    page = get(f"{app.url}/review/tok-r", alice)[1]
+    assert "revision 2" in page and "amended after a reviewer decided revision 1" in page

@@ -1,4 +1,4 @@
-"""The checkout bridge: a session's closed basket becomes its receipt, exactly once.
+"""The checkout bridge: a session's closed basket becomes its receipt, exactly once per exit.
 
 A receipt is approved (charged with no person looking) only when the basket's
 confidence reaches `approve_threshold` and nothing asks for a reviewer; otherwise it is
@@ -53,12 +53,12 @@ class CheckoutBridge:
                        reasons if status != "approved" else [])
 
     def on_basket(self, basket: Basket) -> Receipt | None:
-        """Records the change; issues the receipt when the session closes (once)."""
+        """Records the change; issues the receipt when the session closes (once; again, as
+        an amendment, if it closes again later)."""
         self.db.record_basket(basket)
         if basket.open:
             return None
-        receipt = self.decide(basket)
-        return receipt if self.db.issue(receipt) else None
+        return self.db.issue(self.decide(basket))
 
     def open_receipts(self, stamp: float) -> list[Receipt]:
         """'open' receipts for sessions still in the store (at the end of a bag)."""

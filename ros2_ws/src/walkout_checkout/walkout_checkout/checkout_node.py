@@ -135,7 +135,7 @@ class CheckoutNode(WarnOnce, Node):
 
 def receipt_msg(r: Receipt) -> wm.Receipt:
     m = wm.Receipt(store_id=r.store_id, session_token=r.session_token, status=r.status, confidence=float(r.confidence),
-                   total_cents=int(r.total_cents), currency=r.currency, review_reasons=list(r.review_reasons))
+                   total_cents=int(r.total_cents), currency=r.currency, review_reasons=list(r.review_reasons), revision=int(r.revision))
     set_stamp(m.header.stamp, r.exit_stamp)
     m.header.frame_id = "map"
     m.lines = basket_lines_msg(r.lines)

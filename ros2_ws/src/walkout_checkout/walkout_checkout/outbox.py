@@ -1,10 +1,12 @@
 """Commerce webhook outbox: final receipts are POSTed to the configured endpoint with
 retries and exponential backoff.
 
-Exactly once per session: the outbox row is keyed by the session token and marked
+Exactly once per receipt (revision): the outbox row is keyed by the session token and marked
 delivered in the database after a 2xx answer, so a restart resends only what was never
 acknowledged; each POST carries `Idempotency-Key: <store>/<token>` so the commerce side
-can drop the one resend that follows a crash between its 2xx and our commit.
+can drop the one resend that follows a crash between its 2xx and our commit. An amended
+receipt (`revision` 2 and on: the session closed again) is delivered again, as a new
+delivery with its own key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from .store import ReceiptStore
 
 
 def receipt_payload(r: Receipt) -> dict:
-    return {"store_id": r.store_id, "currency": r.currency, **r.to_contract()}
+    return {"store_id": r.store_id, "currency": r.currency, "revision": r.revision, **r.to_contract()}
+
+
+def idempotency_key(r: Receipt) -> str:
+    """One per receipt revision: an amended receipt is a new delivery, its resend is not."""
+    return f"{r.store_id}/{r.session_token}" + (f"/r{r.revision}" if r.revision > 1 else "")
 
 
 class WebhookOutbox:
@@ -32,7 +39,7 @@ class WebhookOutbox:
         """One delivery attempt; raises on anything but a 2xx answer."""
         body = json.dumps(receipt_payload(r)).encode()
         req = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Idempotency-Key": f"{r.store_id}/{r.session_token}"})
+            "Content-Type": "application/json", "Idempotency-Key": idempotency_key(r)})
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
             if not 200 <= resp.status < 300:
                 raise urllib.error.HTTPError(self.url, resp.status, "not 2xx", resp.headers, None)

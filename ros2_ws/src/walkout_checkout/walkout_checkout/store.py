@@ -4,7 +4,9 @@ and the commerce outbox, in SQLite (WAL) by default or PostgreSQL when a DSN is 
 The database is the truth for "was a receipt issued for this token?": a receipt row is
 inserted with the token as primary key (INSERT ... ON CONFLICT DO NOTHING) in the same
 transaction that queues it in the outbox, so a duplicate EXIT, a restarted bridge or two
-bridges on one PostgreSQL server can never issue a second one.
+bridges on one PostgreSQL server can never issue a second one. Only a later exit of the
+same session (a shopper of its group came in after the receipt) amends it, as its next
+revision.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +108,13 @@ def basket_from_json(text: str) -> Basket:
 def receipt_to_json(r: Receipt) -> str:
     return json.dumps({"store_id": r.store_id, "session_token": r.session_token, "exit_stamp": r.exit_stamp, "status": r.status,
                        "confidence": r.confidence, "currency": r.currency, "review_reasons": r.review_reasons,
-                       "lines": [ln.__dict__ for ln in r.lines]})
+                       "lines": [ln.__dict__ for ln in r.lines], "revision": r.revision})
 
 
 def receipt_from_json(text: str) -> Receipt:
     d = json.loads(text)
     return Receipt(d["store_id"], d["session_token"], d["exit_stamp"], d["status"], d["confidence"],
-                   [BasketLine(**ln) for ln in d["lines"]], d["currency"], d["review_reasons"])
+                   [BasketLine(**ln) for ln in d["lines"]], d["currency"], d["review_reasons"], d.get("revision", 1))
 
 
 def _hash_password(password: str, salt: str) -> str:
@@ -218,7 +221,8 @@ class ReceiptStore:
             db.execute(
                 "INSERT INTO sessions(token, opened, closed, basket, updated, version) VALUES (?, ?, ?, ?, ?, 1) "
                 "ON CONFLICT(token) DO UPDATE SET basket=excluded.basket, updated=excluded.updated, "
-                "version=sessions.version + 1, closed=COALESCE(sessions.closed, excluded.closed)",
+                "version=sessions.version + 1, closed=CASE WHEN excluded.closed IS NULL AND excluded.updated > sessions.closed "
+                "THEN NULL ELSE COALESCE(sessions.closed, excluded.closed) END",  # open again after its exit: reopened
                 (basket.session_token, basket.stamp, None if basket.open else basket.stamp, text, basket.stamp),
             )
             db.execute("INSERT INTO basket_changes(token, stamp, basket, recorded_at) VALUES (?, ?, ?, ?)",
@@ -244,7 +248,8 @@ class ReceiptStore:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def open_baskets(self) -> list[Basket]:
-        rows = self._query("SELECT basket FROM sessions WHERE token NOT IN (SELECT token FROM receipts) ORDER BY token")
+        rows = self._query("SELECT basket FROM sessions WHERE closed IS NULL OR token NOT IN (SELECT token FROM receipts) "
+                           "ORDER BY token")
         return [basket_from_json(r[0]) for r in rows]
 
     def flag(self, token: str, reason: str) -> bool:
@@ -268,9 +273,13 @@ class ReceiptStore:
         return rows[0][0] if rows else None
 
     # --- receipts -------------------------------------------------------------------
-    def issue(self, receipt: Receipt) -> bool:
-        """Stores a receipt (and queues it for the commerce outbox) unless this token
-        already has one. True when this call issued it."""
+    def issue(self, receipt: Receipt) -> Receipt | None:
+        """Stores a receipt and queues it for the commerce outbox; returns it as stored, or
+        None when it is not issued. A token has one receipt: a second one for the same exit
+        (a duplicate EXIT, a restarted bridge, two bridges) is not issued. One for a later
+        exit (the session closed again: a shopper of its group came in after the receipt)
+        amends it, as the next revision, and the outbox delivers it again. An amendment of
+        a receipt a reviewer decided goes to review: the decision was about the old one."""
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO receipts(token, store_id, exit_stamp, status, confidence, receipt, issued_at) "
@@ -278,14 +287,38 @@ class ReceiptStore:
                 (receipt.session_token, receipt.store_id, receipt.exit_stamp, receipt.status, receipt.confidence,
                  receipt_to_json(receipt), time.time()),
             )
-            issued = cur.rowcount == 1
-            if issued:
+            if cur.rowcount == 1:
                 db.execute("INSERT INTO outbox(token) VALUES (?) ON CONFLICT(token) DO NOTHING", (receipt.session_token,))
-                db.execute("UPDATE sessions SET closed=COALESCE(closed, ?), version=version + 1 WHERE token=?",
-                           (receipt.exit_stamp, receipt.session_token))
-        if issued:
-            self._notify()
-        return issued
+            else:
+                stored = self._amend(db, receipt)
+                if stored is None:
+                    return None
+                receipt = stored
+            db.execute("UPDATE sessions SET closed=?, version=version + 1 WHERE token=?", (receipt.exit_stamp, receipt.session_token))
+        self._notify()
+        return receipt
+
+    @staticmethod
+    def _amend(db: Any, receipt: Receipt) -> Receipt | None:
+        """The next revision of a token's receipt, stored, if `receipt` is for a later exit."""
+        rows = db.execute("SELECT receipt FROM receipts WHERE token=?", (receipt.session_token,)).fetchall()
+        old = receipt_from_json(rows[0][0])
+        if receipt.exit_stamp <= old.exit_stamp:
+            return None
+        new = replace(receipt, revision=old.revision + 1, review_reasons=list(receipt.review_reasons))
+        if db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
+            new.status = "review"
+            new.review_reasons.append(f"amended after a reviewer decided revision {old.revision}: "
+                                      f"the session closed again at t={receipt.exit_stamp:.1f} s")
+        cur = db.execute("UPDATE receipts SET exit_stamp=?, status=?, confidence=?, receipt=?, issued_at=? "
+                         "WHERE token=? AND exit_stamp < ?",  # a second bridge amending at once finds it done
+                         (new.exit_stamp, new.status, new.confidence, receipt_to_json(new), time.time(), new.session_token,
+                          new.exit_stamp))
+        if cur.rowcount != 1:
+            return None
+        db.execute("UPDATE outbox SET delivered_at=NULL, attempts=0, next_try=0, last_error=NULL WHERE token=?",
+                   (new.session_token,))
+        return new
 
     def receipt(self, token: str) -> Receipt | None:
         rows = self._query("SELECT receipt FROM receipts WHERE token=?", (token,))

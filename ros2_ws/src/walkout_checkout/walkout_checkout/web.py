@@ -59,7 +59,8 @@ function render(s) {
   document.getElementById('lines').innerHTML = rows || '<tr><td colspan="3">Your basket is empty</td></tr>';
   document.getElementById('total').textContent = money(s.total_cents, s.currency);
   const st = document.getElementById('status');
-  if (s.receipt) st.textContent = s.receipt.status === 'approved' ? 'Receipt: charged ' + money(s.receipt.total_cents, s.currency)
+  const word = s.receipt && s.receipt.revision > 1 ? 'Receipt updated' : 'Receipt';
+  if (s.receipt) st.textContent = s.receipt.status === 'approved' ? word + ': charged ' + money(s.receipt.total_cents, s.currency)
       : 'Receipt held: a person is checking your basket';
   else st.textContent = 'Shopping: your basket updates as you pick';
   st.dataset.status = s.receipt ? s.receipt.status : 'open';
@@ -115,7 +116,8 @@ class CheckoutWeb:
         basket = self.db.basket(token)
         if basket is None:
             return None
-        receipt = self.db.receipt(token)
+        # a group member came in after the receipt: shopping again until it is amended
+        receipt = None if basket.open else self.db.receipt(token)
         lines = receipt.lines if receipt and receipt.status == "approved" else basket.lines
         out = {"version": self.db.session_version(token), "open": basket.open, "currency": basket.currency,
                "lines": [{"sku": ln.sku, "name": ln.name, "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents}
@@ -123,7 +125,8 @@ class CheckoutWeb:
                "total_cents": sum(ln.quantity * ln.unit_price_cents for ln in lines), "flagged": bool(self.db.flagged(token)),
                "receipt": None}
         if receipt:
-            out["receipt"] = {"status": receipt.status, "total_cents": receipt.total_cents, "items": receipt.to_contract()["items"]}
+            out["receipt"] = {"status": receipt.status, "total_cents": receipt.total_cents, "items": receipt.to_contract()["items"],
+                              "revision": receipt.revision}
         return out
 
     def wait_change(self, token: str, since: int, timeout: float = LONG_POLL_S) -> dict | None:
@@ -273,7 +276,8 @@ class CheckoutWeb:
             f'{lines}</table><p><input name="note" placeholder="note" size="40"></p>'
             f'<p><button id="approve" type="submit">Confirm and issue receipt</button></p></form>')
         body = (f"<p><a href='/review'>Queue</a> · signed in as {esc(reviewer)}</p><h2>Session {esc(token)}</h2>"
-                f"<p>Confidence {receipt.confidence:.3f}, exit at {receipt.exit_stamp:.2f} s</p>"
+                f"<p>Confidence {receipt.confidence:.3f}, exit at {receipt.exit_stamp:.2f} s"
+                f"{f', revision {receipt.revision} (the group came back in after its receipt)' if receipt.revision > 1 else ''}</p>"
                 f"<ul id='reasons'>{''.join(f'<li>{esc(r)}</li>' for r in receipt.review_reasons)}</ul>{form}"
                 f"<h3>Timeline</h3><table>{rows or '<tr><td>No evidence kept</td></tr>'}</table><h3>At those moments</h3>{pictures}"
                 f"<h3>Decisions</h3><ul>{decisions}</ul>")

@@ -167,6 +167,9 @@ class Receipt:
     lines: list[BasketLine]
     currency: str
     review_reasons: list[str] = field(default_factory=list)
+    # 1; each later one amends it: the session closed again (a shopper of its group came in
+    # after its receipt was issued), and the latest revision is the receipt
+    revision: int = 1
 
     @property
     def total_cents(self) -> int:

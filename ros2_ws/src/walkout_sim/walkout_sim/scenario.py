@@ -197,6 +197,17 @@ def group_token(store: Store, catalog: Catalog, seed: int = 3) -> Scenario:
     return Scenario("group_token", seed, [s1, s2], 0.0, kind="group", store=store, catalog=catalog)
 
 
+def group_late(store: Store, catalog: Catalog, seed: int = 5) -> Scenario:
+    """A group whose first member walks in and straight out again before the second one
+    comes in on the same token and takes two items: one receipt, with both (amended)."""
+    plates = [p.id for p in store.plates if len(catalog.stocked_on(p.id)) == 1]
+    a, b = plates[1], plates[-2]
+    g, x = _gates(store, "entry")[0], _gates(store, "exit")[0]
+    s1 = Shopper("p0", "tok-late", 1.0, 1.7, 1.3, [], g, x)
+    s2 = Shopper("p1", "tok-late", 9.0, 1.6, 1.0, [Action(a, _sku_on(catalog, a), 1), Action(b, _sku_on(catalog, b), 1)], g, x)
+    return Scenario("group_late", seed, [s1, s2], 0.0, kind="group", store=store, catalog=catalog)
+
+
 def handover(store: Store, catalog: Catalog, seed: int = 4) -> Scenario:
     """Ann takes an item and hands it to Bob (another token); Bob also takes one himself.
     The handed item stays on Ann's receipt (the billing rule)."""
@@ -208,7 +219,8 @@ def handover(store: Store, catalog: Catalog, seed: int = 4) -> Scenario:
     return Scenario("handover", seed, [ann, bob], 0.0, kind="handover", store=store, catalog=catalog)
 
 
-NAMED = {"single_shopper": single_shopper, "two_shoppers": two_shoppers, "group_token": group_token, "handover": handover}
+NAMED = {"single_shopper": single_shopper, "two_shoppers": two_shoppers, "group_token": group_token, "group_late": group_late,
+         "handover": handover}
 
 
 @dataclass

@@ -109,6 +109,9 @@ def test_blackout_rebinds_the_right_session():
     rivals = {s.session_token: s.rivals for s in tr.snapshots() if s.state == CONFIRMED}
     assert set(rivals["near-gate"]) == {"far"} and set(rivals["far"]) == {"near-gate"}
     assert 0.25 < rivals["near-gate"]["far"] < 0.5 and rivals["far"]["near-gate"] == rivals["near-gate"]["far"]
+    # the doubt begins when they went unseen: what each took before is its own
+    since = {s.session_token: s.rival_since for s in tr.snapshots() if s.state == CONFIRMED}
+    assert 4.9 <= since["near-gate"]["far"] == since["far"]["near-gate"] <= 5.0
 
 
 def test_history_interpolates_and_grows_uncertainty():

@@ -714,8 +714,9 @@ class Tracker:
         saw which): each other one's session is a rival of the member's, and the other way."""
         for o in lost:
             if o is not member:
-                member.add_rival(o.token, 1.0 / len(lost))
-                o.add_rival(member.token, 1.0 / len(lost))
+                since = min(member.last_seen, o.last_seen)  # what they did while seen is theirs
+                member.add_rival(o.token, 1.0 / len(lost), since)
+                o.add_rival(member.token, 1.0 / len(lost), since)
 
     def _close_untracked(self, gate: Gate, stamp: float, leaver: _Track | None = None) -> list[SessionClosed]:
         """An EXIT nobody tracked made, or an unbound track: the oldest open session whose
@@ -784,8 +785,9 @@ class Tracker:
         tr.rivals, tr.rival_since = dict(old.rivals), dict(old.rival_since)
         for w, (_, other) in zip(weights, cands, strict=True):
             if other is not old and w >= self.p.rival_min_p:
-                tr.add_rival(other.token, float(w))
-                other.add_rival(old.token, float(w))
+                since = min(old.last_seen, other.last_seen)  # what they did while seen is theirs
+                tr.add_rival(other.token, float(w), since)
+                other.add_rival(old.token, float(w), since)
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
 
