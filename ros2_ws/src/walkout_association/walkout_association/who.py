@@ -96,7 +96,7 @@ class WhoParams:
     # arm" at 0.994 and 0.996, beside 14 events where such a shopper stood by a lone actor.
     # Farther out the share falls e-fold every hidden_arm_falloff_m: beside another's arm in
     # the single-actor events of six suites, 3 of 21 such shoppers within 0.3 m were the
-    # actor, 0 of 62 at 0.3-0.45 m, 2 of 282 at 0.45-0.8 m. The likelihood of a fall-off to
+    # actor, 0 of 62 at 0.3-0.45 m, 2 of 280 at 0.45-0.8 m. The likelihood of a fall-off to
     # a floor is within 0.5 of its best from 20 per metre on; the gentlest of those is
     # taken (11 per metre, also near the best, would expect 3.7 actors where there were 0).
     hidden_arm_m: float = 0.3
