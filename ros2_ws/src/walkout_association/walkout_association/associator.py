@@ -902,8 +902,9 @@ class Associator:
     def _rivals(self, token: str, counts: Counter, sku: str | None = None) -> dict[str, float]:
         """The sessions `token`'s shoppers may belong to instead (the tracker's rivals) whose
         swap would change the bill (or its `sku` line): not those closed with the same. A
-        doubt that began part way (two shoppers who met, or were lost from view) moves only what came after: not
-        those whose items since then are the same (none, when they met on their way out)."""
+        doubt that began part way (two shoppers who met, or were lost from view) moves only
+        what came after: not those whose items since then are the same (none, when they met
+        on their way out)."""
         out = {}
         for other, p in self.watcher.rivals.get(token, {}).items():
             rival = self.sessions.get(other)

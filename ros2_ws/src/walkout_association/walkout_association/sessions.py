@@ -3,8 +3,8 @@
 The live association node only sees /tracking/tracks, so the offline replay uses the
 same watcher on the tracker's snapshots: a session opens when a token is first bound
 to a track and closes when every track bound to it has exited; it opens again when one
-more track is bound to it later. Each track's exit time
-is kept: an item stays billed once the person who took it has left (billing rule).
+more track is bound to it later. Each track's exit time is kept: an item stays billed
+once the person who took it has left (billing rule).
 """
 
 from __future__ import annotations

@@ -92,8 +92,9 @@ class TrackSnapshot:
     hands: list[np.ndarray] = field(default_factory=list)
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
     # A rival's doubt may begin part way through the visit (two shoppers who met and may
-    # have swapped tracks then): rival -> when; a swap moves only what came after. A rival
-    # not named here is doubtful over the whole visit (a swapped entry).
+    # have swapped tracks then, or who were lost from view together): rival -> when; a swap
+    # moves only what came after. A rival not named here is doubtful over the whole visit
+    # (a swapped entry).
     rival_since: dict[str, float] = field(default_factory=dict)
     # Since a detection last matched it: its position since is predicted, its hands are
     # that detection's (a coasting track's hands are old news).

@@ -225,6 +225,13 @@ class _Track:
             self.rival_since[token] = min(self.rival_since.get(token, math.inf), since)
 
 
+def _rivals_of_each_other(a: _Track, b: _Track, p: float, since: float = -math.inf) -> None:
+    """Each of two tracks may carry the other's shopper (a swapped entry, a meeting, an
+    occlusion): each session names the other its rival, p likely, from `since` on."""
+    a.add_rival(b.token, p, since)
+    b.add_rival(a.token, p, since)
+
+
 def _seen(dets: list[PersonDetection], k: int | None) -> swaps.Seen:
     """Detection k as a swap shadow weighs it (head place, height); None for none."""
     return None if k is None else (dets[k].head[:2].astype(float), float(dets[k].height_m))
@@ -405,8 +412,7 @@ class Tracker:
         by_id = {tr.id: tr for tr in self.tracks}
         a, b = by_id.get(key[0]), by_id.get(key[1])
         if a is not None and b is not None:  # a swap moves only what came after they met
-            a.add_rival(b.token, p, enc.since)
-            b.add_rival(a.token, p, enc.since)
+            _rivals_of_each_other(a, b, p, enc.since)
 
     def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
         """What each track pays for the spread its place gained since its last match: the
@@ -632,8 +638,7 @@ class Tracker:
             if abs(o_stamp - stamp) > 2 * self._swap_s:
                 continue
             if abs(stamp - o.crossed_at(gate, self.p.entry_walk_mps)) <= self._swap_s and abs(o_stamp - crossed) <= self._swap_s:
-                tr.add_rival(o.token, 0.5)
-                o.add_rival(tr.token, 0.5)
+                _rivals_of_each_other(tr, o, 0.5)
 
     def _exit(self, gate: Gate, stamp: float) -> list[SessionClosed]:
         """Marks the track that made an EXIT: one seen crossing the line outward within the
@@ -714,9 +719,8 @@ class Tracker:
         saw which): each other one's session is a rival of the member's, and the other way."""
         for o in lost:
             if o is not member:
-                since = min(member.last_seen, o.last_seen)  # what they did while seen is theirs
-                member.add_rival(o.token, 1.0 / len(lost), since)
-                o.add_rival(member.token, 1.0 / len(lost), since)
+                # what they did while seen is theirs
+                _rivals_of_each_other(member, o, 1.0 / len(lost), min(member.last_seen, o.last_seen))
 
     def _close_untracked(self, gate: Gate, stamp: float, leaver: _Track | None = None) -> list[SessionClosed]:
         """An EXIT nobody tracked made, or an unbound track: the oldest open session whose
@@ -785,9 +789,8 @@ class Tracker:
         tr.rivals, tr.rival_since = dict(old.rivals), dict(old.rival_since)
         for w, (_, other) in zip(weights, cands, strict=True):
             if other is not old and w >= self.p.rival_min_p:
-                since = min(old.last_seen, other.last_seen)  # what they did while seen is theirs
-                tr.add_rival(other.token, float(w), since)
-                other.add_rival(old.token, float(w), since)
+                # what they did while seen is theirs (tr carries old's token and doubts on)
+                _rivals_of_each_other(tr, other, float(w), min(old.last_seen, other.last_seen))
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
 
