@@ -54,6 +54,18 @@ def test_a_group_member_coming_in_after_the_first_left_amends_the_receipt(tmp_pa
     assert pipeline.checkout.db.receipt("tok-late").revision == 2
 
 
+def test_a_group_member_coming_in_as_the_first_leaves_gets_one_receipt(tmp_path):
+    # The second member's ENTRY comes 0.7 s before the first member's EXIT, while the
+    # tracker still waits to bind it: the session waits for that member instead of
+    # closing, so its one receipt is issued once, with both items, never amended.
+    doc, truth, pipeline, _ = run(tmp_path, NANO, "group_overlap", SensorConfig(depth_hz=10.0))
+    assert truth["tracks"]["p1"]["points"][0][0] < truth["tracks"]["p0"]["points"][-1][0]  # both inside at once
+    score = score_receipts(doc, truth)
+    assert score.approved_correct == score.sessions == 1, (score.summary(), doc)
+    (receipt,) = pipeline.receipts
+    assert receipt.revision == 1 and len(receipt.lines) == 2 and len(pipeline.receipt_delays) == 1
+
+
 def test_a_different_store_layout_runs_unchanged(tmp_path):
     sensors = SensorConfig(depth_hz=15.0, depth_encoding="32FC1", depth_size=(200, 150))
     doc, truth, _, _ = run(tmp_path, CORNER, "two_shoppers", sensors)

@@ -169,12 +169,13 @@ def test_two_shoppers_taking_at_once_share_the_units(store, catalog):
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
 
 
-def _beside_a_reach(store, catalog, b_xy):
-    """A reaches into the water plate from 0.45 m (4-6 s); B stands at b_xy, no arm seen."""
+def _beside_a_reach(store, catalog, b_xy, b_hand=None):
+    """A reaches into the water plate from 0.45 m (4-6 s); B stands at b_xy, with an arm
+    tip at b_hand meanwhile (none seen if None)."""
     a = make(store, catalog)
     for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
         a.history.add(s)
-    for s in standing("B", "tok-b", 0.0, 8.0, b_xy):
+    for s in standing("B", "tok-b", 0.0, 8.0, b_xy, hand_at=b_hand, hand_from=4.0, hand_to=6.0):
         a.history.add(s)
     return a
 
@@ -211,6 +212,18 @@ def test_a_shopper_at_the_plate_with_no_arm_seen_may_have_taken_one_of_two(store
     a = _beside_a_reach(store, catalog, (2.4, 1.8))
     a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
     assert a.basket("tok-b").confidence > 0.98
+
+
+def test_a_shopper_whose_arm_is_seen_at_the_plate_beside_has_no_hidden_arm_here(store, catalog):
+    # The fresh suite's knock 13244: a shopper close to the plate's front, with no arm seen
+    # at it, reached into another plate meanwhile (its arm seen there). Its arm is not the
+    # one hidden under its head at this plate: "one bottle each" weighs nothing.
+    a = _beside_a_reach(store, catalog, (2.4, 1.8), b_hand=(2.6, 2.0, 1.0))  # at the cola plate beside
+    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    shared = sum(h.probability for h in a.last_record.hypotheses if sorted(h.effects()) == ["tok-a", "tok-b"])
+    assert a.last_record.best.effects() == {"tok-a": {WATER: 2}} and shared < 0.005
+    b = next(c for c in a.last_record.candidates if c.session_token == "tok-b")
+    assert b.hand_distance_m > 0.15  # not at the water plate
 
 
 def _holding_soup(store, catalog):
@@ -538,6 +551,29 @@ def test_a_group_member_coming_in_after_the_others_left_opens_the_session_again(
     assert [(ln.sku, ln.quantity) for ln in last[0].lines] == [(WATER, 1)]
     # a track bound only as it leaves (it exits in the snapshot that binds it) is no new visit
     assert a.observe_tracks([snap("C", "grp", 21.0, (5.0, 0.1), state=EXITED)]) == []
+
+
+def test_a_session_waits_for_a_group_members_entry_before_it_closes(store, catalog):
+    # B's ENTRY came (the tracker waits to bind it) just before A, the only member bound
+    # so far, walks out: the session stays open, and closes once, when B leaves.
+    a = make(store, catalog)
+    a.observe_tracks([snap("A", "grp", 0.0, (1.0, 0.5))])
+    assert a.observe_tracks([snap("A", "grp", 3.0, (5.0, 0.1), state=EXITED)], waiting=["grp"]) == []
+    assert a.observe_tracks([], waiting=["grp"]) == [] and "grp" in a.held
+    assert a.observe_tracks([snap("B", "grp", 3.9, (1.0, 0.5))]) == []  # bound: the session never closed
+    assert a.basket("grp").open and "grp" not in a.held
+    last = a.observe_tracks([snap("B", "grp", 9.0, (5.0, 0.1), state=EXITED)])
+    assert len(last) == 1 and not last[0].open and last[0].stamp == 9.0
+    # an ENTRY that finds no track (it expires): the session closes at the exit of the last one seen
+    a.observe_tracks([snap("C", "solo", 10.0, (1.0, 0.5))])
+    assert a.observe_tracks([snap("C", "solo", 12.0, (5.0, 0.1), state=EXITED)], waiting=["solo"]) == []
+    gone = a.observe_tracks([], waiting=[])
+    assert len(gone) == 1 and not gone[0].open and gone[0].stamp == 12.0
+    # nor does a tracker that never says the ENTRY bound or expired hold it past exit_wait_s
+    a.observe_tracks([snap("D", "stuck", 13.0, (1.0, 0.5))])
+    assert a.observe_tracks([snap("D", "stuck", 14.0, (5.0, 0.1), state=EXITED)], waiting=["stuck"]) == []
+    late = a.observe_tracks([snap("E", "other", 18.5, (1.0, 0.5))], waiting=["stuck"])
+    assert [(b.session_token, b.open, b.stamp) for b in late] == [("other", True, 18.5), ("stuck", False, 14.0)]
 
 
 def test_a_restarted_associator_carries_the_basket_on(store, catalog):

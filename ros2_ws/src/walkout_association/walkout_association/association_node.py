@@ -62,10 +62,11 @@ class AssociationNode(WarnOnce, Node):
     def on_tracks(self, msg: wm.TrackArray) -> None:
         try:
             snaps = msgconv.track_snapshots(msg)
+            waiting = msgconv.waiting_tokens(msg)
         except (ValueError, AttributeError) as exc:
             self.warn_once(f"skipped a bad message on /tracking/tracks: {exc}")
             return
-        for b in self.core.observe_tracks(snaps):
+        for b in self.core.observe_tracks(snaps, waiting):
             self.publish_basket(b)
         if snaps:
             self.core.prune(max(s.stamp for s in snaps))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
@@ -90,6 +91,8 @@ class _OwnParams:
     # decided only once the new level has held, up to settle_max_s) may have changed it: the
     # session closes once that plate has settled, or exit_wait_s after the exit at most
     # (then to review). A plate no longer reported disturbed for disturbed_timeout_s is not.
+    # Closing also waits, as long at most, for a group member whose ENTRY came and waits
+    # for its track (it binds 1.3 s after its stamp, or expires after 3).
     exit_wait_s: float = 4.0
     disturbed_timeout_s: float = 1.0
     settle_grace_s: float = 0.3
@@ -274,7 +277,8 @@ class Associator:
         self._seen_events: set[str] = set()
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
         self.disturbed: dict[str, Disturbance] = {}  # plate id -> its unsettled change
-        self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach
+        self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach, or an ENTRY
+        self.waiting: set[str] = set()  # sessions with an ENTRY still waiting for its shopper's track (the tracker's)
         # track id -> (plate, stamp, p) of changes it may have made while no session claimed it
         self.unbound_acts: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
         self.now = -math.inf  # the latest stamp seen
@@ -306,10 +310,13 @@ class Associator:
         session.reasons.extend(r for r in basket.review_reasons if r not in session.reasons and not r.startswith("low confidence"))
         return True
 
-    def observe_tracks(self, snaps: list[TrackSnapshot]) -> list[Basket]:
-        """Feeds the track history; returns baskets of sessions opened or closed now."""
+    def observe_tracks(self, snaps: list[TrackSnapshot], waiting: Iterable[str] = ()) -> list[Basket]:
+        """Feeds the track history; returns baskets of sessions opened or closed now.
+        `waiting`: the sessions with an ENTRY still waiting for its shopper's track (the
+        tracker's `waiting_tokens`): one whose members all left waits for that member."""
         for s in snaps:
             self.history.add(s)
+        self.waiting = set(waiting)
         new, closed = self.watcher.observe(snaps)
         self.now = max([self.now, *(s.stamp for s in snaps)])
         out = []
@@ -330,7 +337,10 @@ class Associator:
                 self.open_session(token, stamp)  # bound only as they left: billed to nobody then
                 self.sessions[token].reasons.append(f"plate {plate_id} changed at t={t:.1f} s, maybe by this session's shopper "
                                                     f"before the session claimed their track (p {pr:.2f})")
-            if self._disturbed_in_reach(token, stamp):
+            if token in self.waiting or self._disturbed_in_reach(token, stamp):
+                # Wait for the plate to settle, or for the group member whose ENTRY waits
+                # for its track (bound 1.3 s after the stamp at the earliest): bound, the
+                # member keeps the session open, no receipt issued (and amended) meanwhile.
                 self.held[token] = stamp
                 continue
             b = self.close_session(token, stamp)
@@ -390,7 +400,9 @@ class Associator:
 
     def _release(self, final: bool = False) -> list[Basket]:
         """Forgets plates no longer reported disturbed; closes the held sessions whose plates
-        have settled, or that waited exit_wait_s (or all, if `final`), those to review."""
+        have settled and whose ENTRYs found their tracks or expired, or that waited
+        exit_wait_s (or all, if `final`), those with a plate still disturbed to review (a
+        member whose ENTRY binds later opens the session again: an amended receipt)."""
         p = self.params
         for plate_id in [k for k, d in self.disturbed.items()
                          if self.now - d.seen > (p.settle_grace_s if d.settled else p.disturbed_timeout_s)]:
@@ -398,7 +410,7 @@ class Associator:
         out = []
         for token, stamp in list(self.held.items()):
             busy = self._disturbed_in_reach(token, stamp)
-            if busy and not final and self.now - stamp <= p.exit_wait_s:
+            if (busy or token in self.waiting) and not final and self.now - stamp <= p.exit_wait_s:
                 continue
             del self.held[token]
             if busy:

@@ -99,6 +99,8 @@ class WhoParams:
     # actor, 0 of 62 at 0.3-0.45 m, 2 of 280 at 0.45-0.8 m. The likelihood of a fall-off to
     # a floor is within 0.5 of its best from 20 per metre on; the gentlest of those is
     # taken (11 per metre, also near the best, would expect 3.7 actors where there were 0).
+    # Not for a shopper whose arm tip was seen at another plate (stacked over this one,
+    # beside it) during the change: that arm reached there, not under its head here.
     hidden_arm_m: float = 0.3
     hidden_arm_share: float = 30.0
     hidden_arm_falloff_m: float = 0.05
@@ -187,6 +189,7 @@ class ArmEvidence:
     looks: int = 0  # looks at the track during the change
     near_looks: frozenset[int] = frozenset()  # of those, the ones (look_s bins) with an arm tip at this plate (front and height)
     unseen: bool = False  # not seen during the whole change (lost, or coasting past stale_s)
+    elsewhere: bool = False  # an arm tip of it seen at another plate (stacked over this one, beside it) during the change
 
     @property
     def near(self) -> int:
@@ -206,7 +209,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
     near: set[int] = set()
-    unseen = False
+    unseen = elsewhere = False
     z = float(plate.center[2])
     for s in snaps:
         if not t0 <= s.stamp <= t1:
@@ -216,6 +219,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             continue
         k = int((s.stamp - t0) // p.look_s)
         hands = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
+        elsewhere = elsewhere or len(hands) < len(s.hands)
         looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, hands, p))  # any view of the look that shows the arm
         if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in hands):
             near.add(k)
@@ -225,7 +229,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
     shown = [r for r in ratios if r > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near))
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near), elsewhere=elsewhere)
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
@@ -368,9 +372,10 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         # A part beside another actor is weighed on its arm alone, but a shopper walking by
         # takes no part either: the share carries the choice's walking term too. One seen
         # standing near the plate's front with no arm there may have its arm under its
-        # head: its case for a part is at least `hidden_arm_share`, whatever its looks say.
+        # head: its case for a part is at least `hidden_arm_share`, whatever its looks say;
+        # not one whose arm was seen at another plate meanwhile (reaching there, not here).
         share = f.reach * math.exp(ev.share_log_ratio + params.w_head_speed * min(f.speed, HEAD_SPEED_MAX_MPS))
-        if not ev.near and not ev.unseen:
+        if not ev.near and not ev.unseen and not ev.elsewhere:
             share = max(share, hidden_arm_share(x[4], params))
         scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood

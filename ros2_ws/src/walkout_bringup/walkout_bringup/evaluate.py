@@ -179,6 +179,7 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         "missed_events": missed,
         "speed": timing["speed"],
         "receipt_delays": pipeline.receipt_delays,
+        "amended": sorted(r.session_token for r in pipeline.receipts if r.revision > 1),  # issued again: back open after it
         "units_per_act": units_per_act(truth["events"]),
     }
 
@@ -192,7 +193,14 @@ def receipt_delay_line(delays: list[float]) -> str:
     late = sum(x > 1.0 for x in d)
     return (f"Exit to receipt (sensor time, {len(d)} receipts): median {d[len(d) // 2]:.2f} s, "
             f"95th percentile {d[min(int(0.95 * len(d)), len(d) - 1)]:.2f} s, longest {d[-1]:.2f} s; {late} later than 1 s "
-            "(waiting for a plate in reach to settle).")
+            "(waiting for a plate in reach to settle, or for a group member's ENTRY to bind).")
+
+
+def amended_line(results: list[dict]) -> str:
+    """Which receipts were issued again (a session back open after its receipt: a group
+    member bound to the token after the others had left)."""
+    amended = [f"{r['case']['kind']} {r['case']['seed']} {token}" for r in results for token in r.get("amended", [])]
+    return f"Receipts amended: {len(amended)}" + (f" ({', '.join(amended)})." if amended else ".")
 
 
 def units_per_act(truth_events: list[dict]) -> list[int]:
@@ -259,8 +267,8 @@ def _rates(sessions: list[dict], threshold: float, slope: float = 1.0, offset: f
     return len(sessions), ok, wrong, review
 
 
-def _calibration_lines(name: str, rel: Reliability, n: int) -> str:
-    return f"{name} over {n}: expected calibration error {rel.ece:.3f}, Brier score {rel.brier:.3f}"
+def _calibration_lines(name: str, rel: Reliability, n: int, what: str) -> str:
+    return f"{name} over {n} {what}: expected calibration error {rel.ece:.3f}, Brier score {rel.brier:.3f}"
 
 
 def write_report(results: list[dict], out: Path, wall: float, fit: bool = False) -> str:
@@ -319,11 +327,12 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
     speeds = sorted(r["speed"] for r in results)
     lines += [
         "",
-        _calibration_lines("Receipt confidence calibration", rel, len(sessions)) + " closed sessions (plot: calibration.png).",
-        _calibration_lines("Plate event calibration (P of the recorded reading)", ev_rel, len(ev_pairs)) + " events (events.png).",
+        _calibration_lines("Receipt confidence calibration", rel, len(sessions), "closed sessions") + " (plot: calibration.png).",
+        _calibration_lines("Plate event calibration (P of the recorded reading)", ev_rel, len(ev_pairs), "events") + " (events.png).",
         f"Approval threshold from a silent error costing {COST_SILENT_ERROR:.0f} reviews: p > {thr:.2f}.",
         f"Replay speed: median {speeds[len(speeds) // 2]:.1f}x real time.",
         receipt_delay_line([d for r in results for d in r.get("receipt_delays", [])]),
+        amended_line(results),
         "",
         "![calibration](calibration.png) ![events](events.png)",
     ]

@@ -190,7 +190,7 @@ class Pipeline:
 
     def _tracks_changed(self) -> None:
         snaps = self.tracker.snapshots()
-        for b in self.associator.observe_tracks(snaps):
+        for b in self.associator.observe_tracks(snaps, self.tracker.waiting_tokens()):
             self._basket(b)
         self.associator.prune(self.now)
         if self.now - self._last_logged >= 0.1:

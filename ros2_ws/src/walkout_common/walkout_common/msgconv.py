@@ -155,6 +155,11 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
     return out
 
 
+def waiting_tokens(msg: Any) -> list[str]:
+    """A walkout_msgs/TrackArray's sessions whose ENTRY still waits for its shopper's track."""
+    return [str(t) for t in msg.waiting_tokens]
+
+
 def product_observation(msg: Any) -> ProductObservation:
     return ProductObservation(
         stamp=stamp_to_sec(msg.header.stamp),

@@ -27,7 +27,7 @@ def walk(a, b, t0, t1, t):
 
 def test_one_shopper_is_bound_at_entry_and_closed_at_exit():
     tr = Tracker(STORE, seed=1)
-    closed = []
+    closed, waiting = [], []
     for k in range(400):
         t = k * 0.05
         if t < 10:
@@ -35,6 +35,7 @@ def test_one_shopper_is_bound_at_entry_and_closed_at_exit():
         else:
             pos = walk((3.0, 1.5), (5.0, -0.6), 10, 20, t)
         tr.update(frame(t, [pos]))
+        waiting.append((round(t, 2), tr.waiting_tokens()))
         if abs(t - 0.85) < 0.025:
             tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tok-1"))
         if abs(t - 19.0) < 0.025:
@@ -43,6 +44,8 @@ def test_one_shopper_is_bound_at_entry_and_closed_at_exit():
     ids = set(tr.history.window(0, 30))
     assert len(ids) == 1
     assert [c.token for c in closed] == ["tok-1"]
+    # the ENTRY waits for its track (the association holds the session's close meanwhile), then binds
+    assert {t for t, w in waiting if w == ["tok-1"]} == {round(0.9 + 0.05 * k, 2) for k in range(26)}
     snaps = tr.snapshots()
     assert all(s.session_token == "tok-1" for s in snaps)
 
@@ -112,6 +115,34 @@ def test_blackout_rebinds_the_right_session():
     # the doubt begins when they went unseen: what each took before is its own
     since = {s.session_token: s.rival_since for s in tr.snapshots() if s.state == CONFIRMED}
     assert 4.9 <= since["near-gate"]["far"] == since["far"]["near-gate"] <= 5.0
+
+
+def test_a_person_seen_again_keeps_their_height():
+    # Like the blackout above, but the near-gate shopper is 1.95 m tall and the far one
+    # 1.60 m; after 4 s unseen the tall one shows up where the short one was more likely
+    # to walk (the dark suite's 21132: a rebinding by place alone swapped two sessions).
+    def seen(t, people):
+        return DetectionFrame(t, "depth1", [PersonDetection(np.array([x + RNG.normal(0, 0.02), y + RNG.normal(0, 0.02), h]), h)
+                                            for x, y, h in people])
+
+    tr = Tracker(STORE, seed=4)
+    for k in range(100):
+        t = k * 0.05
+        tr.update(seen(t, [(*walk((1.0, -0.6), (2.0, 1.5), 0, 5, t), 1.95), (4.5, 3.4, 1.60)]))
+        if abs(t - 0.6) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tall"))
+    short = [x for x in tr.tracks if x.token == ""][0]
+    short.token = "short"
+    tr.sessions.bind("short", short.id)
+    for k in range(80):
+        tr.advance(5.0 + k * 0.05)
+    for k in range(40):
+        t = 9.0 + k * 0.05
+        tr.update(seen(t, [(4.4, 2.4, 1.95), (3.3, 1.6, 1.60)]))  # each where the other was likelier to walk
+    by_place = {(round(s.position[0]), round(s.position[1], 1)): s.session_token for s in tr.snapshots() if s.state == CONFIRMED}
+    assert by_place == {(4, 2.4): "tall", (3, 1.6): "short"}
+    rivals = {s.session_token: s.rivals for s in tr.snapshots() if s.state == CONFIRMED}
+    assert 0.0 < rivals["tall"]["short"] < 0.1  # the place still says a little
 
 
 def test_history_interpolates_and_grows_uncertainty():

@@ -89,7 +89,7 @@ def test_tracks_bind_at_entry_exit_and_bad_messages_are_skipped():
 
 
 def test_rival_sessions_and_staleness_travel_in_the_track_message():
-    from walkout_common.msgconv import BadMessageError, track_snapshots
+    from walkout_common.msgconv import BadMessageError, track_snapshots, waiting_tokens
     from walkout_common.types import CONFIRMED, TrackSnapshot
     from walkout_tracking.tracker_node import tracks_msg
 
@@ -101,6 +101,8 @@ def test_rival_sessions_and_staleness_travel_in_the_track_message():
     assert back.unseen_s == 0.375
     [plain] = track_snapshots(tracks_msg([TrackSnapshot("t2", "tok-d", CONFIRMED, 3.0, np.zeros(3), np.zeros(2), np.eye(2))], 3.0))
     assert plain.rivals == {}
+    assert waiting_tokens(tracks_msg([snap], 3.0, ["tok-e"])) == ["tok-e"]  # a member's ENTRY waiting for its track
+    assert waiting_tokens(tracks_msg([snap], 3.0)) == []
     bad = tracks_msg([snap], 3.0)
     bad.tracks[0].rival_probabilities = [float("nan"), 0.1]
     with pytest.raises(BadMessageError, match="Track 't1': rival"):

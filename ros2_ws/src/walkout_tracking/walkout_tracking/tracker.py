@@ -6,8 +6,8 @@ false velocity sent them off, where they last stood), and deleted later. A track
 a session token when it crosses an entry gate at the time of that gate's ENTRY event,
 and EXITED by an EXIT event at an exit gate. A track born away from any entry gate (or
 one no ENTRY claimed) is someone seen again after an occlusion: it inherits the session
-of the LOST track that could most plausibly have walked there (re-binding), and the
-ambiguity of that choice is reported in `rebinds`.
+of the LOST track that could most plausibly have walked there, its head at about that
+track's height (re-binding), and the ambiguity of that choice is reported in `rebinds`.
 
 A binding that may be wrong names its rivals: the other sessions whose shopper the track
 may be instead, with the probability of each (two shoppers who crossed one gate so close
@@ -119,6 +119,11 @@ class TrackerParams:
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
+    # A person seen again keeps their height: the reborn track's head height is compared
+    # with each LOST track's (hand-set: measured heads of one shopper standing agree within
+    # a few cm, but one bending to a low shelf reads 0.15-0.2 m lower, hence the floor).
+    rebind_height_std_m: float = 0.08
+    rebind_height_outlier: float = 0.2  # share of looks whose height says nothing (bending, half seen): uniform over 1 m
     rebind_retry_s: float = 5.0
     history_s: float = 30.0
     # Two confirmed tracks (both seen within lost_after_s) whose heads stay this close are
@@ -759,7 +764,9 @@ class Tracker:
 
     def _try_rebind(self, tr: _Track, t: float) -> None:
         """A track born away from every entry gate (or one no ENTRY claimed in time) is
-        someone seen again: it carries on the LOST track that most plausibly walked there."""
+        someone seen again: it carries on the LOST track that most plausibly walked there,
+        its head at about that track's height (a person keeps their height; one bending to a
+        low shelf reads lower)."""
         near_entry = self._near_entry(tr.born_xy)
         if near_entry and t - tr.born < self.p.binding_window_s:
             return  # its ENTRY may still come
@@ -774,7 +781,7 @@ class Tracker:
             d = float(np.linalg.norm(tr.born_xy - old.xy))
             if d <= reach:
                 sigma2 = self.p.rebind_margin_m**2 / 4 + (0.5 * gap) ** 2  # grows with the time unseen
-                cands.append((d * d / sigma2 + 2 * np.log(sigma2), old))
+                cands.append((d * d / sigma2 + 2 * np.log(sigma2) - 2 * np.log(self._same_height(tr.height, old.height)), old))
         if not cands:
             return
         scores = np.array([c for c, _ in cands])
@@ -794,9 +801,20 @@ class Tracker:
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
 
+    def _same_height(self, h: float, h_old: float) -> float:
+        """Likelihood (per metre) of a reborn head at height h for the person a LOST track
+        at h_old followed: close, or anywhere within a metre (bending, half seen)."""
+        sd, out = self.p.rebind_height_std_m, self.p.rebind_height_outlier
+        return (1.0 - out) * math.exp(-0.5 * ((h - h_old) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)) + out
+
     # ---- output -------------------------------------------------------------
     def snapshots(self) -> list[TrackSnapshot]:
         return [tr.snapshot(self.now) for tr in self.tracks if tr.state != TENTATIVE]
+
+    def waiting_tokens(self) -> list[str]:
+        """Sessions with an ENTRY still waiting for its shopper's track (a group member
+        coming in): they must not close yet, though every member bound so far has left."""
+        return sorted({p.token for p in self.sessions.pending})
 
     def unbound(self) -> list[UnboundTrack]:
         """Confirmed tracks no session claimed after their binding window: whatever they

@@ -86,13 +86,14 @@ class TrackerNode(WarnOnce, Node):
         self.publish()
 
     def publish(self) -> None:
-        self.pub.publish(tracks_msg(self.core.snapshots(), self.core.now))
+        self.pub.publish(tracks_msg(self.core.snapshots(), self.core.now, self.core.waiting_tokens()))
 
 
-def tracks_msg(snaps: list[TrackSnapshot], stamp: float) -> wm.TrackArray:
+def tracks_msg(snaps: list[TrackSnapshot], stamp: float, waiting: list[str] | None = None) -> wm.TrackArray:
     out = wm.TrackArray()
     msgconv.set_stamp(out.header.stamp, stamp)
     out.header.frame_id = "map"
+    out.waiting_tokens = list(waiting or [])
     for s in snaps:
         m = wm.Track(track_id=s.track_id, session_token=s.session_token, state=s.state)
         m.position.x, m.position.y, m.position.z = (float(v) for v in s.position)
