@@ -75,6 +75,11 @@ class SessionBook:
     def is_open(self, token: str) -> bool:
         return token in self.members and token not in self.closed
 
+    def waiting(self) -> set[str]:
+        """Tokens with an ENTRY still waiting for its person's track (someone of the group
+        is still coming in)."""
+        return {p.token for p in self.pending}
+
     def mark_exited(self, track_id: str, token: str, stamp: float) -> list[SessionClosed]:
         self.exited.add(track_id)
         return self.try_close(token, stamp)
@@ -82,7 +87,7 @@ class SessionBook:
     def try_close(self, token: str, stamp: float) -> list[SessionClosed]:
         if not token or not self.is_open(token):
             return []
-        if any(p.token == token for p in self.pending):
+        if token in self.waiting():
             return []  # someone of the group is still coming in
         if self.members[token] <= self.exited:
             self.closed.add(token)

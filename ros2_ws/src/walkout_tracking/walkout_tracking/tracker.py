@@ -736,8 +736,9 @@ class Tracker:
         guess, and what it did unbound was billed to nobody.)"""
         if leaver is not None:
             self._mark_exited(leaver, stamp)
+        waiting = self.sessions.waiting()
         for token, ids in self.sessions.members.items():
-            if not ids and self.sessions.is_open(token) and not any(p.token == token for p in self.sessions.pending):
+            if not ids and self.sessions.is_open(token) and token not in waiting:
                 kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
                 stand_in = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp, token=token)
                 self.tracks.append(stand_in)
@@ -814,7 +815,7 @@ class Tracker:
     def waiting_tokens(self) -> list[str]:
         """Sessions with an ENTRY still waiting for its shopper's track (a group member
         coming in): they must not close yet, though every member bound so far has left."""
-        return sorted({p.token for p in self.sessions.pending})
+        return sorted(self.sessions.waiting())
 
     def unbound(self) -> list[UnboundTrack]:
         """Confirmed tracks no session claimed after their binding window: whatever they
