@@ -8,7 +8,7 @@ import numpy as np
 from walkout_common.store import load_store
 from walkout_common.types import CONFIRMED, ENTRY, EXIT, EXITED, TENTATIVE, DetectionFrame, GateEvent, PersonDetection
 from walkout_tracking.history import TrackHistory
-from walkout_tracking.tracker import Tracker
+from walkout_tracking.tracker import Tracker, TrackerParams
 
 ROOT = Path(__file__).resolve().parents[4]
 STORE = load_store(ROOT / "calibration" / "nanostore" / "store.yaml")
@@ -143,6 +143,53 @@ def test_a_person_seen_again_keeps_their_height():
     assert by_place == {(4, 2.4): "tall", (3, 1.6): "short"}
     rivals = {s.session_token: s.rivals for s in tr.snapshots() if s.state == CONFIRMED}
     assert 0.0 < rivals["tall"]["short"] < 0.1  # the place still says a little
+
+
+def lost_then_seen_again(h_near, h_far, taken_over):
+    """Shopper "near" (h_near tall, bound at the gate) stands at (3.3, 1.6); "far" (h_far)
+    stands at (4.4, 2.4) and goes unseen from t=5 (a dark camera). At t=8 someone appears
+    at (4.4, 3.2), 0.8 m from where "far" stood, and is re-bound to "far". `taken_over`:
+    it is really
+    "near", who stepped there unseen while "far" stepped onto near's spot, where near's
+    track carries on with far's person."""
+    def seen(t, people):
+        return DetectionFrame(t, "depth1", [PersonDetection(np.array([x + RNG.normal(0, 0.02), y + RNG.normal(0, 0.02), h]), h)
+                                            for x, y, h in people])
+
+    tr = Tracker(STORE, seed=4)
+    for k in range(100):
+        t = k * 0.05
+        tr.update(seen(t, [(*walk((1.0, -0.6), (3.3, 1.6), 0, 4, t), h_near), (4.4, 2.4, h_far)]))
+        if abs(t - 0.6) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "near"))
+    far = [x for x in tr.tracks if x.token == ""][0]
+    far.token = "far"
+    tr.sessions.bind("far", far.id)
+    for k in range(60):  # far unseen
+        t = 5.0 + k * 0.05
+        tr.update(seen(t, [(3.3, 1.6, h_near)]))
+    for k in range(60):
+        t = 8.0 + k * 0.05
+        on_spot, reborn = (h_far, h_near) if taken_over else (h_near, h_far)
+        tr.update(seen(t, [(3.3, 1.6, on_spot), (4.4, 3.2, reborn)]))
+    assert [rb.token for rb in tr.rebinds] == ["far"]
+    return {s.session_token: s for s in tr.snapshots() if s.state == CONFIRMED}
+
+
+def test_a_track_that_took_over_a_lost_shoppers_person_is_found_by_the_heights():
+    # dark 21248 and 21015 (fresh suite 21000): the only LOST track was re-bound "for
+    # sure", but the reborn head had the other shopper's old height and that shopper's
+    # track now had the LOST one's: the two sessions had swapped
+    snaps = lost_then_seen_again(1.45, 1.85, taken_over=True)
+    assert snaps["far"].rivals["near"] > 0.9 and snaps["near"].rivals["far"] == snaps["far"].rivals["near"]
+    assert 4.9 <= snaps["far"].rival_since["near"] <= 5.0  # from when far went unseen
+    # heights that say nothing leave the prior's doubt; heights that agree with the
+    # re-binding leave almost none
+    snaps = lost_then_seen_again(1.75, 1.75, taken_over=True)
+    prior = TrackerParams().takeover_prior
+    assert abs(snaps["far"].rivals["near"] - prior / (1 + prior)) < 0.01
+    snaps = lost_then_seen_again(1.45, 1.85, taken_over=False)
+    assert snaps["far"].rivals.get("near", 0.0) < 0.005 and snaps["near"].rivals.get("far", 0.0) < 0.005
 
 
 def test_history_interpolates_and_grows_uncertainty():
