@@ -952,7 +952,8 @@ class Associator:
         for other, p in self._rivals(token, counts).items():
             if p >= self.params.rival_reason_p:
                 reasons.append(f"binding uncertain: this session's shopper may be session {other}'s (p {p:.2f}; "
-                               "entered too close in time to tell apart, seen again after an occlusion, or passed too close to tell apart)")
+                               "entered too close in time to tell apart, seen again after an occlusion (or taken for each other then), "
+                               "or passed too close to tell apart)")
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,

@@ -55,28 +55,31 @@ def test_error_and_reason_kinds():
     assert reason_kind("plate G1-S1-P2 still disturbed 4.0 s after the exit") == "plate still disturbed at the exit"
 
 
-def test_the_report_counts_reviews_calibration_delays_and_amended_receipts(tmp_path):
+def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebindings(tmp_path):
     from walkout_bringup.evaluate import write_report
 
-    def result(kind, seed, sessions, amended=()):
+    def result(kind, seed, sessions, amended=(), rebinds=()):
         exact = [s["exact"] for s in sessions]
         return {"case": {"kind": kind, "seed": seed, "round": 0, "store": "nanostore"},
                 "score": {"sessions": len(sessions), "approved_correct": sum(s["status"] == "approved" for s in sessions),
                           "review": sum(s["status"] == "review" for s in sessions), "tp": sum(exact), "fn": len(exact) - sum(exact)},
                 "tracks": {"MOTA": 0.9, "IDF1": 0.95, "HOTA": 0.9}, "sessions": sessions,
                 "events": [(s["confidence"], s["exact"]) for s in sessions], "choices": [], "wrong_events": [], "missed_events": 0,
-                "speed": 5.0, "receipt_delays": [0.01, 1.5][: len(sessions)], "amended": list(amended), "units_per_act": [1]}
+                "speed": 5.0, "receipt_delays": [0.01, 1.5][: len(sessions)], "amended": list(amended), "units_per_act": [1],
+                "rebinds": list(rebinds)}
 
     ok = {"token": "tok-0", "confidence": 0.99, "exact": True, "status": "approved", "raw": 0.99, "reasons": [], "blocking": False}
     held = {"token": "tok-1", "confidence": 0.6, "exact": False, "status": "review", "raw": 0.6,
             "reasons": ["low confidence 0.600 < 0.98"], "blocking": False}
-    text = write_report([result("groups", 7, [ok, held], amended=["tok-0"]), result("drift", 8, [ok])], tmp_path, 1.0)
+    text = write_report([result("groups", 7, [ok, held], amended=["tok-0"], rebinds=[(1.0, False), (0.5, True)]),
+                         result("drift", 8, [ok], rebinds=[(0.95, True)])], tmp_path, 1.0)
     assert "| groups | nanostore | 1 | 2 | 50.0% | 0.0% | 50.0% |" in text
     assert "Why 1 sessions went to review" in text and "- low confidence: 1" in text
     assert "Receipt confidence calibration over 3 closed sessions: expected calibration error" in text
     assert "Plate event calibration (P of the recorded reading) over 3 events: expected" in text
     assert "3 receipts): median 0.01 s" in text and "1 later than 1 s" in text
     assert "Receipts amended: 1 (groups 7 tok-0)." in text
+    assert "3 with a true shopper to check, 2 right; predicted P(right) 0.82 on average; of the 2 predicted at 0.9 or more, 1 right." in text
     assert (tmp_path / "report.md").read_text() in text and (tmp_path / "calibration.png").is_file()
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from walkout_bringup.track_metrics import track_metrics
+from walkout_bringup.track_metrics import rebind_truth, track_metrics
 
 
 def walk(tid, y, t0=0.0, t1=10.0, dt=0.1, offset=0.0):
@@ -69,3 +69,16 @@ def test_tracks_plot_is_drawn(tmp_path):
     out = tmp_path / "tracks.png"
     plot_tracks(store, truth, walk("a", 1.0, offset=0.05), str(out), "two shoppers, one tracked")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+def test_a_rebinding_is_checked_against_the_true_shopper_it_carries_on():
+    from walkout_tracking.sessions import Rebind
+
+    truth = walk("p1", 1.0) + walk("p2", 3.0)
+    # the track re-bound at t=5 as "tok-a" follows p2 (whose token is tok-b): wrong; the one
+    # re-bound as tok-b follows p2 too: right; one re-bound where nobody walks: not checked
+    pred = walk("t1", 3.0, 5, 10, offset=0.05) + walk("t2", 3.0, 5, 10, offset=-0.05) + walk("t3", 9.0, 5, 10)
+    rebinds = [Rebind("n1", "t1", "tok-a", 1.0, 5.0), Rebind("n2", "t2", "tok-b", 0.8, 5.0, takeover=0.5),
+               Rebind("n3", "t3", "tok-a", 1.0, 5.0)]
+    got = rebind_truth(rebinds, pred, truth, {"p1": "tok-a", "p2": "tok-b"})
+    assert got == [(1.0, False), (0.4, True)]

@@ -29,7 +29,7 @@ from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .score import Score, score_events, score_receipts
-from .track_metrics import track_metrics
+from .track_metrics import rebind_truth, track_metrics
 from .track_plot import plot_tracks
 
 if TYPE_CHECKING:  # the simulator is imported where a bag is made, as everywhere here
@@ -180,6 +180,7 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         "speed": timing["speed"],
         "receipt_delays": pipeline.receipt_delays,
         "amended": sorted(r.session_token for r in pipeline.receipts if r.revision > 1),  # issued again: back open after it
+        "rebinds": rebind_truth(pipeline.tracker.rebinds, pipeline.track_log, true_log, {pid: tr["token"] for pid, tr in truth["tracks"].items()}),
         "units_per_act": units_per_act(truth["events"]),
     }
 
@@ -201,6 +202,18 @@ def amended_line(results: list[dict]) -> str:
     member bound to the token after the others had left)."""
     amended = [f"{r['case']['kind']} {r['case']['seed']} {token}" for r in results for token in r.get("amended", [])]
     return f"Receipts amended: {len(amended)}" + (f" ({', '.join(amended)})." if amended else ".")
+
+
+def rebind_line(results: list[dict]) -> str:
+    """How often a shopper seen again after an occlusion got their own session back, against
+    how sure the tracker was (its choice among the LOST tracks, times no takeover)."""
+    pairs = [(p, ok) for r in results for p, ok in r.get("rebinds", [])]
+    if not pairs:
+        return "Re-bindings (a shopper seen again after an occlusion): none with a true shopper to check."
+    sure = [ok for p, ok in pairs if p >= 0.9]
+    return (f"Re-bindings (a shopper seen again after an occlusion): {len(pairs)} with a true shopper to check, "
+            f"{sum(ok for _, ok in pairs)} right; predicted P(right) {sum(p for p, _ in pairs) / len(pairs):.2f} on average; "
+            f"of the {len(sure)} predicted at 0.9 or more, {sum(sure)} right.")
 
 
 def units_per_act(truth_events: list[dict]) -> list[int]:
@@ -333,6 +346,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
         f"Replay speed: median {speeds[len(speeds) // 2]:.1f}x real time.",
         receipt_delay_line([d for r in results for d in r.get("receipt_delays", [])]),
         amended_line(results),
+        rebind_line(results),
         "",
         "![calibration](calibration.png) ![events](events.png)",
     ]

@@ -90,3 +90,31 @@ def track_metrics(truth: TrackLog, predicted: TrackLog, match_radius_m: float = 
         "gt_ids": len(gt_ids),
         "tracker_ids": len(pr_ids),
     }
+
+
+def rebind_truth(rebinds: list, predicted: TrackLog, truth: TrackLog, tokens: dict[str, str], after_s: tuple[float, float] = (0.3, 1.5),
+                 radius_m: float = 0.5) -> list[tuple[float, bool]]:
+    """Each re-binding (tracker `Rebind`s) as (predicted P(right), right): its choice's
+    probability times no takeover, and whether the true shopper nearest the re-bound track
+    soon after (`after_s` past the re-binding, first sample within `radius_m`) holds the
+    token it was given (`tokens`: true id -> token). Those with no true shopper there are
+    left out."""
+    tracks, people = paths(predicted), paths(truth)
+    out = []
+    for rb in rebinds:
+        a = tracks.get(rb.old_id)
+        if a is None:
+            continue
+        after = a[(a[:, 0] >= rb.stamp + after_s[0]) & (a[:, 0] <= rb.stamp + after_s[1])]
+        if not len(after):
+            continue
+        t, x, y = after[0]
+        best, best_d = None, radius_m
+        for pid, b in people.items():
+            if b[0, 0] <= t <= b[-1, 0]:
+                d = float(np.hypot(np.interp(t, b[:, 0], b[:, 1]) - x, np.interp(t, b[:, 0], b[:, 2]) - y))
+                if d <= best_d:
+                    best, best_d = pid, d
+        if best is not None:
+            out.append((rb.probability * (1.0 - rb.takeover), tokens.get(best) == rb.token))
+    return out

@@ -173,22 +173,23 @@ def lost_then_seen_again(h_near, h_far, taken_over):
         on_spot, reborn = (h_far, h_near) if taken_over else (h_near, h_far)
         tr.update(seen(t, [(3.3, 1.6, on_spot), (4.4, 3.2, reborn)]))
     assert [rb.token for rb in tr.rebinds] == ["far"]
-    return {s.session_token: s for s in tr.snapshots() if s.state == CONFIRMED}
+    return {s.session_token: s for s in tr.snapshots() if s.state == CONFIRMED}, tr.rebinds[0]
 
 
 def test_a_track_that_took_over_a_lost_shoppers_person_is_found_by_the_heights():
     # dark 21248 and 21015 (fresh suite 21000): the only LOST track was re-bound "for
     # sure", but the reborn head had the other shopper's old height and that shopper's
     # track now had the LOST one's: the two sessions had swapped
-    snaps = lost_then_seen_again(1.45, 1.85, taken_over=True)
+    snaps, rebind = lost_then_seen_again(1.45, 1.85, taken_over=True)
     assert snaps["far"].rivals["near"] > 0.9 and snaps["near"].rivals["far"] == snaps["far"].rivals["near"]
+    assert rebind.takeover == snaps["far"].rivals["near"]  # for the evaluation's check of re-bindings
     assert 4.9 <= snaps["far"].rival_since["near"] <= 5.0  # from when far went unseen
     # heights that say nothing leave the prior's doubt; heights that agree with the
     # re-binding leave almost none
-    snaps = lost_then_seen_again(1.75, 1.75, taken_over=True)
+    snaps, _ = lost_then_seen_again(1.75, 1.75, taken_over=True)
     prior = TrackerParams().takeover_prior
     assert abs(snaps["far"].rivals["near"] - prior / (1 + prior)) < 0.01
-    snaps = lost_then_seen_again(1.45, 1.85, taken_over=False)
+    snaps, _ = lost_then_seen_again(1.45, 1.85, taken_over=False)
     assert snaps["far"].rivals.get("near", 0.0) < 0.005 and snaps["near"].rivals.get("far", 0.0) < 0.005
 
 

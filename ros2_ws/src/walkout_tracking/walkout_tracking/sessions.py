@@ -30,6 +30,7 @@ class Rebind:
     token: str
     probability: float  # of this choice among the LOST tracks that could have walked there
     stamp: float
+    takeover: float = 0.0  # P(the person is another shopper's whose track took the LOST one's over): its likeliest check
 
 
 @dataclass

@@ -11,8 +11,9 @@ track's height (re-binding), and the ambiguity of that choice is reported in `re
 
 A binding that may be wrong names its rivals: the other sessions whose shopper the track
 may be instead, with the probability of each (two shoppers who crossed one gate so close
-in time that each ENTRY's stamp fits either crossing; an uncertain re-binding; two
-shoppers so close that a detection fit the other's track almost as well, read as one
+in time that each ENTRY's stamp fits either crossing; an uncertain re-binding, or one
+that may be a takeover, the person seen again being another shopper's whose track took
+over the LOST one's person; two shoppers so close that a detection fit the other's track almost as well, read as one
 head or one of them unseen, whose other pairing still fits better than the tracker's
 when they part: swaps.py). The association discounts those
 sessions' baskets by it: a swapped token bills one shopper's items to another, the silent
@@ -169,6 +170,7 @@ class _SeenAgain:
     lost_at: float  # when it was last seen
     where: np.ndarray  # its place then
     height: float  # its head height
+    rebind: Rebind  # the record of it (its takeover doubt is kept there)
 
 
 @dataclass
@@ -822,14 +824,15 @@ class Tracker:
         old = cands[k][1]
         # The person seen again carries on the old track: same id, same session (and its
         # doubts); the other LOST tracks that could have walked there are its rivals.
-        self.rebinds.append(Rebind(tr.id, old.id, old.token, float(weights[k]), t))
+        rebind = Rebind(tr.id, old.id, old.token, float(weights[k]), t)
+        self.rebinds.append(rebind)
         tr.id, tr.token, tr.born, tr.entry = old.id, old.token, old.born, old.entry
         tr.rivals, tr.rival_since = dict(old.rivals), dict(old.rival_since)
         for w, (_, other) in zip(weights, cands, strict=True):
             if other is not old and w >= self.p.rival_min_p:
                 # what they did while seen is theirs (tr carries old's token and doubts on)
                 _rivals_of_each_other(tr, other, float(w), min(old.last_seen, other.last_seen))
-        tr.seen_again = _SeenAgain(t, old.last_seen, old.xy_at(old.last_seen), old.height)
+        tr.seen_again = _SeenAgain(t, old.last_seen, old.xy_at(old.last_seen), old.height, rebind)
         self._check_takeovers(tr)
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
@@ -837,8 +840,10 @@ class Tracker:
     def _check_takeovers(self, tr: _Track) -> None:
         """Names the sessions of the tracks that may have taken over the person of the LOST
         track `tr` was re-bound to (_takeovers) `tr`'s rivals, and `tr`'s theirs."""
-        for taker, p in self._takeovers(tr):
+        takers = self._takeovers(tr)
+        for taker, p in takers:
             _rivals_of_each_other(tr, taker, p, tr.seen_again.lost_at)
+        tr.seen_again.rebind.takeover = max(tr.seen_again.rebind.takeover, sum(p for _, p in takers))
 
     def _takeovers(self, tr: _Track) -> list[tuple[_Track, float]]:
         """The bound tracks that may have taken over the person of the LOST track `tr` was
