@@ -117,23 +117,33 @@ def test_blackout_rebinds_the_right_session():
     assert 4.9 <= since["near-gate"]["far"] == since["far"]["near-gate"] <= 5.0
 
 
+def seen(t, people):
+    """A depth frame of heads (x, y, height)."""
+    return DetectionFrame(t, "depth1", [PersonDetection(np.array([x + RNG.normal(0, 0.02), y + RNG.normal(0, 0.02), h]), h)
+                                        for x, y, h in people])
+
+
+def one_walks_in_one_stands(to_xy, h_in, at_xy, h_at, token_in, token_at):
+    """A tracker after 5 s: `token_in`'s shopper (h_in tall) walked in through the gate to
+    to_xy; `token_at`'s (h_at) stood at at_xy all along, bound by hand (it was there before
+    anyone bound it)."""
+    tr = Tracker(STORE, seed=4)
+    for k in range(100):
+        t = k * 0.05
+        tr.update(seen(t, [(*walk((1.0, -0.6), to_xy, 0, 4, t), h_in), (*at_xy, h_at)]))
+        if abs(t - 0.6) < 0.025:
+            tr.on_gate(GateEvent(t, "gate-in", ENTRY, token_in))
+    other = [x for x in tr.tracks if x.token == ""][0]
+    other.token = token_at
+    tr.sessions.bind(token_at, other.id)
+    return tr
+
+
 def test_a_person_seen_again_keeps_their_height():
     # Like the blackout above, but the near-gate shopper is 1.95 m tall and the far one
     # 1.60 m; after 4 s unseen the tall one shows up where the short one was more likely
     # to walk (the dark suite's 21132: a rebinding by place alone swapped two sessions).
-    def seen(t, people):
-        return DetectionFrame(t, "depth1", [PersonDetection(np.array([x + RNG.normal(0, 0.02), y + RNG.normal(0, 0.02), h]), h)
-                                            for x, y, h in people])
-
-    tr = Tracker(STORE, seed=4)
-    for k in range(100):
-        t = k * 0.05
-        tr.update(seen(t, [(*walk((1.0, -0.6), (2.0, 1.5), 0, 5, t), 1.95), (4.5, 3.4, 1.60)]))
-        if abs(t - 0.6) < 0.025:
-            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "tall"))
-    short = [x for x in tr.tracks if x.token == ""][0]
-    short.token = "short"
-    tr.sessions.bind("short", short.id)
+    tr = one_walks_in_one_stands((2.0, 1.5), 1.95, (4.5, 3.4), 1.60, "tall", "short")
     for k in range(80):
         tr.advance(5.0 + k * 0.05)
     for k in range(40):
@@ -145,29 +155,17 @@ def test_a_person_seen_again_keeps_their_height():
     assert 0.0 < rivals["tall"]["short"] < 0.1  # the place still says a little
 
 
-def lost_then_seen_again(h_near, h_far, taken_over):
+def lost_then_seen_again(h_near, h_far, taken_over, came_from=(3.3, 1.6)):
     """Shopper "near" (h_near tall, bound at the gate) stands at (3.3, 1.6); "far" (h_far)
     stands at (4.4, 2.4) and goes unseen from t=5 (a dark camera). At t=8 someone appears
     at (4.4, 3.2), 0.8 m from where "far" stood, and is re-bound to "far". `taken_over`:
-    it is really
-    "near", who stepped there unseen while "far" stepped onto near's spot, where near's
-    track carries on with far's person."""
-    def seen(t, people):
-        return DetectionFrame(t, "depth1", [PersonDetection(np.array([x + RNG.normal(0, 0.02), y + RNG.normal(0, 0.02), h]), h)
-                                            for x, y, h in people])
-
-    tr = Tracker(STORE, seed=4)
-    for k in range(100):
-        t = k * 0.05
-        tr.update(seen(t, [(*walk((1.0, -0.6), (3.3, 1.6), 0, 4, t), h_near), (4.4, 2.4, h_far)]))
-        if abs(t - 0.6) < 0.025:
-            tr.on_gate(GateEvent(t, "gate-in", ENTRY, "near"))
-    far = [x for x in tr.tracks if x.token == ""][0]
-    far.token = "far"
-    tr.sessions.bind("far", far.id)
+    it is really "near", who stepped there unseen while "far" stepped onto near's spot,
+    where near's track carries on with far's person. `came_from`: where near stood when far
+    went unseen (walking to its spot by t=7)."""
+    tr = one_walks_in_one_stands(came_from, h_near, (4.4, 2.4), h_far, "near", "far")
     for k in range(60):  # far unseen
         t = 5.0 + k * 0.05
-        tr.update(seen(t, [(3.3, 1.6, h_near)]))
+        tr.update(seen(t, [(*walk(came_from, (3.3, 1.6), 5, 7, t), h_near)]))
     for k in range(60):
         t = 8.0 + k * 0.05
         on_spot, reborn = (h_far, h_near) if taken_over else (h_near, h_far)
@@ -184,6 +182,10 @@ def test_a_track_that_took_over_a_lost_shoppers_person_is_found_by_the_heights()
     assert snaps["far"].rivals["near"] > 0.9 and snaps["near"].rivals["far"] == snaps["far"].rivals["near"]
     assert rebind.takeover == snaps["far"].rivals["near"]  # for the evaluation's check of re-bindings
     assert 4.9 <= snaps["far"].rival_since["near"] <= 5.0  # from when far went unseen
+    # dark 23015 (fresh suite 23000): the taker stood 1.9 m off when the LOST shopper went
+    # unseen, and walked up to where they were last seen later
+    snaps, _ = lost_then_seen_again(1.45, 1.85, taken_over=True, came_from=(2.0, 1.0))
+    assert snaps["far"].rivals["near"] > 0.9
     # heights that say nothing leave the prior's doubt; heights that agree with the
     # re-binding leave almost none
     snaps, _ = lost_then_seen_again(1.75, 1.75, taken_over=True)
