@@ -13,9 +13,9 @@ A binding that may be wrong names its rivals: the other sessions whose shopper t
 may be instead, with the probability of each (two shoppers who crossed one gate so close
 in time that each ENTRY's stamp fits either crossing; an uncertain re-binding, or one
 that may be a takeover, the person seen again being another shopper's whose track took
-over the LOST one's person; two shoppers so close that a detection fit the other's track almost as well, read as one
-head or one of them unseen, whose other pairing still fits better than the tracker's
-when they part: swaps.py). The association discounts those
+over the LOST one's person; two shoppers so close that a detection fit the other's
+track almost as well, read as one head or one of them unseen, whose other pairing still
+fits better than the tracker's when they part: swaps.py). The association discounts those
 sessions' baskets by it: a swapped token bills one shopper's items to another, the silent
 error a receipt must never hide.
 """
@@ -167,11 +167,10 @@ class UnboundTrack:
 class _SeenAgain:
     """A LOST track a reborn one was re-bound to, as it was last seen: for the takeover check."""
 
-    at: float  # when the reborn track was re-bound to it
     lost_at: float  # when it was last seen
     where: np.ndarray  # its place then
     height: float  # its head height
-    rebind: Rebind  # the record of it (its takeover doubt is kept there)
+    rebind: Rebind  # the record of the re-binding (when; its takeover doubt is kept there)
 
 
 @dataclass
@@ -555,7 +554,7 @@ class Tracker:
         for tr in self.tracks:
             if tr.state == CONFIRMED and not tr.token and t - tr.born < self.p.rebind_retry_s + self.p.binding_window_s:
                 self._try_rebind(tr, t)
-            elif tr.seen_again is not None and t - tr.seen_again.at <= self.p.takeover_watch_s:
+            elif tr.seen_again is not None and t - tr.seen_again.rebind.stamp <= self.p.takeover_watch_s:
                 self._check_takeovers(tr)
 
     def _merge_duplicates(self, t: float) -> None:
@@ -833,7 +832,7 @@ class Tracker:
             if other is not old and w >= self.p.rival_min_p:
                 # what they did while seen is theirs (tr carries old's token and doubts on)
                 _rivals_of_each_other(tr, other, float(w), min(old.last_seen, other.last_seen))
-        tr.seen_again = _SeenAgain(t, old.last_seen, old.xy_at(old.last_seen), old.height, rebind)
+        tr.seen_again = _SeenAgain(old.last_seen, old.xy_at(old.last_seen), old.height, rebind)
         self._check_takeovers(tr)
         tr.trail = deque([*old.trail, *tr.trail])
         self.tracks.remove(old)
