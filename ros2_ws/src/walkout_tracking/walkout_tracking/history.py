@@ -26,12 +26,12 @@ class TrackHistory:
         self._snaps[snap.track_id].append(snap)
 
     def window(self, t0: float, t1: float) -> dict[str, list[TrackSnapshot]]:
-        out = {}
-        for tid, times in self._times.items():
-            i, j = bisect_left(times, t0), bisect_right(times, t1)
-            if i < j:
-                out[tid] = self._snaps[tid][i:j]
-        return out
+        return {tid: snaps for tid in self._times if (snaps := self.of(tid, t0, t1))}
+
+    def of(self, track_id: str, t0: float, t1: float) -> list[TrackSnapshot]:
+        """One track's snapshots from t0 to t1."""
+        times = self._times.get(track_id, [])
+        return self._snaps[track_id][bisect_left(times, t0):bisect_right(times, t1)] if times else []
 
     def at(self, track_id: str, t: float) -> TrackSnapshot | None:
         """The track's state at t: interpolated between snapshots, or predicted past the

@@ -171,6 +171,9 @@ class _SeenAgain:
     where: np.ndarray  # its place then
     height: float  # its head height
     rebind: Rebind  # the record of the re-binding (when; its takeover doubt is kept there)
+    # track id -> (its closest approach to `where` since lost_at, its head height then):
+    # read from the history once per track, then kept up at every check (Tracker._takeovers)
+    suspects: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -854,16 +857,21 @@ class Tracker:
         lost = tr.seen_again
         if lost is None or self.p.takeover_prior <= 0:
             return []
-        since = self.history.window(lost.lost_at - self.p.lost_after_s, self.now)
         odds: list[tuple[_Track, float]] = []
         for c in self.tracks:
-            snaps = since.get(c.id)
-            if c is tr or not snaps or not c.token or c.token == tr.token or c.exited_at is not None:
+            if c is tr or not c.token or c.token == tr.token or c.exited_at is not None:
                 continue
-            near = np.linalg.norm(np.array([s.position[:2] for s in snaps]) - lost.where, axis=1)
-            if float(near.min()) > self.p.takeover_m:
+            known = lost.suspects.get(c.id)
+            if known is None:
+                snaps = self.history.of(c.id, lost.lost_at - self.p.lost_after_s, self.now)
+                if not snaps:
+                    continue  # not recorded yet: weighed from its first snapshot on
+                near = np.linalg.norm(np.array([s.position[:2] for s in snaps]) - lost.where, axis=1)
+                known = (float(near.min()), float(snaps[0].position[2]))  # height when the LOST track went unseen (or c first was seen after)
+            lost.suspects[c.id] = known = (min(known[0], float(np.hypot(*(c.xy - lost.where)))), known[1])
+            near_m, h_was = known
+            if near_m > self.p.takeover_m:
                 continue  # never came near the place the LOST shopper was last seen
-            h_was = float(snaps[0].position[2])  # when the LOST track went unseen (or c first was seen after)
             odds.append((c, self.p.takeover_prior * self._same_height(tr.height, h_was) * self._same_height(c.height, lost.height)
                          / (self._same_height(tr.height, lost.height) * self._same_height(c.height, h_was))))
         total = 1.0 + sum(o for _, o in odds)

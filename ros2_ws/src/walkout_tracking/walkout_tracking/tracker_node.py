@@ -29,6 +29,7 @@ class TrackerNode(WarnOnce, Node):
         self.store = load_store(store_file)
         self.core = Tracker(self.store, declare(self, TrackerParams))
         self._rebinds_seen = 0
+        self._watched: list = []  # re-bindings whose takeover check still runs (Tracker._takeovers)
         self._unbound_seen: set[str] = set()
         self.pub = self.create_publisher(wm.TrackArray, "/tracking/tracks", TRACKS_QOS)
         self.create_subscription(wm.PersonDetectionArray, "/perception/people", self.on_people, qos_profile_sensor_data)
@@ -77,7 +78,14 @@ class TrackerNode(WarnOnce, Node):
             self.core.advance(now)
         for rb in self.core.rebinds[self._rebinds_seen :]:
             self.get_logger().info(f"track {rb.new_id} seen again as {rb.old_id} of session {rb.token} (p={rb.probability:.2f})")
+            self._watched.append(rb)
         self._rebinds_seen = len(self.core.rebinds)
+        for rb in [rb for rb in self._watched if self.core.now - rb.stamp > self.core.p.takeover_watch_s]:
+            self._watched.remove(rb)  # its takeover doubt is settled now
+            if rb.takeover >= self.core.p.rival_min_p:
+                log = self.get_logger().warning if rb.takeover >= 0.5 else self.get_logger().info
+                log(f"session {rb.token}: the shopper seen again as track {rb.old_id} at {rb.stamp:.2f} s may be another "
+                    f"session's, whose track took this one's over (p={rb.takeover:.2f}); both sessions carry the doubt")
         for u in self.core.unbound():
             if u.track_id not in self._unbound_seen:
                 self._unbound_seen.add(u.track_id)
