@@ -37,6 +37,7 @@ class DepthParams:
     cell_m: float = 0.04  # height-map resolution
     min_head_m: float = 1.25  # lowest head top of a person (contract: 1.45 m tall, minus noise)
     head_separation_m: float = 0.26  # heads can be 0.35 m apart
+    head_peak_window_m: float = 0.18  # a head's top is the highest point this wide around it (a neighbour's shoulder may be higher just beyond)
     body_min_m: float = 0.6  # a person's region in the height map is above this
     shoulder_drop_m: float = 0.12  # a peak this much lower right beside a head is a shoulder
     head_band_m: float = 0.06  # the head top is the mean of its points this close below its highest
@@ -46,7 +47,15 @@ class DepthParams:
     # (depth_head.py). 0: off.
     head_sphere_m: float = 0.09
     min_area_m2: float = 0.03  # smaller regions are noise
-    person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs
+    person_min_area_m2: float = 0.07  # a smaller region beside a body is one of its limbs,
+    # unless its top is a head's dome, round, not an arm's strip: in a jam (heads 0.35 m
+    # apart) a short shopper's shoulders go to a taller neighbour's region, and its own
+    # is small. The cells within head_cap_m of its peak must spread this much (sd) across
+    # their narrowest axis. Rendered jams of 0.36-0.40 m: squeezed heads 0.041-0.053 m;
+    # hands and forearms raised up to head height 0.017-0.035 m, a few more (inf: every
+    # small region is a limb).
+    head_cap_m: float = 0.08
+    head_cap_min_sd_m: float = 0.04
     shelf_head_clearance_m: float = 0.15  # no head peaks this close to a shelf: an arm does
     # nor, for this camera, closer than this many depth-noise sd along its view ray, seen
     # from the side: noise pushes the points of products on a shelf seen at a slant out
@@ -252,7 +261,7 @@ class DepthPerceiver:
         # Holes inside a person (missing pixels) would split regions: close them.
         filled = ndimage.grey_closing(hmap, size=(3, 3))
         body = filled > p.body_min_m
-        size = max(int(round(p.head_separation_m / p.cell_m)), 3) | 1
+        size = max(int(round(p.head_peak_window_m / p.cell_m)), 3) | 1
         peaks = (filled == ndimage.maximum_filter(filled, size=size)) & (filled >= p.min_head_m)
         labels, n = ndimage.label(peaks)
         if n == 0:
@@ -318,6 +327,8 @@ class DepthPerceiver:
             if (areas[k] >= min_cells and not at_shelf[k]) or areas[k] == 0:
                 continue
             mask = regions == k
+            if not at_shelf[k] and self._head_dome(mask, hmap, peaks[k]):
+                continue  # a squeezed head, not a limb
             ring = ndimage.binary_dilation(mask, iterations=1) & ~mask
             neighbours = regions[ring]
             neighbours = neighbours[(neighbours > 0) & (neighbours != k)]
@@ -332,6 +343,15 @@ class DepthPerceiver:
             if at_shelf[k]:  # stray shelf-edge points on their own
                 regions[mask] = 0
         return regions
+
+    def _head_dome(self, mask: np.ndarray, hmap: np.ndarray, peak: float) -> bool:
+        """Is the top of this region (its cells within head_cap_m of its peak, joined to
+        the peak) a head's round dome rather than a limb's narrow strip?"""
+        p = self.params
+        cap, _ = ndimage.label(mask & (hmap >= peak - p.head_cap_m))
+        at = np.unravel_index(np.argmax(np.where(mask, hmap, -np.inf)), hmap.shape)
+        cells = np.argwhere(cap == cap[at])
+        return len(cells) >= 4 and float(np.sqrt(max(np.linalg.eigvalsh(np.cov(cells.T))[0], 0.0))) * p.cell_m >= p.head_cap_min_sd_m
 
     def _near_shelf(self, xy: np.ndarray) -> bool:
         return bool(self._shelves.near_shelf(np.asarray(xy, dtype=float)[None, :2])[0])
