@@ -951,9 +951,10 @@ class Associator:
         confidence = self._confidence(token, final=final) * self._bound_right(token, counts)
         for other, p in self._rivals(token, counts).items():
             if p >= self.params.rival_reason_p:
-                reasons.append(f"binding uncertain: this session's shopper may be session {other}'s (p {p:.2f}; "
-                               "entered too close in time to tell apart, seen again after an occlusion (or taken for each other then), "
-                               "or passed too close to tell apart)")
+                why = self.watcher.rival_why.get(token, {}).get(other) or (
+                    "entered too close in time to tell apart, seen again after an occlusion (or taken for each other then), "
+                    "or passed too close to tell apart")  # a tracker that gives no reason
+                reasons.append(f"binding uncertain: this session's shopper may be session {other}'s (p {p:.2f}): {why}")
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,

@@ -32,6 +32,7 @@ class SessionWatcher:
     rivals: dict[str, dict[str, float]] = field(default_factory=dict)
     # token -> rival -> from when that doubt holds (-inf: the whole visit)
     rival_since: dict[str, dict[str, float]] = field(default_factory=dict)
+    rival_why: dict[str, dict[str, str]] = field(default_factory=dict)  # token -> rival -> why (its likeliest doubt's cause)
 
     def met_between(self, a: str, b: str, t0: float, t1: float) -> bool:
         """Whether shoppers of sessions a and b held their hands together in [t0, t1]."""
@@ -58,6 +59,8 @@ class SessionWatcher:
             self.members[s.session_token].add(s.track_id)
             for other, p in s.rivals.items():
                 mine, since = self.rivals.setdefault(s.session_token, {}), self.rival_since.setdefault(s.session_token, {})
+                if other in s.rival_why and p >= mine.get(other, 0.0):
+                    self.rival_why.setdefault(s.session_token, {})[other] = s.rival_why[other]
                 mine[other] = max(mine.get(other, 0.0), p)  # the likeliest and the earliest of its doubts hold
                 since[other] = min(since.get(other, math.inf), s.rival_since.get(other, -math.inf))
             if s.state == EXITED and s.track_id not in self.exited:

@@ -107,7 +107,8 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
     db.record_evidence("tracks", 19.9, {"tracks": [{"track_id": "9f3a", "session_token": "tok-r", "state": 1, "x": 2.0, "y": 2.0,
                                                     "hands": [[2.4, 2.0]]},
                                                    {"track_id": "77c1", "session_token": "tok-s", "state": 1, "x": 2.5, "y": 1.0,
-                                                    "hands": [], "rivals": {"tok-r": 0.5}}]})
+                                                    "hands": [], "rivals": {"tok-r": 0.5},
+                                                    "rival_why": {"tok-r": "entered through gate G1 too close in time to tell apart"}}]})
     db.record_evidence("plate_event", 20.0, {"plate_id": plate, "delta_g": -760.0})
     db.record_evidence("plate_event", 24.0, {"plate_id": plate, "delta_g": 2.0, "dip_g": 512.0})
     db.record_evidence("plate_event", 30.0, {"plate_id": plate, "delta_g": 380.0, "beyond_g": 410.0})
@@ -133,7 +134,7 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
     assert f"{plate} +380 g, went 410 g past both ends for a moment" in page
     assert 'class="track"' in page and 'class="hand"' in page  # the top-down picture at the pick
     # the shopper who entered beside this one, who may hold its token instead, is marked
-    assert 'fill="#f70"><title>77c1 tok-s, or tok-r (50%)</title>' in page
+    assert 'fill="#f70"><title>77c1 tok-s, or tok-r (50%: entered through gate G1 too close in time to tell apart)</title>' in page
     post(f"{app.url}/review/tok-r", b"qty_012000286209=1&note=saw+one", alice)
     r = db.receipt("tok-r")
     assert r.status == "approved" and r.total_cents == 199

@@ -45,5 +45,6 @@ def tracks(msg: Any) -> tuple[float, dict]:
          "x": round(float(t.position.x), 3), "y": round(float(t.position.y), 3),
          "hands": [[round(float(h.position.x), 3), round(float(h.position.y), 3)] for h in t.hands],
          # the sessions this shopper may be instead (a binding the tracker doubts)
-         "rivals": {str(k): round(float(v), 3) for k, v in zip(t.rival_tokens, t.rival_probabilities, strict=False)}}
+         "rivals": {str(k): round(float(v), 3) for k, v in zip(t.rival_tokens, t.rival_probabilities, strict=False)},
+         "rival_why": {str(k): str(v) for k, v in zip(t.rival_tokens, t.rival_causes, strict=False) if v}}
         for t in msg.tracks]}

@@ -230,7 +230,8 @@ class CheckoutWeb:
                     ax, ay = xy(hand[0], hand[1])
                     parts.append(f'<line x1="{hx:.1f}" y1="{hy:.1f}" x2="{ax:.1f}" y2="{ay:.1f}" stroke="{color}"/>'
                                  f'<circle class="hand" cx="{ax:.1f}" cy="{ay:.1f}" r="3" fill="{color}"/>')
-                doubt = "".join(f", or {k} ({v:.0%})" for k, v in sorted(rivals.items(), key=lambda kv: -kv[1]))
+                why = t.get("rival_why") or {}
+                doubt = "".join(f", or {k} ({v:.0%}{': ' + why[k] if k in why else ''})" for k, v in sorted(rivals.items(), key=lambda kv: -kv[1]))
                 label = f"{t['track_id']} {t.get('session_token') or 'unbound'}{doubt}"
                 parts.append(f'<circle class="track" cx="{hx:.1f}" cy="{hy:.1f}" r="7" fill="{color}">'
                              f"<title>{html.escape(label)}</title></circle>")

@@ -123,6 +123,14 @@ def _rival_since(t: Any) -> dict[str, float]:
     return {str(k): v for k, v in zip(tokens, since, strict=False) if v > -math.inf}
 
 
+def _rival_why(t: Any) -> dict[str, str]:
+    """A Track's rivals -> why; BadMessageError when rival_causes is neither empty nor one per rival."""
+    tokens, why = list(t.rival_tokens), [str(v) for v in t.rival_causes]
+    if why and len(why) != len(tokens):
+        raise BadMessageError(f"Track '{t.track_id}': rival_causes {why} must be empty or one per rival {tokens}")
+    return {str(k): v for k, v in zip(tokens, why, strict=False) if v}
+
+
 def _unseen(t: Any) -> float:
     """A Track's unseen_s; BadMessageError when it is negative or not a number."""
     v = float(t.unseen_s)
@@ -150,6 +158,7 @@ def track_snapshots(msg: Any) -> list[TrackSnapshot]:
                 rivals=_rivals(t),
                 rival_since=_rival_since(t),
                 unseen_s=_unseen(t),
+                rival_why=_rival_why(t),
             )
         )
     return out

@@ -99,6 +99,9 @@ class TrackSnapshot:
     # Since a detection last matched it: its position since is predicted, its hands are
     # that detection's (a coasting track's hands are old news).
     unseen_s: float = 0.0
+    # Why each rival is one, for a reviewer: "met at t=41.3 s" and the like (the cause of
+    # its likeliest doubt). May lack a rival.
+    rival_why: dict[str, str] = field(default_factory=dict)
 
     def seen(self, stale_s: float) -> bool:
         """Was the track seen at this snapshot: not lost, nor coasting past stale_s?"""

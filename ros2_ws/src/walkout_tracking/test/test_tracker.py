@@ -115,6 +115,8 @@ def test_blackout_rebinds_the_right_session():
     # the doubt begins when they went unseen: what each took before is its own
     since = {s.session_token: s.rival_since for s in tr.snapshots() if s.state == CONFIRMED}
     assert 4.9 <= since["near-gate"]["far"] == since["far"]["near-gate"] <= 5.0
+    why = {s.session_token: s.rival_why for s in tr.snapshots() if s.state == CONFIRMED}
+    assert why["far"]["near-gate"].startswith(f"both unseen from t={since['far']['near-gate']:.1f} s; the one seen again at t=")
 
 
 def seen(t, people):
@@ -182,6 +184,7 @@ def test_a_track_that_took_over_a_lost_shoppers_person_is_found_by_the_heights()
     assert snaps["far"].rivals["near"] > 0.9 and snaps["near"].rivals["far"] == snaps["far"].rivals["near"]
     assert rebind.takeover == snaps["far"].rivals["near"]  # for the evaluation's check of re-bindings
     assert 4.9 <= snaps["far"].rival_since["near"] <= 5.0  # from when far went unseen
+    assert "may have taken over the other's shopper" in snaps["far"].rival_why["near"] == snaps["near"].rival_why["far"]
     # dark 23015 (fresh suite 23000): the taker stood 1.9 m off when the LOST shopper went
     # unseen, and walked up to where they were last seen later
     snaps, _ = lost_then_seen_again(1.45, 1.85, taken_over=True, came_from=(2.0, 1.0))
@@ -319,6 +322,7 @@ def test_entries_too_close_in_time_to_tell_apart_name_each_other_as_rivals():
     tr = entering_pair(["tok-a", "tok-b"], [2.3, 2.4])
     rivals = {s.session_token: s.rivals for s in tr.snapshots()}
     assert rivals == {"tok-a": {"tok-b": 0.5}, "tok-b": {"tok-a": 0.5}}
+    assert {s.session_token: s.rival_why for s in tr.snapshots()}["tok-a"] == {"tok-b": "entered through gate gate-in too close in time to tell apart"}
 
 
 def test_entries_far_enough_apart_or_of_one_group_have_no_rivals():
@@ -429,6 +433,8 @@ def test_shoppers_read_as_one_head_where_they_meet_name_each_other_as_rivals():
     assert set(rivals) == {"tok-a", "tok-b"}
     assert 0.1 < rivals["tok-a"].get("tok-b", 0.0) <= 0.5
     assert rivals["tok-b"].get("tok-a") == rivals["tok-a"]["tok-b"]
+    why = {s.session_token: s.rival_why for s in tr.snapshots() if s.session_token}
+    assert why["tok-a"]["tok-b"].startswith("passed too close to tell apart at t=")
 
 
 def test_shoppers_passing_close_but_seen_apart_are_no_rivals():

@@ -94,11 +94,13 @@ def test_rival_sessions_and_staleness_travel_in_the_track_message():
     from walkout_tracking.tracker_node import tracks_msg
 
     snap = TrackSnapshot("t1", "tok-a", CONFIRMED, 3.0, np.array([1.0, 2.0, 1.7]), np.zeros(2), np.eye(2) * 0.01,
-                         rivals={"tok-b": 0.5, "tok-c": 0.125}, rival_since={"tok-c": 2.25}, unseen_s=0.375)
+                         rivals={"tok-b": 0.5, "tok-c": 0.125}, rival_since={"tok-c": 2.25}, unseen_s=0.375,
+                         rival_why={"tok-c": "passed too close to tell apart at t=2.2 s"})
     [back] = track_snapshots(tracks_msg([snap], 3.0))
     assert back.rivals == {"tok-b": 0.5, "tok-c": 0.125}
     assert back.rival_since == {"tok-c": 2.25}  # tok-b: the whole visit
     assert back.unseen_s == 0.375
+    assert back.rival_why == {"tok-c": "passed too close to tell apart at t=2.2 s"}  # tok-b: none given
     [plain] = track_snapshots(tracks_msg([TrackSnapshot("t2", "tok-d", CONFIRMED, 3.0, np.zeros(3), np.zeros(2), np.eye(2))], 3.0))
     assert plain.rivals == {}
     assert waiting_tokens(tracks_msg([snap], 3.0, ["tok-e"])) == ["tok-e"]  # a member's ENTRY waiting for its track
@@ -113,6 +115,10 @@ def test_rival_sessions_and_staleness_travel_in_the_track_message():
     bad = tracks_msg([snap], 3.0)
     bad.tracks[0].rival_since_s = [2.25]
     with pytest.raises(BadMessageError, match="rival_since_s"):
+        track_snapshots(bad)
+    bad = tracks_msg([snap], 3.0)
+    bad.tracks[0].rival_causes = ["met"]
+    with pytest.raises(BadMessageError, match="rival_causes"):
         track_snapshots(bad)
     bad = tracks_msg([snap], 3.0)
     bad.tracks[0].unseen_s = float("nan")

@@ -197,6 +197,7 @@ class _Track:
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
     rival_since: dict[str, float] = field(default_factory=dict)  # rival -> from when its doubt holds (-inf: the whole visit)
+    rival_why: dict[str, str] = field(default_factory=dict)  # rival -> why, for a reviewer (its likeliest doubt's cause)
     rest_places: tuple[float, np.ndarray] | None = None  # (last_seen, places) cached by Tracker._rest_places
     matched_cov: np.ndarray | None = None  # its place's covariance just after its last match
     seen_again: _SeenAgain | None = None  # re-bound to a LOST track: what that one left (Tracker._takeovers)
@@ -251,22 +252,27 @@ class _Track:
     def snapshot(self, stamp: float) -> TrackSnapshot:
         return TrackSnapshot(self.id, self.token, self.state, stamp, np.array([self.kf.x[0], self.kf.x[1], self.height]),
                              self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals),
-                             {k: v for k, v in self.rival_since.items() if v > -math.inf}, max(0.0, stamp - self.last_seen))
+                             {k: v for k, v in self.rival_since.items() if v > -math.inf}, max(0.0, stamp - self.last_seen),
+                             dict(self.rival_why))
 
-    def add_rival(self, token: str, p: float, since: float = -math.inf) -> None:
+    def add_rival(self, token: str, p: float, since: float, why: str) -> None:
         """`token`'s session may be this track's, with probability p, from `since` on (a
-        swap moves what came after; -inf: the whole visit). Of several doubts about one
-        rival, the likeliest and the earliest hold."""
+        swap moves what came after; -inf: the whole visit), for the reason `why`. Of
+        several doubts about one rival, the likeliest and the earliest hold (and the
+        likeliest's reason)."""
         if token and token != self.token:
+            if p >= self.rivals.get(token, 0.0):
+                self.rival_why[token] = why
             self.rivals[token] = max(self.rivals.get(token, 0.0), p)
             self.rival_since[token] = min(self.rival_since.get(token, math.inf), since)
 
 
-def _rivals_of_each_other(a: _Track, b: _Track, p: float, since: float = -math.inf) -> None:
+def _rivals_of_each_other(a: _Track, b: _Track, p: float, since: float, why: str) -> None:
     """Each of two tracks may carry the other's shopper (a swapped entry, a meeting, an
-    occlusion): each session names the other its rival, p likely, from `since` on."""
-    a.add_rival(b.token, p, since)
-    b.add_rival(a.token, p, since)
+    occlusion): each session names the other its rival, p likely, from `since` on
+    (-inf: the whole visit), for the reason `why` (in a reviewer's words)."""
+    a.add_rival(b.token, p, since, why)
+    b.add_rival(a.token, p, since, why)
 
 
 def _seen(dets: list[PersonDetection], k: int | None) -> swaps.Seen:
@@ -449,7 +455,7 @@ class Tracker:
         by_id = {tr.id: tr for tr in self.tracks}
         a, b = by_id.get(key[0]), by_id.get(key[1])
         if a is not None and b is not None:  # a swap moves only what came after they met
-            _rivals_of_each_other(a, b, p, enc.since)
+            _rivals_of_each_other(a, b, p, enc.since, f"passed too close to tell apart at t={enc.since:.1f} s")
 
     def _coast_charge(self, live: list[_Track], covs: np.ndarray, r: np.ndarray, t: float) -> np.ndarray:
         """What each track pays for the spread its place gained since its last match: the
@@ -677,7 +683,7 @@ class Tracker:
             if abs(o_stamp - stamp) > 2 * self._swap_s:
                 continue
             if abs(stamp - o.crossed_at(gate, self.p.entry_walk_mps)) <= self._swap_s and abs(o_stamp - crossed) <= self._swap_s:
-                _rivals_of_each_other(tr, o, 0.5)
+                _rivals_of_each_other(tr, o, 0.5, -math.inf, f"entered through gate {gate.id} too close in time to tell apart")
 
     def _exit(self, gate: Gate, stamp: float) -> list[SessionClosed]:
         """Marks the track that made an EXIT: one seen crossing the line outward within the
@@ -759,7 +765,8 @@ class Tracker:
         for o in lost:
             if o is not member:
                 # what they did while seen is theirs
-                _rivals_of_each_other(member, o, 1.0 / len(lost), min(member.last_seen, o.last_seen))
+                since = min(member.last_seen, o.last_seen)
+                _rivals_of_each_other(member, o, 1.0 / len(lost), since, f"both unseen from t={since:.1f} s when one of them left")
 
     def _close_untracked(self, gate: Gate, stamp: float, leaver: _Track | None = None) -> list[SessionClosed]:
         """An EXIT nobody tracked made, or an unbound track: the oldest open session whose
@@ -830,11 +837,12 @@ class Tracker:
         rebind = Rebind(tr.id, old.id, old.token, float(weights[k]), t)
         self.rebinds.append(rebind)
         tr.id, tr.token, tr.born, tr.entry = old.id, old.token, old.born, old.entry
-        tr.rivals, tr.rival_since = dict(old.rivals), dict(old.rival_since)
+        tr.rivals, tr.rival_since, tr.rival_why = dict(old.rivals), dict(old.rival_since), dict(old.rival_why)
         for w, (_, other) in zip(weights, cands, strict=True):
             if other is not old and w >= self.p.rival_min_p:
                 # what they did while seen is theirs (tr carries old's token and doubts on)
-                _rivals_of_each_other(tr, other, float(w), min(old.last_seen, other.last_seen))
+                since = min(old.last_seen, other.last_seen)
+                _rivals_of_each_other(tr, other, float(w), since, f"both unseen from t={since:.1f} s; the one seen again at t={t:.1f} s may be either")
         tr.seen_again = _SeenAgain(old.last_seen, old.xy_at(old.last_seen), old.height, rebind)
         self._check_takeovers(tr)
         tr.trail = deque([*old.trail, *tr.trail])
@@ -845,7 +853,9 @@ class Tracker:
         track `tr` was re-bound to (_takeovers) `tr`'s rivals, and `tr`'s theirs."""
         takers = self._takeovers(tr)
         for taker, p in takers:
-            _rivals_of_each_other(tr, taker, p, tr.seen_again.lost_at)
+            _rivals_of_each_other(tr, taker, p, tr.seen_again.lost_at,
+                                  f"unseen from t={tr.seen_again.lost_at:.1f} s; one of the two tracks may have taken over the other's shopper "
+                                  f"before the re-binding at t={tr.seen_again.rebind.stamp:.1f} s")
         tr.seen_again.rebind.takeover = max(tr.seen_again.rebind.takeover, sum(p for _, p in takers))
 
     def _takeovers(self, tr: _Track) -> list[tuple[_Track, float]]:

@@ -115,6 +115,7 @@ def tracks_msg(snaps: list[TrackSnapshot], stamp: float, waiting: list[str] | No
         m.rival_tokens = list(s.rivals)
         m.rival_probabilities = [float(v) for v in s.rivals.values()]
         m.rival_since_s = [float(s.rival_since.get(k, -math.inf)) for k in s.rivals]
+        m.rival_causes = [s.rival_why.get(k, "") for k in s.rivals]
         out.tracks.append(m)
     return out
 
