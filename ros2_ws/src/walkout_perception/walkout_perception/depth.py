@@ -56,6 +56,7 @@ class DepthParams:
     # small region is a limb).
     head_cap_m: float = 0.08
     head_cap_min_sd_m: float = 0.04
+    head_dome_apart_m: float = 0.33  # ... and stands this far from the peak of the region it would join (heads: 0.35 m)
     shelf_head_clearance_m: float = 0.15  # no head peaks this close to a shelf: an arm does
     # nor, for this camera, closer than this many depth-noise sd along its view ray, seen
     # from the side: noise pushes the points of products on a shelf seen at a slant out
@@ -327,13 +328,14 @@ class DepthPerceiver:
             if (areas[k] >= min_cells and not at_shelf[k]) or areas[k] == 0:
                 continue
             mask = regions == k
-            if not at_shelf[k] and self._head_dome(mask, hmap, peaks[k]):
-                continue  # a squeezed head, not a limb
             ring = ndimage.binary_dilation(mask, iterations=1) & ~mask
             neighbours = regions[ring]
             neighbours = neighbours[(neighbours > 0) & (neighbours != k)]
             if len(neighbours):
                 best = int(np.bincount(neighbours).argmax())
+                apart = float(np.linalg.norm(np.subtract(where[k], where[best]))) * p.cell_m
+                if not at_shelf[k] and apart >= p.head_dome_apart_m and self._head_dome(mask, hmap, peaks[k]):
+                    continue  # a squeezed head, not a limb
                 # one body: keep the label of the higher peak (the head), whichever is small
                 keep, drop = (best, k) if (peaks[best] >= peaks[k] or at_shelf[k]) and not at_shelf[best] else (k, best)
                 regions[regions == drop] = keep
