@@ -15,7 +15,7 @@ from walkout_common.store import load_store
 from walkout_common.types import TrackSnapshot
 from walkout_msgs import msg as wm
 
-from .tracker import Tracker, TrackerParams
+from .tracker import Rebind, Tracker, TrackerParams
 
 TRACKS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -29,7 +29,7 @@ class TrackerNode(WarnOnce, Node):
         self.store = load_store(store_file)
         self.core = Tracker(self.store, declare(self, TrackerParams))
         self._rebinds_seen = 0
-        self._watched: list = []  # re-bindings whose takeover check still runs (Tracker._takeovers)
+        self._watched: list[Rebind] = []  # re-bindings whose takeover check still runs (Tracker._takeovers)
         self._unbound_seen: set[str] = set()
         self.pub = self.create_publisher(wm.TrackArray, "/tracking/tracks", TRACKS_QOS)
         self.create_subscription(wm.PersonDetectionArray, "/perception/people", self.on_people, qos_profile_sensor_data)
