@@ -83,6 +83,10 @@ class TrackerParams:
     reacquire_rest_s: float = 0.3
     reacquire_rest_mps: float = 0.3
     reacquire_cost: float = 2.0
+    # A LOST track (a short shopper hidden in a jam for seconds) is found again where it
+    # stood, or where last seen if its velocity is under reacquire_rest_mps, as one
+    # who shuffled about this much since, however far the motion model spread its place
+    reacquire_rest_std_m: float = 0.1
     reacquire_moved_s: float = 0.25  # ... not once it was matched this long after its last rest (a frame or two at 10 Hz)
     # A track unseen longer than this (a missed frame at 10 Hz) starts to pay, fully from
     # twice this, for the spread its place gained since its last match (_coast_charge).
@@ -363,9 +367,12 @@ class Tracker:
         r = np.eye(2) * self.p.meas_std_m**2
         d2 = mahalanobis_costs(means, covs, meas, r)
         dist = np.linalg.norm(means[:, None, :] - meas[None, :, :], axis=-1)
-        stood = self._stood(live, meas, covs, r, d2, t)
-        for (i, j), (cost, place) in stood.items():
+        coast = self._coast_charge(live, covs, r, t)[:, None] * np.ones_like(d2)
+        stood = self._stood(live, meas, covs, r, d2, coast, t)
+        for (i, j), (cost, place, own) in stood.items():
             d2[i, j], dist[i, j] = cost, float(np.linalg.norm(meas[j] - place))
+            if own:  # its own spread standing, not the motion model's
+                coast[i, j] = 0.0
         # Head height keeps two people apart when their paths cross (used live, only
         # within a track's life: nothing about a body is kept or compared across visits).
         # Capped, so a shopper crouching to a low shelf keeps the track.
@@ -379,7 +386,7 @@ class Tracker:
         # track whose person is out of this camera's view can't steal a newcomer's head.
         tentative = np.array([tr.state == TENTATIVE for tr in live], dtype=bool)
         costs = costs + np.where(tentative[:, None], self.p.tentative_cost, 0.0)
-        costs = costs + self._coast_charge(live, covs, r, t)[:, None]
+        costs = costs + coast
         pairs = assign(costs, gate + self.p.tentative_cost, dist, self.p.gate_max_m, allowed=inside)
         self._note_encounters(live, dets, pairs, np.where(inside & (dist <= self.p.gate_max_m), costs, np.inf),
                               (gate + self.p.tentative_cost) / 2, t)
@@ -471,23 +478,42 @@ class Tracker:
         grown = np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(matched + r[None])[1]  # log det S now / after the match
         return weight * np.maximum(grown, 0.0)
 
-    def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, t: float
-               ) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
-        """(track, detection) -> (cost, place) where a track unseen reacquire_after_s or
-        more, with no detection where it is predicted (`d2`, in the gate), matches one at a
-        place it recently stood (_rest_places) better than where its velocity took it."""
-        out: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+    def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, coast: np.ndarray,
+               t: float) -> dict[tuple[int, int], tuple[float, np.ndarray, bool]]:
+        """(track, detection) -> (cost, place, own spread) where a track unseen
+        reacquire_after_s or more matches a detection at a place it recently stood
+        (_rest_places) better than where its motion model puts it (`d2`).
+        Before it is LOST (a false velocity): only with no detection where it is predicted,
+        at its predicted spread. LOST (a shopper hidden for seconds in a jam): also where it
+        was last matched if its velocity is a standstill now (one seen only now and then has
+        no two matches in one place), at its own spread standing (reacquire_rest_std_m since its
+        last match, no coast charge), against the model's cost with the charge: by then the
+        model's spread is metres, and a neighbour whose own head a camera misses, with its
+        track's gate widened a little by 0.1 s unseen, would take the head."""
+        out: dict[tuple[int, int], tuple[float, np.ndarray, bool]] = {}
         for i, tr in enumerate(live):
-            if tr.state == TENTATIVE or t - tr.last_seen < self.p.reacquire_after_s or d2[i].min() <= self.p.gate_chi2:
+            unseen = t - tr.last_seen
+            lost = unseen >= self.p.lost_after_s
+            if tr.state == TENTATIVE or unseen < self.p.reacquire_after_s or (not lost and d2[i].min() <= self.p.gate_chi2):
                 continue  # not coasting, or someone where it is predicted
             places = self._rest_places(tr)
+            if lost and tr.trail and float(np.linalg.norm(tr.kf.x[2:4])) <= self.p.reacquire_rest_mps:
+                # at a standstill by its velocity now (seen so, or stopped since by lost_velocity_tau_s,
+                # the model's own belief): a short shopper seen once in a jam has no two matches there
+                places = np.vstack([places.reshape(-1, 2), np.array(tr.trail[-1][1:])[None]])
             if not len(places):
                 continue
-            there = mahalanobis_costs(places, np.repeat(covs[i][None], len(places), axis=0), meas, r)  # (places, dets)
+            spread, now, grown = covs[i], d2[i], 0.0
+            if lost:
+                matched = tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2]
+                spread = matched + np.eye(2) * self.p.reacquire_rest_std_m**2
+                grown = max(np.linalg.slogdet(spread + r)[1] - np.linalg.slogdet(matched + r)[1], 0.0)  # as _coast_charge
+                now = d2[i] + coast[i]
+            there = mahalanobis_costs(places, np.repeat(spread[None], len(places), axis=0), meas, r)  # (places, dets)
             best = np.argmin(there, axis=0)
-            cost = there[best, np.arange(len(meas))] + self.p.reacquire_cost
-            for j in np.flatnonzero(cost < d2[i]):
-                out[i, int(j)] = (float(cost[j]), places[best[j]].copy())
+            cost = there[best, np.arange(len(meas))] + grown + self.p.reacquire_cost
+            for j in np.flatnonzero(cost < now):
+                out[i, int(j)] = (float(cost[j]), places[best[j]].copy(), lost)
         return out
 
     def _rest_places(self, tr: _Track) -> np.ndarray:
