@@ -461,6 +461,17 @@ def test_a_shopper_who_walks_in_and_straight_out_again_closes_their_session():
     assert not tr.sessions.pending
 
 
+def following(tr: Tracker, places: dict[str, object]) -> dict[str, str]:
+    """name -> id of the track nearest that person's place (x, y[, height])."""
+    snaps = tr.snapshots()
+
+    def nearest(p: object) -> str:
+        xy = np.asarray(p, float)[:2]
+        return min(snaps, key=lambda s: float(np.linalg.norm(s.position[:2] - xy))).track_id
+
+    return {name: nearest(p) for name, p in places.items()}
+
+
 def test_a_shopper_walking_on_after_standing_is_not_pulled_back_onto_the_one_who_stays():
     # A and B stand 0.4 m apart (a hand-over), then A walks off west. Half a second on, one
     # frame misses A and sees B's head 0.3 m toward where A stood (B leaning, read lower).
@@ -477,10 +488,8 @@ def test_a_shopper_walking_on_after_standing_is_not_pulled_back_onto_the_one_who
         else:
             tr.update(frame(t, [a, b], noise=0.01))
         if abs(t - 2.5) < 0.025:
-            ids = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p)).track_id
-                   for name, p in (("a", a), ("b", b))}
-    now = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p)).track_id
-           for name, p in (("a", (2.0 - 1.2 * 1.4, 2.0)), ("b", (2.4, 2.0)))}
+            ids = following(tr, {"a": a, "b": b})
+    now = following(tr, {"a": (2.0 - 1.2 * 1.4, 2.0), "b": (2.4, 2.0)})
     assert ids["a"] != ids["b"] and now == ids
 
 
@@ -504,10 +513,8 @@ def test_a_shopper_hidden_in_a_jam_for_seconds_is_found_again_where_they_stood()
             heads.append(short)
         tr.update(DetectionFrame(t, f"depth{1 + k % 2}", [PersonDetection(h + [*rng.normal(0, 0.01, 2), 0.0], float(h[2])) for h in heads]))
         if abs(t - 1.5) < 0.025:
-            ids = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p[:2])).track_id
-                   for name, p in (("hidden", hidden), ("short", short), ("tall", tall))}
-    now = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p[:2])).track_id
-           for name, p in (("hidden", back), ("short", short), ("tall", tall))}
+            ids = following(tr, {"hidden": hidden, "short": short, "tall": tall})
+    now = following(tr, {"hidden": back, "short": short, "tall": tall})
     assert len(set(ids.values())) == 3 and now == ids, (ids, now)
 
 
@@ -522,10 +529,8 @@ def seen_once_in_a_jam(seed: int) -> tuple[dict[str, str], dict[str, str]]:
         for cam, dt, heads in (("depth1", 0.0, one + [short] * (t < 2.0)), ("depth2", 0.001, [hidden] * (t < 2.0) + [short])):
             tr.update(DetectionFrame(t + dt, cam, [PersonDetection(h + [*rng.normal(0, 0.03, 2), 0.0], float(h[2])) for h in heads]))
         if abs(t - 1.5) < 0.01:
-            ids = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p[:2])).track_id
-                   for name, p in (("hidden", hidden), ("short", short))}
-    now = {name: min(tr.snapshots(), key=lambda s, p=p: np.linalg.norm(s.position[:2] - p[:2])).track_id
-           for name, p in (("hidden", hidden), ("short", short))}
+            ids = following(tr, {"hidden": hidden, "short": short})
+    now = following(tr, {"hidden": hidden, "short": short})
     return ids, now
 
 

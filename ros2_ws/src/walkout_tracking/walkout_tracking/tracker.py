@@ -253,6 +253,11 @@ class _Track:
         w = (t - ta) / max(tb - ta, 1e-9)
         return np.array([xa + w * (xb - xa), ya + w * (yb - ya)])
 
+    @property
+    def match_cov(self) -> np.ndarray:
+        """Its place's covariance just after its last match (its current one before any)."""
+        return self.matched_cov if self.matched_cov is not None else self.kf.P[:2, :2]
+
     def snapshot(self, stamp: float) -> TrackSnapshot:
         return TrackSnapshot(self.id, self.token, self.state, stamp, np.array([self.kf.x[0], self.kf.x[1], self.height]),
                              self.kf.x[2:4].copy(), self.kf.P[:2, :2].copy(), [h.copy() for h in self.hands], dict(self.rivals),
@@ -277,6 +282,13 @@ def _rivals_of_each_other(a: _Track, b: _Track, p: float, since: float, why: str
     (-inf: the whole visit), for the reason `why` (in a reviewer's words)."""
     a.add_rival(b.token, p, since, why)
     b.add_rival(a.token, p, since, why)
+
+
+def _spread_growth(cov: np.ndarray, matched: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """log det S with the place's covariance `cov` against that just after the match
+    (`matched`), never below 0: what a spread costs on the -2 log-likelihood scale.
+    Broadcasts over leading axes."""
+    return np.maximum(np.linalg.slogdet(cov + r)[1] - np.linalg.slogdet(matched + r)[1], 0.0)
 
 
 def _seen(dets: list[PersonDetection], k: int | None) -> swaps.Seen:
@@ -472,11 +484,10 @@ class Tracker:
         one found where it is predicted keeps its head. Not the whole log det S, nor from
         the first frame missed: two tracks on one shopper (fed by two cameras) would take
         turns, and the one that lost a single frame would starve for ever."""
-        matched = np.array([tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2] for tr in live]).reshape(-1, 2, 2)
+        matched = np.array([tr.match_cov for tr in live]).reshape(-1, 2, 2)
         unseen = np.array([t - tr.last_seen for tr in live])
         weight = np.clip(unseen / max(self.p.coast_after_s, 1e-9) - 1.0, 0.0, 1.0)  # 0 up to coast_after_s, 1 from twice that
-        grown = np.linalg.slogdet(covs + r[None])[1] - np.linalg.slogdet(matched + r[None])[1]  # log det S now / after the match
-        return weight * np.maximum(grown, 0.0)
+        return weight * _spread_growth(covs, matched, r[None])  # log det S now / after the match
 
     def _stood(self, live: list[_Track], meas: np.ndarray, covs: np.ndarray, r: np.ndarray, d2: np.ndarray, coast: np.ndarray,
                t: float) -> dict[tuple[int, int], tuple[float, np.ndarray, bool]]:
@@ -505,9 +516,8 @@ class Tracker:
                 continue
             spread, now, grown = covs[i], d2[i], 0.0
             if lost:
-                matched = tr.matched_cov if tr.matched_cov is not None else tr.kf.P[:2, :2]
-                spread = matched + np.eye(2) * self.p.reacquire_rest_std_m**2
-                grown = max(np.linalg.slogdet(spread + r)[1] - np.linalg.slogdet(matched + r)[1], 0.0)  # as _coast_charge
+                spread = tr.match_cov + np.eye(2) * self.p.reacquire_rest_std_m**2
+                grown = float(_spread_growth(spread, tr.match_cov, r))
                 now = d2[i] + coast[i]
             there = mahalanobis_costs(places, np.repeat(spread[None], len(places), axis=0), meas, r)  # (places, dets)
             best = np.argmin(there, axis=0)
