@@ -78,6 +78,28 @@ def test_two_hands_at_one_plate_is_uncertain(store, catalog):
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
 
 
+def test_a_put_back_decides_who_took_as_far_as_the_returners_basket_goes(store, catalog):
+    # A and B both reach the water plate as one water goes (A's arm there a little
+    # longer: A is the likelier taker); later B, alone, puts a water back. B can only put
+    # back what B took, so B's basket ends empty, not at one water less than nothing.
+    # A's stays as read (a session's worlds are its own: B's put-back is a hand-over
+    # from A there, unlikely without their hands meeting, but not impossible).
+    a = make(store, catalog)
+    for tid, tok, x, t0 in (("A", "tok-a", 1.85, 3.8), ("B", "tok-b", 2.2, 4.3)):
+        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=t0, hand_to=6.0):
+            a.history.add(s)
+        a.open_session(tok, 0.0)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
+    assert a.last_record.best.effects() == {"tok-a": {WATER: 1}} and a.last_record.best.probability < 0.8
+    for s in standing("B", "tok-b", 20.0, 28.0, (2.2, 1.55), hand_at=(2.2, 2.0, 1.0), hand_from=24.0, hand_to=26.0):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 24.5, +520.0))
+    assert a.last_record.best.effects() == {"tok-b": {WATER: -1}}  # read on its own: B's own water
+    b = a.basket("tok-b")
+    assert b.lines == [] and not any("returned than taken" in r for r in b.review_reasons)
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(WATER, 1)]
+
+
 def _who_took_water(store, catalog, arms, forget=None):
     """The water plate's take with each (track, token, head x, arm tip, from, to) of `arms`
     standing 0.45 m from its front; `forget`: the associator's map of neighbouring plates
@@ -277,16 +299,21 @@ def test_a_put_back_hiding_a_take_is_never_confidently_one_return(store, catalog
     assert a.basket("tok-a").confidence < 0.99 and a.basket("tok-b").confidence < 0.99
 
 
+def _alone_at_the_cola_plate(store, catalog) -> Associator:
+    """A stands alone at the cola plate, an arm at it 4-6 s and again 34-36 s."""
+    a = make(store, catalog)
+    for t0, t1, h0, h1 in ((0.0, 30.0, 4.0, 6.0), (30.0, 40.0, 34.0, 36.0)):
+        for s in standing("A", "tok-a", t0, t1, (2.65, 1.55), hand_at=(2.65, 2.0, 1.0), hand_from=h0, hand_to=h1):
+            a.history.add(s)
+    a.open_session("tok-a", 0.0)
+    return a
+
+
 def test_a_near_twin_taken_and_put_back_leaves_no_doubt(store, catalog):
     # Alone at the cola plate, A takes a bottle (cola 352 g or lemon soda 362 g: the plate
     # reads 357 g) and later puts it back. Which one it was stays unknown, but the basket
     # ends empty either way: a shopper can only put back what they took.
-    a = make(store, catalog)
-    for s in standing("A", "tok-a", 0.0, 30.0, (2.65, 1.55), hand_at=(2.65, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-        a.history.add(s)
-    for s in standing("A", "tok-a", 30.0, 40.0, (2.65, 1.55), hand_at=(2.65, 2.0, 1.0), hand_from=34.0, hand_to=36.0):
-        a.history.add(s)
-    a.open_session("tok-a", 0.0)
+    a = _alone_at_the_cola_plate(store, catalog)
     a.on_plate_event(event(COLA_PLATE, 4.5, -357.0))
     taken = a.last_record.best.probability
     assert taken < 0.8 and a.basket("tok-a").confidence < 0.8
@@ -294,6 +321,21 @@ def test_a_near_twin_taken_and_put_back_leaves_no_doubt(store, catalog):
     assert {COLA, LEMON} <= {sku for h in a.last_record.hypotheses for sku, n in h.effects().get("tok-a", {}).items() if n < 0}
     basket = a.basket("tok-a")
     assert basket.lines == [] and basket.confidence > 0.99
+
+
+def test_a_put_back_decides_which_twin_was_taken(store, catalog):
+    # Alone at the cola plate, A takes a bottle that reads nearer cola (352 g) than lemon
+    # soda (362 g), and later puts one back that reads nearer lemon soda. One by one that
+    # is a cola taken and a lemon soda returned that was never taken; jointly, a shopper
+    # puts back only what they took, so it was one bottle taken and put back either way.
+    a = _alone_at_the_cola_plate(store, catalog)
+    a.on_plate_event(event(COLA_PLATE, 4.5, -354.5, std=0.5))
+    assert a.last_record.best.effects() == {"tok-a": {COLA: 1}}
+    a.on_plate_event(event(COLA_PLATE, 34.5, +361.5, std=0.5))
+    assert a.last_record.best.effects() == {"tok-a": {LEMON: -1}}  # read on its own
+    basket = a.basket("tok-a")
+    assert basket.lines == [] and not any("returned than taken" in r for r in basket.review_reasons)
+    assert 0.5 < basket.confidence < 0.98  # the likeliest; a lemon soda from elsewhere is not ruled out
 
 
 def test_one_shopper_swapping_a_product(store, catalog):
@@ -595,20 +637,46 @@ def _choice(store, hands_a: tuple[float, float], hands_b: tuple[float, float] | 
     and B (at b_xy, arm at the plate in hands_b, if any), over a change 4.5-5.5 s."""
     from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
 
-    tip = (1.95, 2.0, 1.0)
+    tip, tip_b = (1.95, 2.0, 1.0), (2.05, 2.0, 1.0)  # two arms at the plate, 0.1 m apart
     window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=hands_a[0], hand_to=hands_a[1]),
-              "B": standing("B", "tok-b", 3.0, 7.0, b_xy, hand_at=tip if hands_b else None,
+              "B": standing("B", "tok-b", 3.0, 7.0, b_xy, hand_at=tip_b if hands_b else None,
                             hand_from=hands_b[0] if hands_b else None, hand_to=hands_b[1] if hands_b else None)}
     cands = who_made(store.plates_by_id[WATER_PLATE], event(WATER_PLATE, 4.5, -521.0), window, WhoParams())
     return {c.session_token: dict(zip(CHOICE_FEATURES, c.features, strict=True)) for c in cands}
 
 
 def test_an_arm_shown_only_while_another_track_shows_one_is_not_alone(store):
-    # One arm at the plate given to both A and B (seen from above it could be either's)
-    # for part of the change; A's shows alone the rest of it.
+    # B's arm is seen at the plate beside A's for part of the change; A's shows alone
+    # the rest of it.
     f = _choice(store, (4.0, 6.0), (4.4, 5.0))
     assert f["tok-b"]["w_near_frac"] > 0.3 and f["tok-b"]["w_alone_frac"] == 0.0
     assert 0.4 < f["tok-a"]["w_alone_frac"] < f["tok-a"]["w_near_frac"] == 1.0
+
+
+def test_a_hand_one_camera_gave_to_two_shoppers_is_evidence_for_neither(store):
+    # A's arm is at the water plate through the change (one camera sees it alone). For
+    # part of it another camera cannot tell whose arm it is and gives that hand to both A
+    # and B: both tracks carry copies of one tip. Those looks say nothing of which of them
+    # it was: B, with no arm of its own at the plate, is no actor for them, and A's case
+    # rests on its own looks. Nor is B seen armless there: the hand may be B's, and for a
+    # part beside A (two shoppers taking at once, their hands seen from above as one) it
+    # counts as B's arm. Two arms seen there (B's 0.1 m beside A's) still count.
+    from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
+
+    plate, own, given = store.plates_by_id[WATER_PLATE], (1.95, 2.0, 1.0), (1.97, 2.01, 1.02)
+
+    def choose(b_tip) -> dict:
+        a = [snap("A", "tok-a", float(t), (1.95, 1.6), [own] + ([given] if 4.4 <= t <= 5.0 else [])) for t in np.arange(3.0, 7.0, 0.1)]
+        b = [snap("B", "tok-b", float(t), (2.3, 1.6), [b_tip] if 4.4 <= t <= 5.0 else []) for t in np.arange(3.0, 7.0, 0.1)]
+        cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), {"A": a, "B": b}, WhoParams())
+        return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True)), c.share_likelihood) for c in cands}
+
+    one_hand, two_arms, no_arm = choose(given), choose((2.1, 2.0, 1.0)), choose((2.3, 1.2, 1.0))
+    assert one_hand["tok-b"][1]["w_near_frac"] == 0.0 and one_hand["tok-a"][1]["w_alone_frac"] == 1.0
+    assert one_hand["tok-b"][1]["w_armless_m"] == 0.0
+    assert two_arms["tok-b"][1]["w_near_frac"] > 0.3 and two_arms["tok-a"][1]["w_alone_frac"] < 0.6
+    assert one_hand["tok-a"][0] > 0.98 > two_arms["tok-a"][0]
+    assert one_hand["tok-b"][2] == pytest.approx(two_arms["tok-b"][2], rel=0.2) and one_hand["tok-b"][2] > 10 * no_arm["tok-b"][2]
 
 
 def test_a_track_seen_with_no_arm_at_the_plate_reports_its_distance(store):
@@ -624,19 +692,19 @@ def test_a_track_seen_with_no_arm_at_the_plate_reports_its_distance(store):
 
 def test_a_shopper_walking_by_is_seldom_the_one_who_took(store):
     # A stands at the water plate, its arm there through the change; B's arm is seen there
-    # too (one arm, seen from above, could be either's) while B stands beside A at (2.3,
-    # 1.6), or while B walks along the shelf at 0.8 m/s, passing that spot mid-change.
+    # too, 0.1 m beside A's, while B stands beside A at (2.3, 1.6), or while B walks along
+    # the shelf at 0.8 m/s, passing that spot mid-change.
     from walkout_association.who import CHOICE_FEATURES, WhoParams, who_made
 
-    tip, plate = (1.95, 2.0, 1.0), store.plates_by_id[WATER_PLATE]
+    tip, tip_b, plate = (1.95, 2.0, 1.0), (2.05, 2.0, 1.0), store.plates_by_id[WATER_PLATE]
 
     def b_walking(t0: float, t1: float) -> list:
-        return [snap("B", "tok-b", float(t), (2.3 + 0.8 * (t - 5.0), 1.6), [tip] if 4.4 <= t <= 5.6 else [])
+        return [snap("B", "tok-b", float(t), (2.3 + 0.8 * (t - 5.0), 1.6), [tip_b] if 4.4 <= t <= 5.6 else [])
                 for t in np.arange(t0, t1, 0.1)]
 
     def choose(walks: bool, params: WhoParams) -> dict:
         window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=4.0, hand_to=6.0),
-                  "B": b_walking(3.0, 7.0) if walks else standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip,
+                  "B": b_walking(3.0, 7.0) if walks else standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip_b,
                                                                    hand_from=4.4, hand_to=5.6)}
         cands = who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params)
         return {c.session_token: (c.probability, dict(zip(CHOICE_FEATURES, c.features, strict=True)), c.share_likelihood)
@@ -834,7 +902,7 @@ def test_a_coasting_track_is_not_looked_at(store):
 
     tip, plate = (1.95, 2.0, 1.0), store.plates_by_id[WATER_PLATE]
     b = [replace(s, unseen_s=max(0.0, s.stamp - 4.0)) for s in
-         standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=tip, hand_from=3.5, hand_to=7.0)]
+         standing("B", "tok-b", 3.0, 7.0, (2.3, 1.6), hand_at=(2.0, 2.0, 1.0), hand_from=3.5, hand_to=7.0)]
     window = {"A": standing("A", "tok-a", 3.0, 7.0, (1.95, 1.6), hand_at=tip, hand_from=4.4, hand_to=5.6), "B": b}
 
     def choose(params: WhoParams) -> dict:

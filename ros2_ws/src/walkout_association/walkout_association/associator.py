@@ -39,7 +39,7 @@ from walkout_common.types import (
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
 from .who import WhoParams, full_arm_likelihood, plates_above, plates_beside, who_made
-from .worlds import probability_as_recorded, worlds
+from .worlds import LOST, World, probability_as_recorded, worlds
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -878,8 +878,27 @@ class Associator:
         ]
 
     # ---- baskets ------------------------------------------------------------
-    def counts(self, token: str, since: float = -math.inf) -> Counter:
-        """`token`'s basket as recorded: its events' best readings (those that ended from `since` on)."""
+    def counts(self, token: str, final: dict | None = None) -> Counter:
+        """`token`'s basket as recorded: its events' best readings, summed, unless no world
+        of its events jointly (`_worlds`, or `final` if given) allows that basket; then the
+        likeliest world. Read one by one, a near-twin taken may be read as plain yoghurt
+        (0.55, peach 0.45) and, once a peach comes back, the return as the peach: one plain
+        taken and a peach returned that was never taken. Jointly, the peach taken and put
+        back is the only story left, and it bills nothing. A shopper's put-back can so
+        decide who took it, too, as far as their own basket goes. Only an impossible basket
+        is replaced: the likeliest world of each session on its own may bill one unit to
+        two sessions."""
+        bests = self.best_counts(token)
+        if token not in self.sessions:
+            return bests
+        final = self._worlds(token) if final is None else final
+        if not final or World((k, n) for k, n in bests.items() if n) in final:
+            return bests
+        top = max(final.items(), key=lambda wp: wp[1])[0]
+        return bests if top == LOST else Counter(dict(top))
+
+    def best_counts(self, token: str, since: float = -math.inf) -> Counter:
+        """The sum of `token`'s events' best readings (those that ended from `since` on)."""
         out: Counter = Counter()
         session = self.sessions.get(token)
         if session is None:
@@ -903,7 +922,7 @@ class Associator:
         before recalibration, and the product of its restored events' probabilities."""
         events = self.sessions[token].events
         final = self._worlds(token) if final is None else final
-        return (probability_as_recorded(final, dict(self.counts(token)), sku, UNKNOWN),
+        return (probability_as_recorded(final, dict(self.counts(token, final)), sku, UNKNOWN),
                 math.prod(rec.consistent(token, sku) for rec in events if rec.restored))
 
     def _confidence(self, token: str, sku: str | None = None, final: dict | None = None) -> float:
@@ -922,7 +941,7 @@ class Associator:
             rival = self.sessions.get(other)
             if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
                 since = self.watcher.rival_since.get(token, {}).get(other, -math.inf) - self.params.rival_margin_s
-                mine, theirs = counts if since == -math.inf else self.counts(token, since), self.counts(other, since)
+                mine, theirs = (counts, self.counts(other)) if since == -math.inf else (self.best_counts(token, since), self.best_counts(other, since))
                 if (theirs[sku] == mine[sku]) if sku else (+theirs == +mine):
                     continue
             out[other] = p
@@ -934,9 +953,9 @@ class Associator:
 
     def basket(self, token: str, stamp: float | None = None) -> Basket:
         session = self.sessions[token]
-        counts = self.counts(token)
-        reasons = list(dict.fromkeys(session.reasons))
         final = self._worlds(token)
+        counts = self.counts(token, final)
+        reasons = list(dict.fromkeys(session.reasons))
         lines = []
         for sku in sorted(k for k in counts if k != UNKNOWN):
             n = counts[sku]

@@ -190,6 +190,7 @@ class ArmEvidence:
     near_looks: frozenset[int] = frozenset()  # of those, the ones (look_s bins) with an arm tip at this plate (front and height)
     unseen: bool = False  # not seen during the whole change (lost, or coasting past stale_s)
     elsewhere: bool = False  # an arm tip of it seen at another plate (stacked over this one, beside it) during the change
+    shared: bool = False  # a tip at this plate a camera gave to it and another track at once (no look, but maybe its arm)
 
     @property
     def near(self) -> int:
@@ -200,16 +201,51 @@ class ArmEvidence:
         return self.near / self.looks if self.looks else 0.0
 
 
+def _tip_key(tip: np.ndarray) -> tuple[float, float, float]:
+    """An arm tip to 0.1 mm: two tracks given one camera's hand carry equal copies of it
+    (a coasting track its last ones), while two cameras' tips of one hand never agree so
+    closely (depth noise)."""
+    return (round(float(tip[0]), 4), round(float(tip[1]), 4), round(float(tip[2]), 4))
+
+
+def shared_tips(window: dict[str, list[TrackSnapshot]], t0: float, t1: float) -> frozenset:
+    """The arm tips between t0 and t1 that a camera gave to two tracks or more at once
+    (depth.py gives a hand to every shopper whose arm fits it nearly as well as the best,
+    `arm_owner_ratio`). Such a look says that camera could not tell whose hand it was: it
+    makes neither of them, rather than the other, the one actor (`arm_evidence`). In the
+    fitting suite's crowding, crossing, sameplate, touch,
+    multi, put-back, group, hand-off and rest scenarios (34 scenarios, 547 candidates), 15
+    of the 27 bystanders seen with an arm at the plate had only such shared looks there,
+    and 57 of their 81 near looks were shared; of the 185 actors seen there, 20 of 1310
+    looks were shared, and 2 actors had only shared ones."""
+    owners: dict[tuple, set[str]] = {}
+    for track_id, snaps in window.items():
+        for s in snaps:
+            if t0 <= s.stamp <= t1:
+                for h in s.hands:
+                    owners.setdefault(_tip_key(h), set()).add(track_id)
+    return frozenset(k for k, who in owners.items() if len(who) > 1)
+
+
+def _at_plate(h: np.ndarray, plate: Plate, z: float, p: WhoParams) -> bool:
+    """Is arm tip h at the plate: within hand_near_m of its front, at its height?"""
+    return z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m
+
+
 def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p: WhoParams,
-                 above: Sequence[Plate] = (), beside: Sequence[Plate] = ()) -> ArmEvidence:
+                 above: Sequence[Plate] = (), beside: Sequence[Plate] = (), shared: frozenset = frozenset()) -> ArmEvidence:
     """log P(looks | actor) - log P(looks | bystander) over the change. One of two
     shoppers taking in one long disturbance needs its arm there only for its own part of
     it, so its case counts the looks that show the arm, not those that miss it. Tips at
-    the plates `above` or `beside` it are not at this plate."""
+    the plates `above` or `beside` it are not at this plate. A tip in `shared` (`shared_tips`:
+    a hand a camera gave to two shoppers at once) is no look for the one actor: it may be
+    either's. It counts for a part beside another actor: two arms at one plate, seen from
+    above as one, look just like that."""
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
+    with_shared: dict[int, float] = {}  # the looks with the shared tips too (for a part)
     near: set[int] = set()
-    unseen = elsewhere = False
+    unseen = elsewhere = given = False
     z = float(plate.center[2])
     for s in snaps:
         if not t0 <= s.stamp <= t1:
@@ -218,18 +254,21 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
-        hands = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
-        elsewhere = elsewhere or len(hands) < len(s.hands)
+        here = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
+        elsewhere = elsewhere or len(here) < len(s.hands)
+        hands = [h for h in here if _tip_key(h) not in shared]
         looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, hands, p))  # any view of the look that shows the arm
-        if any(z - p.hand_low_m <= h[2] <= z + p.hand_high_m and float(plate.distance_to_front(h)) <= p.hand_near_m for h in hands):
+        with_shared[k] = min(with_shared.get(k, math.inf), _nearest_arm(plate, here, p))
+        if any(_at_plate(h, plate, z, p) for h in hands):
             near.add(k)
+        given = given or any(_at_plate(h, plate, z, p) for h in here if _tip_key(h) in shared)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
         return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
     ratios = [_look_log_ratio(d, p) for d in looks.values()]
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
-    shown = [r for r in ratios if r > 0]
+    shown = [r for d in with_shared.values() if (r := _look_log_ratio(d, p)) > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near), elsewhere=elsewhere)
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near), elsewhere=elsewhere, shared=given)
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
@@ -244,10 +283,11 @@ def choice_features(ev: ArmEvidence, reach: float, head_m: float, past_frac: flo
     `alone_frac`: its looks with an arm at the plate while no other track's was (default:
     all its near looks). A track seen with no arm there: how far its head was, for an arm
     hidden under a head close to the shelf is common and one missing at arm's length is not;
-    unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own).
+    unless a nearer shopper it may reach past showed one (seen as theirs, it may be its own),
+    or a camera gave it a hand at the plate that it gave another track too (`shared_tips`).
     `unbound`: no session claimed the track. `head_speed`: how fast its head moved during
     the change (`head_speed`)."""
-    armless = 0.0 if ev.near or ev.unseen or past_frac > 0 else min(head_m, ARMLESS_MAX_M)
+    armless = 0.0 if ev.near or ev.unseen or ev.shared or past_frac > 0 else min(head_m, ARMLESS_MAX_M)
     alone = ev.near_frac if alone_frac is None else alone_frac
     return np.array([ev.near_frac, float(ev.near > 0), float(ev.unseen), math.log(max(reach, 1e-9)), head_m, past_frac, old_lr,
                      alone, armless, float(unbound), float(unbound and ev.unseen), min(head_speed, HEAD_SPEED_MAX_MPS)])
@@ -331,6 +371,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
     """Candidates sorted by probability (the rest, to 1, is that nobody tracked did it).
     `above`, `beside`: the plates stacked over this one and beside it (plates_above, plates_beside)."""
     found: list[_InReach] = []
+    shared = shared_tips(window, event.start - params.sync_s, event.end + params.sync_s)
     for track_id, snaps in window.items():
         snaps = [s for s in snaps if s.state != EXITED]
         if not snaps:
@@ -347,7 +388,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             reach = max(reach, _reach_factor(max(d_head - sd, 0.0), params) * spread)
         if reach <= 1e-9:
             continue
-        found.append(_InReach(track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside),
+        found.append(_InReach(track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside, shared),
                               _head_during(event, snaps, params), head_speed(event, snaps, params)))
     # A shopper reaching past another may own the arm seen as the other's: as the one
     # actor. Its case for a part beside another actor stays its own arm's (the share): one
