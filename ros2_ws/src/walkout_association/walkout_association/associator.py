@@ -930,32 +930,39 @@ class Associator:
         raw, kept = self.raw_confidence(token, sku, final)
         return recalibrated(raw, self.params.calibration_slope, self.params.calibration_offset) * kept
 
-    def _rivals(self, token: str, counts: Counter, sku: str | None = None) -> dict[str, float]:
-        """The sessions `token`'s shoppers may belong to instead (the tracker's rivals) whose
-        swap would change the bill (or its `sku` line): not those closed with the same. A
-        doubt that began part way (two shoppers who met, or were lost from view) moves only
-        what came after: not those whose items since then are the same (none, when they met
-        on their way out)."""
-        out = {}
+    def _rival_bills(self, token: str, counts: Counter) -> dict[str, tuple[float, tuple[Counter, Counter] | None]]:
+        """The sessions `token`'s shoppers may belong to instead (the tracker's rivals): each
+        with its probability and, once both sessions are closed, the two bills a swap would
+        exchange (`token`'s `counts` and the rival's basket, or, for a doubt that began part
+        way, both sessions' items since then: two shoppers who met, or were lost from view,
+        swap only what came after). Read once per basket: a rival's basket replays its worlds."""
+        out: dict[str, tuple[float, tuple[Counter, Counter] | None]] = {}
         for other, p in self.watcher.rivals.get(token, {}).items():
-            rival = self.sessions.get(other)
+            rival, bills = self.sessions.get(other), None
             if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
                 since = self.watcher.rival_since.get(token, {}).get(other, -math.inf) - self.params.rival_margin_s
-                mine, theirs = (counts, self.counts(other)) if since == -math.inf else (self.best_counts(token, since), self.best_counts(other, since))
-                if (theirs[sku] == mine[sku]) if sku else (+theirs == +mine):
-                    continue
-            out[other] = p
+                bills = (counts, self.counts(other)) if since == -math.inf else (self.best_counts(token, since), self.best_counts(other, since))
+            out[other] = (p, bills)
         return out
 
-    def _bound_right(self, token: str, counts: Counter, sku: str | None = None) -> float:
+    @staticmethod
+    def _rivals(bills: dict[str, tuple[float, tuple[Counter, Counter] | None]], sku: str | None = None) -> dict[str, float]:
+        """The rivals (`_rival_bills`) whose swap would change the bill (or its `sku` line):
+        not those closed with the same (none, when they met on their way out)."""
+        return {other: p for other, (p, b) in bills.items()
+                if b is None or not ((b[1][sku] == b[0][sku]) if sku else (+b[1] == +b[0]))}
+
+    @staticmethod
+    def _bound_right(bills: dict[str, tuple[float, tuple[Counter, Counter] | None]], sku: str | None = None) -> float:
         """P(no rival binding changes the bill), rivals taken as independent."""
-        return math.prod(1.0 - p for p in self._rivals(token, counts, sku).values())
+        return math.prod(1.0 - p for p in Associator._rivals(bills, sku).values())
 
     def basket(self, token: str, stamp: float | None = None) -> Basket:
         session = self.sessions[token]
         final = self._worlds(token)
         counts = self.counts(token, final)
         reasons = list(dict.fromkeys(session.reasons))
+        bills = self._rival_bills(token, counts)
         lines = []
         for sku in sorted(k for k in counts if k != UNKNOWN):
             n = counts[sku]
@@ -965,10 +972,10 @@ class Associator:
             if n == 0:
                 continue
             prod = self.catalog.by_sku[sku]
-            prob = self._confidence(token, sku, final) * self._bound_right(token, counts, sku)
+            prob = self._confidence(token, sku, final) * self._bound_right(bills, sku)
             lines.append(BasketLine(sku, prod.name, n, prod.price_cents, prob))
-        confidence = self._confidence(token, final=final) * self._bound_right(token, counts)
-        for other, p in self._rivals(token, counts).items():
+        confidence = self._confidence(token, final=final) * self._bound_right(bills)
+        for other, p in self._rivals(bills).items():
             if p >= self.params.rival_reason_p:
                 why = self.watcher.rival_why.get(token, {}).get(other) or (
                     "entered too close in time to tell apart, seen again after an occlusion (or taken for each other then), "

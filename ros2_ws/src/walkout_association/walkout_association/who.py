@@ -257,11 +257,13 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
         here = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
         elsewhere = elsewhere or len(here) < len(s.hands)
         hands = [h for h in here if _tip_key(h) not in shared]
-        looks[k] = min(looks.get(k, math.inf), _nearest_arm(plate, hands, p))  # any view of the look that shows the arm
-        with_shared[k] = min(with_shared.get(k, math.inf), _nearest_arm(plate, here, p))
+        shared_here = [h for h in here if _tip_key(h) in shared]
+        d_own, d_shared = _nearest_arm(plate, hands, p), _nearest_arm(plate, shared_here, p)
+        looks[k] = min(looks.get(k, math.inf), d_own)  # any view of the look that shows the arm
+        with_shared[k] = min(with_shared.get(k, math.inf), d_own, d_shared)
         if any(_at_plate(h, plate, z, p) for h in hands):
             near.add(k)
-        given = given or any(_at_plate(h, plate, z, p) for h in here if _tip_key(h) in shared)
+        given = given or any(_at_plate(h, plate, z, p) for h in shared_here)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
         return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
     ratios = [_look_log_ratio(d, p) for d in looks.values()]
