@@ -210,6 +210,24 @@ def test_a_bystander_never_shares_a_take(store, catalog):
     assert a.basket("tok-b").confidence > 0.98
 
 
+def test_a_basket_names_what_it_may_hold_beyond_its_lines(store, catalog):
+    # Both bottles read as A's; B, at the plate with no arm seen, may have taken one. B's
+    # basket has no line for it, so Basket.maybe names it (with the chance it is B's), and
+    # A's basket, whose two bottles are sure to be no more, names nothing.
+    a = _beside_a_reach(store, catalog, (2.4, 1.8))
+    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    b_took = sum(h.probability for h in a.last_record.hypotheses if h.effects().get("tok-b", {}).get(WATER, 0) > 0)
+    assert 0.03 < b_took < 0.5
+    (maybe,) = a.basket("tok-b").maybe
+    assert (maybe.sku, maybe.quantity, maybe.unit_price_cents) == (WATER, 1, catalog.by_sku[WATER].price_cents)
+    assert abs(maybe.probability - b_took) < 1e-9 and a.basket("tok-b").lines == []
+    assert a.basket("tok-a").maybe == []
+    # a bystander far from the plate is not worth a reviewer's look
+    far = _beside_a_reach(store, catalog, (3.6, 1.0))
+    far.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    assert far.basket("tok-b").maybe == []
+
+
 def test_a_shopper_at_the_plate_with_no_arm_seen_may_have_taken_one_of_two(store, catalog):
     # The fresh suite's knock 13128: two bottles gone in one change; A's arm at the plate,
     # B standing 0.2 m from its front with no arm seen (from above, the head hides an arm

@@ -87,6 +87,9 @@ class _OwnParams:
     # re-binding): the basket is right only if the binding is, or if the swap would bill
     # the same items; a rival this likely is named in the review reasons.
     rival_reason_p: float = 0.02
+    # Products a basket may hold more of than its lines say (Basket.maybe: another reading
+    # of one of its events) are listed from this probability on, for a reviewer.
+    maybe_min_p: float = 0.005
     # A shopper who leaves while a plate within their reach is still disturbed (its change is
     # decided only once the new level has held, up to settle_max_s) may have changed it: the
     # session closes once that plate has settled, or exit_wait_s after the exit at most
@@ -990,4 +993,24 @@ class Associator:
             confidence=confidence,
             open=session.closed is None,
             review_reasons=reasons,
+            maybe=self._maybe(final, counts),
         )
+
+    def _maybe(self, final: dict, counts: Counter) -> list[BasketLine]:
+        """The products of which the basket's worlds (`final`) hold more units than its lines
+        (`counts`) at `maybe_min_p` or more: the likeliest number more, P(more), likeliest first.
+        A unit billed to another session that this one may have taken shows here, where no
+        line of the basket would name it."""
+        more: dict[str, Counter] = defaultdict(Counter)
+        for world, p in final.items():
+            if world == LOST:
+                continue
+            for sku, n in world:
+                if sku != UNKNOWN and n > counts.get(sku, 0):
+                    more[sku][n - counts.get(sku, 0)] += p
+        out = []
+        for sku, by_n in more.items():
+            prob, prod = sum(by_n.values()), self.catalog.by_sku.get(sku)
+            if prod is not None and prob >= self.params.maybe_min_p:
+                out.append(BasketLine(sku, prod.name, by_n.most_common(1)[0][0], prod.price_cents, min(prob, 1.0)))
+        return sorted(out, key=lambda ln: -ln.probability)

@@ -55,6 +55,36 @@ def test_error_and_reason_kinds():
     assert reason_kind("plate G1-S1-P2 still disturbed 4.0 s after the exit") == "plate still disturbed at the exit"
 
 
+def test_held_receipts_are_checked_for_pointing_at_what_they_got_wrong():
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from walkout_bringup.evaluate import review_pointer_line, review_pointers
+    from walkout_checkout.bridge import CheckoutBridge
+
+    # Two bottles gone; A's arm at the plate, B standing at it with no arm seen. Both are
+    # billed to A; truly each took one. A's receipt names its unsure water line, B's (with
+    # no line) the water it may hold: both point at what they got wrong.
+    a = Associator(STORE, CATALOG, TrackHistory(), AssociationParams())
+    reaching(a, "A", "tok-a", 1.95, 10.0, 14.0)
+    for t in np.arange(10.0, 14.0, 0.1):
+        a.history.add(TrackSnapshot("B", "tok-b", CONFIRMED, float(t), np.array([2.4, 1.8, 1.75]), np.zeros(2), np.eye(2) * 0.01, []))
+    a.on_plate_event(PlateEvent(PLATE, "G1A-S1", 11.5, 12.0, -1040.0, 1.0))
+    pipeline = SimpleNamespace(associator=a, checkout=CheckoutBridge("nanostore-1"))
+    truth_of = {"tok-a": {"items": [{"sku": WATER, "qty": 1}]}, "tok-b": {"items": [{"sku": WATER, "qty": 1}]}}
+    held = []
+    for token in ("tok-a", "tok-b"):
+        receipt = pipeline.checkout.decide(replace(a.basket(token), open=False)).to_contract()  # as at the exit
+        assert receipt["status"] == "review"
+        held.append({"status": "review", **review_pointers(pipeline, receipt, truth_of[token])})
+    assert [h["named"] for h in held] == [[WATER], [WATER]] and [h["wrong_skus"] for h in held] == [[WATER], [WATER]]
+    assert review_pointer_line(held).endswith("0 of 2 held receipts. Of the 2 held receipts that were wrong, 2 name a product they got wrong, "
+                                              "or an uncertain binding.")
+    # a reason that points nowhere is counted so
+    bare = {"status": "review", "named": [], "pointed": False, "wrong_skus": ["x"], "binding_named": False}
+    assert ": 1 of 1 held receipts. Of the 1 held receipts that were wrong, 0 name" in review_pointer_line([bare])
+
+
 def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebindings(tmp_path):
     from walkout_bringup.evaluate import write_report
 

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from walkout_common.store import load_catalog, load_store
 
@@ -166,7 +166,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         exact = sorted((i["sku"], i["qty"]) for i in r["items"]) == sorted((i["sku"], i["qty"]) for i in t["items"])
         other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
-                         "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other)})
+                         "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
+                         **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {})})
     return {
         "case": {**case.__dict__, "store": store},
         "score": score_receipts(doc, truth).__dict__,
@@ -183,6 +184,36 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         "rebinds": rebind_truth(pipeline.tracker.rebinds, pipeline.track_log, true_log, {pid: tr["token"] for pid, tr in truth["tracks"].items()}),
         "units_per_act": units_per_act(truth["events"]),
     }
+
+
+def review_pointers(pipeline: Any, receipt: dict, truth: dict) -> dict:
+    """For a held receipt: the products its low-confidence reason names (bridge.named_doubts:
+    uncertain lines, products it may hold more of), whether any reason points somewhere
+    (those, or a cause: a binding, an unexplained change...), and the products it got wrong."""
+    from walkout_checkout.bridge import named_doubts
+
+    basket = pipeline.associator.basket(receipt["session_token"])
+    lines, maybe, _ = named_doubts(basket, pipeline.checkout.params.line_threshold)
+    named = sorted({ln.sku for ln in lines + maybe})
+    causes = [x for x in receipt["review_reasons"] if reason_kind(x) != "low confidence"]
+    got, want = Counter(), Counter()
+    for i in receipt["items"]:
+        got[i["sku"]] += i["qty"]
+    for i in truth["items"]:
+        want[i["sku"]] += i["qty"]
+    wrong = sorted(k for k in set(got) | set(want) if got[k] != want[k])
+    return {"named": named, "pointed": bool(named or causes), "wrong_skus": wrong,
+            "binding_named": any(reason_kind(x) == "binding uncertain" for x in causes)}
+
+
+def review_pointer_line(sessions: list[dict]) -> str:
+    """How well the held receipts' reasons show a reviewer where to look."""
+    held = [s for s in sessions if s["status"] == "review" and "pointed" in s]
+    wrong = [s for s in held if s["wrong_skus"]]
+    found = [s for s in wrong if set(s["wrong_skus"]) & set(s["named"]) or s["binding_named"]]
+    return (f"Reasons that point nowhere (no uncertain line, no product it may hold more of, no cause): "
+            f"{sum(not s['pointed'] for s in held)} of {len(held)} held receipts. Of the {len(wrong)} held receipts that were wrong, "
+            f"{len(found)} name a product they got wrong, or an uncertain binding.")
 
 
 def receipt_delay_line(delays: list[float]) -> str:
@@ -324,6 +355,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
     held = [s for s in sessions if s["status"] == "review"]
     lines += ["", f"Why {len(held)} sessions went to review (a session can have several reasons):", ""]
     lines += [f"- {k}: {v}" for k, v in tally.most_common()]
+    lines += ["", review_pointer_line(sessions)]
     missed = sum(r["missed_events"] for r in results)
     wrong = Counter(w["kind"] for r in results for w in r["wrong_events"])
     n_ev = sum(len(r["events"]) for r in results)

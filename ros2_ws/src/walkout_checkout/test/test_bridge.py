@@ -30,6 +30,28 @@ def test_uncertain_basket_goes_to_review_with_reasons():
     assert r2.status == "review" and r2.review_reasons == ["unexplained weight change"]
 
 
+def test_review_reasons_name_what_the_basket_may_hold_beyond_its_lines():
+    # Every line sure, yet the basket is not: a cola billed to another shopper may have been
+    # this one's. The reason says so, so the reviewer looks there first.
+    b = CheckoutBridge("s1", CheckoutParams(approve_threshold=0.98, line_threshold=0.98))
+    held = basket(confidence=0.995)
+    held.confidence = 0.96
+    held.maybe = [BasketLine("049000028911", "Cola 330 ml can", 1, 129, 0.035), BasketLine("051000012616", "Lemon soda", 1, 149, 0.004)]
+    r = b.on_basket(held)
+    assert r.status == "review"
+    assert r.review_reasons == ["low confidence 0.960 < 0.98: maybe also 1x Cola 330 ml can (0.04)"]
+    assert r.lines == held.lines and r.total_cents == 398  # what it may also hold is not billed
+    # a doubt spread thin, nothing above the line threshold on its own: the two biggest
+    thin = basket(token="thin", confidence=0.99)
+    thin.confidence = 0.975
+    thin.maybe = [BasketLine("049000028911", "Cola 330 ml can", 1, 129, 0.008)]
+    (reason,) = b.on_basket(thin).review_reasons
+    assert reason == "low confidence 0.975 < 0.98: least sure 2x Sparkling water (0.99); maybe also 1x Cola 330 ml can (0.01)"
+    just = basket(token="just", confidence=0.99)
+    just.confidence = 0.9799  # not "0.980 < 0.98"
+    assert b.on_basket(just).review_reasons[0].startswith("low confidence 0.979 < 0.98: least sure")
+
+
 def test_open_sessions_at_the_end_of_a_bag():
     b = CheckoutBridge("s1")
     b.on_basket(basket("inside", open_=True))

@@ -11,6 +11,8 @@ from rclpy.qos import qos_profile_sensor_data
 from walkout_bringup.testing import spin_until, wait_matched
 from walkout_checkout.checkout_node import EVENT_QOS, LATCHED_QOS, CheckoutNode
 from walkout_common.msgconv import set_stamp
+from walkout_common.ros import basket_msg
+from walkout_common.types import Basket, BasketLine
 from walkout_msgs import msg as wm
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -60,6 +62,13 @@ def test_closed_basket_gives_one_receipt_even_after_restart(tmp_path):
         pub.publish(later)
         assert spin_until(ex, lambda: any(m.revision == 2 for m in receipts))
         assert [r.revision for r in node2.core.db.receipts()] == [2]
+        # what a basket may hold beyond its lines crosses the topic and is named for the reviewer
+        unsure = Basket("tok-6", 50.0, [BasketLine("012000286209", "Sparkling water", 1, 199, 0.999)], "USD", 0.95, False, [],
+                        [BasketLine("049000028911", "Cola 330 ml can", 1, 149, 0.05)])
+        pub.publish(basket_msg(unsure))
+        assert spin_until(ex, lambda: any(m.session_token == "tok-6" for m in receipts))
+        (held,) = [m for m in receipts if m.session_token == "tok-6"]
+        assert held.status == "review" and list(held.review_reasons) == ["low confidence 0.950 < 0.98: maybe also 1x Cola 330 ml can (0.05)"]
     finally:
         rclpy.try_shutdown()
 

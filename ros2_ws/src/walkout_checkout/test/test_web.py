@@ -143,3 +143,28 @@ def test_console_needs_sign_in_and_logs_who_decided(app):
     bridge.on_basket(basket("tok-r", 3, open_=False, stamp=40.0))
     page = get(f"{app.url}/review/tok-r", alice)[1]
     assert "revision 2" in page and "amended after a reviewer decided revision 1" in page
+
+
+def test_the_console_offers_a_unit_billed_to_another_session_that_this_one_may_have_taken(app):
+    # A cola went to tok-t at 0.96; tok-u's shopper, beside, is the other candidate. tok-u's
+    # receipt has no cola line, so the reviewer needs a row to add it from.
+    app.db.add_reviewer("bob", "pw")
+    bridge = CheckoutBridge("nanostore-1", CheckoutParams(approve_threshold=0.98), db=app.db)
+    bridge.on_basket(basket("tok-u", 1, stamp=5.0))
+    db = app.db
+    db.record_evidence("item_event", 12.0, {"plate_id": app.store.plates[0].id, "action": 0, "sku": "049000028911", "quantity": 1,
+                                            "probability": 0.96, "candidates": [{"track_id": "a1", "session_token": "tok-t", "probability": 0.96},
+                                                                                {"track_id": "b2", "session_token": "tok-u", "probability": 0.04}],
+                                            "alternatives": []}, token="tok-t")
+    held = basket("tok-u", 1, open_=False, confidence=0.999, stamp=20.0)
+    held.confidence = 0.96
+    held.maybe = [BasketLine("049000028911", "Cola 330 ml can", 1, 149, 0.04)]
+    assert bridge.on_basket(held).status == "review"
+    bob = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "bob", "password": "pw"}).encode(), bob)
+    page = get(f"{app.url}/review/tok-u", bob)[1]
+    assert "maybe also 1x Cola 330 ml can (0.04)" in page and 'name="qty_049000028911" value="0"' in page
+    post(f"{app.url}/review/tok-u", b"qty_012000286209=1&qty_049000028911=1&note=cola+in+hand", bob)
+    r = db.receipt("tok-u")
+    assert r.status == "approved" and sorted((ln.sku, ln.quantity) for ln in r.lines) == [("012000286209", 1), ("049000028911", 1)]
+    assert r.total_cents == 199 + 149

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from walkout_common.types import Basket, Receipt
+from walkout_common.types import Basket, BasketLine, Receipt
 
 from .store import ReceiptStore
 
@@ -19,7 +19,7 @@ from .store import ReceiptStore
 @dataclass
 class CheckoutParams:
     approve_threshold: float = 0.98  # = 1 - cost_review / cost_silent_error with a 50:1 cost ratio
-    line_threshold: float = 0.98  # lines below this are named in the review reasons
+    line_threshold: float = 0.98  # lines below this are named in the review reasons (and products the basket may hold more of, above 1 - this)
     db_file: str = ""  # '' = in memory
     dsn: str = ""  # a PostgreSQL DSN; when set it replaces db_file
     retention_s: float = 86400.0  # basket-change history and sensor evidence kept this long (privacy)
@@ -42,15 +42,21 @@ class CheckoutBridge:
         if flagged:
             reasons.append(flagged)
         if basket.confidence < p.approve_threshold:
-            weak = [f"{ln.quantity}x {ln.name} ({ln.probability:.2f})" for ln in basket.lines if ln.probability < p.line_threshold]
-            detail = f": uncertain {', '.join(weak)}" if weak else ""
-            reasons.append(f"low confidence {basket.confidence:.3f} < {p.approve_threshold:.2f}{detail}")
+            shown = min(basket.confidence, p.approve_threshold - 0.001)  # 0.9799 reads 0.979 < 0.98, not 0.980 < 0.98
+            reasons.append(f"low confidence {shown:.3f} < {p.approve_threshold:.2f}{self._doubts(basket)}")
         if basket.open:
             status = status_if_open
         else:
             status = "approved" if not reasons else "review"
         return Receipt(self.store_id, basket.session_token, basket.stamp, status, basket.confidence, list(basket.lines), basket.currency,
                        reasons if status != "approved" else [])
+
+    def _doubts(self, basket: Basket) -> str:
+        """Where a basket's doubt lies, in words (named_doubts)."""
+        lines, maybe, thin = named_doubts(basket, self.params.line_threshold)
+        parts = [f"{word} {', '.join(f'{ln.quantity}x {ln.name} ({ln.probability:.2f})' for ln in group)}"
+                 for word, group in (("least sure" if thin else "uncertain", lines), ("maybe also", maybe)) if group]
+        return f": {'; '.join(parts)}" if parts else ""
 
     def on_basket(self, basket: Basket) -> Receipt | None:
         """Records the change; issues the receipt when the session closes (once; again, as
@@ -68,3 +74,17 @@ class CheckoutBridge:
             r.status, r.exit_stamp = "open", stamp
             out.append(r)
         return out
+
+
+def named_doubts(basket: Basket, line_threshold: float) -> tuple[list[BasketLine], list[BasketLine], bool]:
+    """Where a basket's doubt lies, for a reviewer: its lines below `line_threshold`, and the
+    products it may hold more of (Basket.maybe) as likely as a line that unsure may be
+    wrong. A doubt spread thin, none of them that unsure on its own, names the two biggest
+    instead (then `thin`)."""
+    lines = [ln for ln in basket.lines if ln.probability < line_threshold]
+    maybe = [ln for ln in basket.maybe if ln.probability > 1.0 - line_threshold]
+    if lines or maybe:
+        return lines, maybe, False
+    doubt = sorted([(1.0 - ln.probability, False, ln) for ln in basket.lines] + [(ln.probability, True, ln) for ln in basket.maybe],
+                   key=lambda x: -x[0])[:2]
+    return [ln for d, m, ln in doubt if not m and d > 0], [ln for d, m, ln in doubt if m and d > 0], True

@@ -95,14 +95,14 @@ def basket_to_json(b: Basket) -> str:
     return json.dumps({
         "session_token": b.session_token, "stamp": b.stamp, "currency": b.currency, "confidence": b.confidence, "open": b.open,
         "review_reasons": b.review_reasons,
-        "lines": [ln.__dict__ for ln in b.lines],
+        "lines": [ln.__dict__ for ln in b.lines], "maybe": [ln.__dict__ for ln in b.maybe],
     })
 
 
 def basket_from_json(text: str) -> Basket:
     d = json.loads(text)
     return Basket(d["session_token"], d["stamp"], [BasketLine(**ln) for ln in d["lines"]], d["currency"], d["confidence"], d["open"],
-                  d["review_reasons"])
+                  d["review_reasons"], [BasketLine(**ln) for ln in d.get("maybe", [])])  # older rows have none
 
 
 def receipt_to_json(r: Receipt) -> str:

@@ -245,11 +245,13 @@ class CheckoutWeb:
         items, plate_events, frames = self._evidence(token)
         esc = html.escape
         editable = {ln.sku: (ln.name, ln.unit_price_cents, ln.quantity, ln.probability) for ln in receipt.lines}
-        for e in items:  # alternatives the reviewer may switch to
-            for alt in e.get("alternatives", []):
-                prod = self.catalog.by_sku.get(alt["sku"]) if self.catalog else None
-                if prod is not None and alt["sku"] not in editable:
-                    editable[alt["sku"]] = (prod.name, prod.price_cents, 0, 0.0)
+        # what the reviewer may switch to: each event's product (one billed to another session
+        # that this one's shopper may have taken has no line here) and its other readings
+        for e in items:
+            for sku in [e.get("sku", ""), *(alt["sku"] for alt in e.get("alternatives", []))]:
+                prod = self.catalog.by_sku.get(sku) if self.catalog else None
+                if prod is not None and sku not in editable:
+                    editable[sku] = (prod.name, prod.price_cents, 0, 0.0)
         lines = "".join(
             f'<tr><td>{esc(name)} <small>{esc(sku)}</small></td><td class="num">{_money(price, receipt.currency)}</td>'
             f'<td class="num">{prob:.2f}</td><td><input type="number" min="0" max="99" name="qty_{esc(sku, quote=True)}" '

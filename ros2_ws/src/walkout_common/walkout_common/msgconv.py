@@ -188,6 +188,8 @@ def basket(msg: Any) -> Basket:
     """A walkout_msgs/Basket as the core type."""
     if not str(msg.session_token):
         raise BadMessageError("basket without a session_token")
-    lines = [BasketLine(str(ln.sku), str(ln.name), int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msg.lines]
-    return Basket(str(msg.session_token), stamp_to_sec(msg.header.stamp), lines, str(msg.currency), float(msg.confidence),
-                  bool(msg.open), [str(r) for r in msg.review_reasons])
+    def lines(msgs: Any) -> list[BasketLine]:
+        return [BasketLine(str(ln.sku), str(ln.name), int(ln.quantity), int(ln.unit_price_cents), float(ln.probability)) for ln in msgs]
+
+    return Basket(str(msg.session_token), stamp_to_sec(msg.header.stamp), lines(msg.lines), str(msg.currency), float(msg.confidence),
+                  bool(msg.open), [str(r) for r in msg.review_reasons], lines(msg.maybe))

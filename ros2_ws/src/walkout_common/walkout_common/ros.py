@@ -54,4 +54,5 @@ def basket_msg(basket: Any, frame_id: str = "map") -> Any:
     set_stamp(m.header.stamp, basket.stamp)
     m.header.frame_id = frame_id
     m.lines = basket_lines_msg(basket.lines)
+    m.maybe = basket_lines_msg(basket.maybe)
     return m

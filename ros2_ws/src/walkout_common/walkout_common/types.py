@@ -155,6 +155,10 @@ class Basket:
     confidence: float
     open: bool = True
     review_reasons: list[str] = field(default_factory=list)
+    # Products the session may hold more of than its lines say (another reading of one of
+    # its events: a unit billed to another session, or read as another product), the
+    # likeliest number more each, with P(it holds more): where a reviewer looks first.
+    maybe: list[BasketLine] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
