@@ -164,6 +164,8 @@ def test_the_console_offers_a_unit_billed_to_another_session_that_this_one_may_h
     post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "bob", "password": "pw"}).encode(), bob)
     page = get(f"{app.url}/review/tok-u", bob)[1]
     assert "maybe also 1x Cola 330 ml can (0.04)" in page and 'name="qty_049000028911" value="0"' in page
+    row = page.split("<small>049000028911</small>")[1].split("</tr>")[0]
+    assert '<td class="num">0.04</td>' in row  # the chance it is this session's, beside the row
     post(f"{app.url}/review/tok-u", b"qty_012000286209=1&qty_049000028911=1&note=cola+in+hand", bob)
     r = db.receipt("tok-u")
     assert r.status == "approved" and sorted((ln.sku, ln.quantity) for ln in r.lines) == [("012000286209", 1), ("049000028911", 1)]

@@ -252,6 +252,10 @@ class CheckoutWeb:
                 prod = self.catalog.by_sku.get(sku) if self.catalog else None
                 if prod is not None and sku not in editable:
                     editable[sku] = (prod.name, prod.price_cents, 0, 0.0)
+        basket = self.db.basket(token)
+        for ln in basket.maybe if basket else []:  # a product it may hold and has no line for: P(it holds one)
+            if editable.get(ln.sku, (0, 0, 0))[2] == 0:
+                editable[ln.sku] = (ln.name, ln.unit_price_cents, 0, ln.probability)
         lines = "".join(
             f'<tr><td>{esc(name)} <small>{esc(sku)}</small></td><td class="num">{_money(price, receipt.currency)}</td>'
             f'<td class="num">{prob:.2f}</td><td><input type="number" min="0" max="99" name="qty_{esc(sku, quote=True)}" '
