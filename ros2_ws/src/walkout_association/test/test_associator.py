@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from walkout_association.associator import AssociationParams, Associator
-from walkout_common.types import CONFIRMED, EXITED, LOST, ItemEvent, PlateEvent, TrackSnapshot
+from walkout_common.types import CONFIRMED, EXITED, LOST, ItemEvent, PlateEvent, ProductObservation, TrackSnapshot
 from walkout_tracking.history import TrackHistory
 
 
@@ -189,6 +189,25 @@ def test_two_shoppers_taking_at_once_share_the_units(store, catalog):
     shared = sum(h.probability for h in a.last_record.hypotheses if sorted(h.effects()) == ["tok-a", "tok-b"])
     assert shared > 0.1 and a.last_record.best.probability < 0.5
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
+
+
+def test_colour_seen_once_counts_once_for_two_shoppers_taking_one_product(store, catalog):
+    # Two bottles gone, both arms at the plate; the colour cameras' crops near it show
+    # water. That says which product, not how many hands: "both by A" and "one each" keep
+    # their odds (the old code counted the crops once per act, so a pair of one product
+    # gained the crops' whole likelihood ratio again).
+    def odds(seen: bool) -> float:
+        a = _two_reaching(store, catalog, (1.8, 2.15))
+        if seen:
+            for t in np.arange(4.0, 5.5, 0.2):
+                a.add_observation(ProductObservation(float(t), "color1", np.array([1.95, 2.0, 1.0]), {WATER: 0.8, COLA: 0.05, LEMON: 0.05, "": 0.1}))
+        a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+        hyps = a.last_record.hypotheses
+        pair = sum(h.probability for h in hyps if sorted(h.effects()) == ["tok-a", "tok-b"])
+        single = sum(h.probability for h in hyps if list(h.effects()) in (["tok-a"], ["tok-b"]) and h.effects()[h.session] == {WATER: 2})
+        return pair / single
+
+    assert odds(True) == pytest.approx(odds(False), rel=1e-6)
 
 
 def _beside_a_reach(store, catalog, b_xy, b_hand=None):

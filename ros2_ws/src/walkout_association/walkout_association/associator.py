@@ -596,7 +596,7 @@ class Associator:
                 parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
                 parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
                 pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
-                            for ll, i1, i2 in self._combine(event, parts1, parts2))
+                            for ll, i1, i2 in self._combine(event, parts1, parts2, vision=vision))
         return pool
 
     def _round_trips(self, event: PlateEvent, actors: list[tuple[str, float]], pairs: list[tuple[tuple[str, str], float]],
@@ -649,9 +649,13 @@ class Associator:
             for n in range(1, p.multi_max_units + 1)
         ]
 
-    def _combine(self, event: PlateEvent, parts1: list, parts2: list, distinct: bool = False) -> list[tuple[float, Item, Item]]:
+    def _combine(self, event: PlateEvent, parts1: list, parts2: list, distinct: bool = False,
+                 vision: dict[str, float] | None = None) -> list[tuple[float, Item, Item]]:
         """Two acts whose summed signed grams explain the event's change: (log likelihood
-        x priors, item of the first, item of the second). `distinct`: of different SKUs."""
+        x priors, item of the first, item of the second). `distinct`: of different SKUs.
+        Each part carries the colour cameras' evidence for its product (`_parts`); the crops
+        near the plate are one look, so two acts of one product count it once, as one act
+        of two units does (`vision`: the evidence the parts were given)."""
         base = event.delta_std_g**2 + self.what_params.min_std_g**2
         out = []
         for i1, g1, v1, lp1 in parts1:
@@ -662,7 +666,8 @@ class Associator:
                 r = event.delta_g - (g1 + g2)
                 if r * r > 36.0 * var:
                     continue
-                out.append((-0.5 * r * r / var - 0.5 * math.log(2 * math.pi * var) + lp1 + lp2, i1, i2))
+                once = vision_log(vision, i1[0], self.what_params) if i1[0] == i2[0] else 0.0
+                out.append((-0.5 * r * r / var - 0.5 * math.log(2 * math.pi * var) + lp1 + lp2 - once, i1, i2))
         return out
 
     def _take_options(self, plate_id: str) -> list[Option]:

@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gate-latency", type=_gate_latency, default=0.0, metavar="S",
                    help="every gate event stamped S seconds late (early if negative), |S| <= 0.5, the random part "
                         "of the stamp cut so that each stays within the contract's 0.5 s of the crossing")
+    p.add_argument("--color-hz", type=float, default=0.0,
+                   help="color images at this rate from the stores that have color cameras (the nanostore; default 0: "
+                        "none, as the contract allows); bags kept in --bags keep what they were made with")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

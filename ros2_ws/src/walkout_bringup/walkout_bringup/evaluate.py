@@ -104,9 +104,10 @@ class BagOptions:
     load_cells: tuple[float, int] | None = None  # (Hz, samples a batch); None: the scenario's own
     clock_edges: bool = False  # shelf clocks up to 50 ms off the cameras', gate stamps up to 0.5 s off
     gate_latency_s: float = 0.0  # every gate stamp this late (early if < 0), jitter cut to stay within 0.5 s
+    color_hz: float = 0.0  # color images from the stores' color cameras at this rate (0: none; the contract makes them optional)
 
     def apply(self, sensors: SensorConfig) -> SensorConfig:
-        sensors = replace(sensors, depth_hz=self.depth_hz)
+        sensors = replace(sensors, depth_hz=self.depth_hz, color_hz=self.color_hz)
         if self.load_cells is not None:
             sensors = replace(sensors, load_cell_hz=self.load_cells[0], load_cell_batch=self.load_cells[1])
         if self.clock_edges:
@@ -285,7 +286,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency), plots=out / "tracks"), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz), plots=out / "tracks"), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)

@@ -175,6 +175,13 @@ def test_shelf_clocks_and_gate_stamps_reach_the_contracts_edges():
     assert exact.truth() == edge.truth()  # what happened is the same
 
 
+def test_the_suite_bags_carry_color_images_only_when_asked():
+    from walkout_bringup.evaluate import BagOptions
+
+    assert BagOptions().apply(SensorConfig(color_hz=7.0)).color_hz == 0.0  # the contract makes them optional: none by default
+    assert BagOptions(color_hz=5.0).apply(SensorConfig()).color_hz == 5.0
+
+
 def test_a_gate_that_reports_late_stamps_every_crossing_late_within_the_contract():
     from walkout_bringup.evaluate import BagOptions
 
