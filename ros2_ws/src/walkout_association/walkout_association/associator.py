@@ -580,11 +580,11 @@ class Associator:
             else:
                 mine = read_weight(abs(event.delta_g), event.delta_std_g, returnable(token), self.what_params, vision)[0]
             pool.extend((math.log(pw) + r.log_like, (act(token, action, r.items),)) for r in mine)
-        takes = self._parts(take_options, ItemEvent.TAKE, vision)
+        takes = self._parts(take_options, ItemEvent.TAKE)
         for token, pw in actors:  # one shopper swapping: puts one product back, takes another
             if token and p.swap_prior > 0:
                 pool.extend((math.log(pw * p.swap_prior) + ll, (act(token, ItemEvent.RETURN, (r,)), act(token, ItemEvent.TAKE, (t,))))
-                            for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN, vision), takes, distinct=True))
+                            for ll, r, t in self._combine(event, self._parts(returnable(token), ItemEvent.RETURN), takes, vision, distinct=True))
         for (a, b), pw in pairs:  # two shoppers at once: both take, or one puts back while the other takes
             for (first, kind1), (second, kind2), share in (
                 ((a, ItemEvent.TAKE), (b, ItemEvent.TAKE), p.two_take_share),
@@ -593,10 +593,10 @@ class Associator:
             ):
                 if share <= 0:
                     continue
-                parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1, vision)
-                parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2, vision)
+                parts1 = takes if kind1 == ItemEvent.TAKE else self._parts(returnable(first), kind1)
+                parts2 = takes if kind2 == ItemEvent.TAKE else self._parts(returnable(second), kind2)
                 pool.extend((math.log(pw * share) + ll, (act(first, kind1, (i1,)), act(second, kind2, (i2,))))
-                            for ll, i1, i2 in self._combine(event, parts1, parts2, vision=vision))
+                            for ll, i1, i2 in self._combine(event, parts1, parts2, vision))
         return pool
 
     def _round_trips(self, event: PlateEvent, actors: list[tuple[str, float]], pairs: list[tuple[tuple[str, str], float]],
@@ -612,12 +612,13 @@ class Associator:
         p, wp = self.params, self.what_params
 
         def lifts(options: list[Option]) -> list[tuple[Item, float]]:
-            """(item, log prior + log dip density) of the parts (as in two-act hypotheses) deep enough."""
+            """(item, log prior + colour evidence + log dip density) of the parts (as in
+            two-act hypotheses) deep enough."""
             out = []
-            for item, grams, var, log_prior in self._parts(options, ItemEvent.TAKE, vision):
+            for item, grams, var, log_prior in self._parts(options, ItemEvent.TAKE):
                 lifted = abs(grams)
                 if lifted > 0 and lifted + 3.0 * math.sqrt(event.delta_std_g**2 + var + wp.min_std_g**2) >= event.dip_g:
-                    out.append((item, log_prior - math.log(lifted)))
+                    out.append((item, log_prior + vision_log(vision, item[0], wp) - math.log(lifted)))
             return out
 
         lifted = lifts(take_options)
@@ -637,25 +638,25 @@ class Associator:
                             for item, lw in lifts(returnable(giver)) if item[0] in takeable)
         return pool
 
-    def _parts(self, options: list[Option], kind: int, vision: dict[str, float] | None) -> list[tuple[Item, float, float, float]]:
+    def _parts(self, options: list[Option], kind: int) -> list[tuple[Item, float, float, float]]:
         """One act's possible items in a two-act hypothesis: (item, signed grams, variance,
         log prior), for options with a real prior and a few units."""
         p, wp = self.params, self.what_params
         sign = -1.0 if kind == ItemEvent.TAKE else 1.0
         return [
             ((o.sku, o.owner, n), sign * n * o.weight_g, n * o.std_g**2,
-             math.log(o.prior) + (n - 1) * math.log(wp.count_decay) + vision_log(vision, o.sku, wp))
+             math.log(o.prior) + (n - 1) * math.log(wp.count_decay))
             for o in options if o.prior >= p.multi_min_prior
             for n in range(1, p.multi_max_units + 1)
         ]
 
-    def _combine(self, event: PlateEvent, parts1: list, parts2: list, distinct: bool = False,
-                 vision: dict[str, float] | None = None) -> list[tuple[float, Item, Item]]:
+    def _combine(self, event: PlateEvent, parts1: list, parts2: list, vision: dict[str, float] | None,
+                 distinct: bool = False) -> list[tuple[float, Item, Item]]:
         """Two acts whose summed signed grams explain the event's change: (log likelihood
-        x priors, item of the first, item of the second). `distinct`: of different SKUs.
-        Each part carries the colour cameras' evidence for its product (`_parts`); the crops
-        near the plate are one look, so two acts of one product count it once, as one act
-        of two units does (`vision`: the evidence the parts were given)."""
+        x priors x colour evidence, item of the first, item of the second). `distinct`: of
+        different SKUs. The colour cameras' crops near the plate (`vision`) are one look: it
+        counts once for each product the two acts move, so two acts of one product count it
+        once, as one act of two units does (read_weight), and two products once each."""
         base = event.delta_std_g**2 + self.what_params.min_std_g**2
         out = []
         for i1, g1, v1, lp1 in parts1:
@@ -666,8 +667,8 @@ class Associator:
                 r = event.delta_g - (g1 + g2)
                 if r * r > 36.0 * var:
                     continue
-                once = vision_log(vision, i1[0], self.what_params) if i1[0] == i2[0] else 0.0
-                out.append((-0.5 * r * r / var - 0.5 * math.log(2 * math.pi * var) + lp1 + lp2 - once, i1, i2))
+                seen = sum(vision_log(vision, sku, self.what_params) for sku in {i1[0], i2[0]})
+                out.append((-0.5 * r * r / var - 0.5 * math.log(2 * math.pi * var) + lp1 + lp2 + seen, i1, i2))
         return out
 
     def _take_options(self, plate_id: str) -> list[Option]:

@@ -256,8 +256,10 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
         k = int((s.stamp - t0) // p.look_s)
         here = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
         elsewhere = elsewhere or len(here) < len(s.hands)
-        hands = [h for h in here if _tip_key(h) not in shared]
-        shared_here = [h for h in here if _tip_key(h) in shared]
+        hands: list[np.ndarray] = []
+        shared_here: list[np.ndarray] = []
+        for h in here:
+            (shared_here if _tip_key(h) in shared else hands).append(h)
         d_own, d_shared = _nearest_arm(plate, hands, p), _nearest_arm(plate, shared_here, p)
         looks[k] = min(looks.get(k, math.inf), d_own)  # any view of the look that shows the arm
         with_shared[k] = min(with_shared.get(k, math.inf), d_own, d_shared)
