@@ -951,3 +951,53 @@ def test_a_coasting_track_is_not_looked_at(store):
     assert now["tok-b"][1]["w_unseen"] == 1.0 and now["tok-b"][1]["w_near_frac"] == 0.0
     assert trusting["tok-b"][1]["w_near_frac"] > 0.5  # its old tip read as seen, look after look
     assert now["tok-a"][0] > trusting["tok-a"][0] and now["tok-a"][0] > 0.8
+
+
+def test_one_review_settles_both_shoppers_of_a_shared_take(store, catalog):
+    # Two bottles gone, both arms at the plate: "one each" or "both by one of them". Both
+    # receipts are held. A reviewer decides A's: that settles B's too, for the event's
+    # readings that agree with A's basket leave one answer for B.
+    def reviewed(a_has: int) -> Associator:
+        a = _two_reaching(store, catalog, (1.8, 2.15))
+        for tok in ("tok-a", "tok-b"):
+            a.open_session(tok, 0.0)
+        a.open_session("tok-c", 0.0)  # elsewhere in the store: shares nothing
+        a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+        assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
+        baskets = a.settle("tok-a", {WATER: a_has} if a_has else {})
+        assert [b.session_token for b in baskets] == ["tok-a", "tok-b"]
+        return a
+
+    for a_has in (0, 1, 2):
+        a = reviewed(a_has)
+        mine, other = a.basket("tok-a"), a.basket("tok-b")
+        assert [(ln.sku, ln.quantity) for ln in mine.lines] == ([(WATER, a_has)] if a_has else []) and mine.confidence == 1.0
+        assert [(ln.sku, ln.quantity) for ln in other.lines] == ([(WATER, 2 - a_has)] if a_has < 2 else [])
+        assert other.confidence > 0.98 and other.maybe == []
+
+
+def test_a_review_the_model_never_thought_possible_settles_nothing_else(store, catalog):
+    a = _two_reaching(store, catalog, (1.8, 2.15))
+    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    before = a.basket("tok-b")
+    a.settle("tok-a", {COLA: 3})  # three colas: no reading of the event gives A that
+    after = a.basket("tok-b")
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(COLA, 3)]
+    assert (after.lines, after.confidence) == (before.lines, before.confidence)
+    assert a.settle("tok-nobody", {WATER: 1}) == []
+
+
+def test_a_decided_basket_still_counts_what_comes_after_the_review(store, catalog):
+    # A's basket was decided (one water); a member of A's group then came back in and took
+    # a cola: A's basket is the decision plus the cola, and the cola's doubt is its own.
+    a = _two_reaching(store, catalog, (1.8, 2.15))
+    a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
+    a.settle("tok-a", {WATER: 1})
+    for s in standing("A", "tok-a", 20.0, 28.0, (2.5, 1.55), hand_at=(2.5, 2.0, 1.0), hand_from=24.0, hand_to=26.0):
+        a.history.add(s)
+    a.on_plate_event(event(COLA_PLATE, 24.5, -352.0))
+    basket = a.basket("tok-a")
+    assert sorted((ln.sku, ln.quantity) for ln in basket.lines) == sorted([(WATER, 1), (COLA, 1)])
+    assert basket.confidence == pytest.approx(a.last_record.consistent("tok-a"), abs=0.02) and basket.confidence < 1.0
+    with pytest.raises(ValueError, match="unknown sku 999"):
+        a.settle("tok-b", {"999": 1})

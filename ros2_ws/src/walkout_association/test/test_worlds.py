@@ -2,7 +2,7 @@
 
 import pytest
 
-from walkout_association.worlds import LOST, World, probability_as_recorded, worlds
+from walkout_association.worlds import LOST, World, given_baskets, joint_changes, probability_as_recorded, worlds
 
 FREE = "?"
 
@@ -43,3 +43,17 @@ def test_readings_not_kept_are_never_the_recorded_basket():
 def test_an_unexplained_return_may_go_below_zero():
     final = worlds([[(1.0, {FREE: -1})]], FREE)
     assert probability_as_recorded(final, {FREE: -1}, None, FREE) == pytest.approx(1.0)
+
+
+def test_a_basket_decided_by_a_reviewer_settles_the_other_shoppers_of_its_events():
+    # two units gone at one plate: "one each" (0.5), "both by A" (0.3), "both by B" (0.15),
+    # and 5 % read as nothing listed (LOST); A's basket was reviewed: one unit
+    ev = joint_changes([(0.5, {"A": {"w": 1}, "B": {"w": 1}}), (0.3, {"A": {"w": 2}}), (0.15, {"B": {"w": 2}})], ["A", "B"])
+    own_b = [(0.5, {"w": 1}), (0.3, {}), (0.15, {"w": 2})]
+    a_sure = joint_changes([(1.0, {"A": {"x": 1}, "C": {"y": 1}})], ["A", "B"])  # A took an x alone; C is not asked about
+    final = worlds([a_sure, ev], FREE)
+    got = given_baskets(final, "B", {"A": {"w": 1, "x": 1}}, FREE)
+    assert got == pytest.approx({World({("w", 1)}): 0.95, LOST: 0.05})  # LOST keeps its mass: the decision says nothing of it
+    assert probability_as_recorded(worlds([own_b], FREE), {"w": 1}, None, FREE) == pytest.approx(0.5)  # before the review
+    assert given_baskets(final, "B", {"A": {"x": 1}}, FREE) == pytest.approx({World({("w", 2)}): 0.95, LOST: 0.05})
+    assert given_baskets(final, "B", {"A": {"w": 3, "x": 1}}, FREE) == {}  # no world agrees: nothing is settled

@@ -36,6 +36,8 @@ class AssociationNode(WarnOnce, Node):
         self.create_subscription(wm.ProductObservation, "/perception/products", self.on_product, qos_profile_sensor_data)
         # After a restart, the checkout bridge's durable baskets bring the open sessions back.
         self.create_subscription(wm.Basket, "/checkout/open_baskets", self.on_restored_basket, LATCHED_QOS)
+        # A reviewer's decision settles the sessions that shared an event with the one decided.
+        self.create_subscription(wm.Receipt, "/checkout/reviewed", self.on_reviewed, LATCHED_QOS)
         self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
 
 
@@ -88,6 +90,22 @@ class AssociationNode(WarnOnce, Node):
                 self.get_logger().info(f"carried on the basket of session {msg.session_token} ({len(msg.lines)} lines)")
         except (ValueError, KeyError) as exc:
             self.warn_once(f"skipped a bad message on /checkout/open_baskets: {exc}")
+
+    def on_reviewed(self, msg: wm.Receipt) -> None:
+        if msg.status != "approved":
+            return
+        counts: dict[str, int] = {}
+        for ln in msg.lines:
+            counts[ln.sku] = counts.get(ln.sku, 0) + int(ln.quantity)
+        try:
+            baskets = self.core.settle(msg.session_token, counts)
+        except (KeyError, ValueError) as exc:
+            self.warn_once(f"skipped a bad message on /checkout/reviewed: {exc}")
+            return
+        for b in baskets:
+            self.publish_basket(b)
+        if len(baskets) > 1:
+            self.get_logger().info(f"review of {msg.session_token}: read again {', '.join(b.session_token for b in baskets[1:])}")
 
     def on_product(self, msg: wm.ProductObservation) -> None:
         self.core.add_observation(msgconv.product_observation(msg))

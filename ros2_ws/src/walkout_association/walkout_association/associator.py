@@ -39,7 +39,7 @@ from walkout_common.types import (
 from .sessions import SessionWatcher
 from .what import Option, Reading, WhatParams, read_weight, vision_log
 from .who import WhoParams, full_arm_likelihood, plates_above, plates_beside, who_made
-from .worlds import LOST, World, probability_as_recorded, worlds
+from .worlds import LOST, World, given_baskets, joint_changes, probability_as_recorded, worlds
 
 UNKNOWN = "?"  # an effect nobody can price: an unexplained change
 
@@ -257,6 +257,8 @@ class Session:
     closed: float | None = None
     events: list[EventRecord] = field(default_factory=list)  # every event that may touch it
     reasons: list[str] = field(default_factory=list)
+    reviewed: Counter | None = None  # the basket a reviewer decided (settle): known, no longer inferred
+    reviewed_events: int = 0  # how many of its events that decision covered (a group member may come back in)
 
 
 class Associator:
@@ -274,6 +276,7 @@ class Associator:
         self.learned: dict[str, set[str]] = defaultdict(set)  # plate -> skus seen taken there
         self.observations: list[ProductObservation] = []
         self.kept_back: dict[str, Counter] = defaultdict(Counter)  # session -> its units put back after their taker left
+        self._reviewed: set[str] = set()  # sessions whose basket a reviewer decided (settle)
         self._plates = store.plates_by_id
         self._above = {pl.id: plates_above(pl, store.plates, self.who_params) for pl in store.plates}  # plates stacked over each
         self._beside = {pl.id: plates_beside(pl, store.plates, self.who_params) for pl in store.plates}  # and beside each
@@ -432,6 +435,34 @@ class Associator:
             return None
         session.closed = stamp
         return self.basket(token, stamp)
+
+    def settle(self, token: str, counts: dict[str, int]) -> list[Basket]:
+        """A reviewer decided `token`'s basket (`counts` by sku): it is known now, as of its
+        events so far, and every session that shared one of them is read again given that
+        (`_worlds`). One review of two shoppers at one plate settles both. Returns the
+        baskets of `token` and of the sessions it shared events with; none for an unknown
+        session. Raises ValueError for a sku the catalog does not have."""
+        unknown = sorted(sku for sku in counts if sku not in self.catalog.by_sku)
+        if unknown:
+            raise ValueError(f"review of session '{token}': unknown sku {', '.join(unknown)}")
+        session = self.sessions.get(token)
+        if session is None:
+            return []
+        session.reviewed = Counter({sku: n for sku, n in counts.items() if n > 0})
+        session.reviewed_events = len(session.events)
+        self._reviewed.add(token)
+        return [self.basket(t) for t in [token, *sorted(self._sharing(token))]]
+
+    def _sharing(self, token: str) -> set[str]:
+        """The other sessions some reading of `token`'s events would change."""
+        return {t for rec in self.sessions[token].events for h in rec.hypotheses for t in h.effects()
+                if t != token and t in self.sessions}
+
+    def _decided_sharing(self, token: str) -> list[str]:
+        """The sessions a reviewer decided (`settle`) that share an event with `token`."""
+        if not self._reviewed - {token}:
+            return []
+        return sorted(t for t in self._sharing(token) if t in self._reviewed)
 
     def add_observation(self, obs: ProductObservation) -> None:
         self.observations.append(obs)
@@ -901,7 +932,8 @@ class Associator:
         if token not in self.sessions:
             return bests
         final = self._worlds(token) if final is None else final
-        if not final or World((k, n) for k, n in bests.items() if n) in final:
+        top_only = self.sessions[token].reviewed is not None or bool(self._decided_sharing(token))  # a review outranks each event's best
+        if not final or (World((k, n) for k, n in bests.items() if n) in final and not top_only):
             return bests
         top = max(final.items(), key=lambda wp: wp[1])[0]
         return bests if top == LOST else Counter(dict(top))
@@ -921,10 +953,38 @@ class Associator:
 
     def _worlds(self, token: str) -> dict:
         """The final counts of `token`'s basket over its events jointly (worlds.py); a
-        restored event counts as certain there (its probability is kept apart)."""
-        return worlds(([(1.0, rec.best.effects().get(token, {}))] if rec.restored else
-                       [(h.probability, h.effects().get(token, {})) for h in rec.hypotheses]
-                       for rec in self.sessions[token].events), UNKNOWN)
+        restored event counts as certain there (its probability is kept apart). A basket a
+        reviewer decided is that basket (and its events since, if a group member came back
+        in). Given the baskets reviewers decided of sessions it shared events with
+        (`settle`), the events of all of them are replayed jointly and only the worlds in
+        which each ends as decided are kept: "one unit each" or "both by the other" of a
+        two-unit take is settled for both shoppers by one review."""
+        session = self.sessions[token]
+        if session.reviewed is not None:
+            return worlds((self._readings(rec, token) for rec in session.events[session.reviewed_events:]), UNKNOWN,
+                          start=World(session.reviewed.items()))
+        own = worlds((self._readings(rec, token) for rec in session.events), UNKNOWN)
+        decided = self._decided_sharing(token)
+        if not decided:
+            return own
+        # a decided session's part of an event counts only for the events its decision covered
+        covers: dict[int, set[str]] = defaultdict(lambda: {token})
+        records = {id(rec): rec for rec in session.events}
+        for t in decided:
+            other = self.sessions[t]
+            for rec in other.events[:other.reviewed_events]:
+                records[id(rec)] = rec
+                covers[id(rec)].add(t)
+        joint = worlds((joint_changes(self._readings(rec), covers[id(rec)]) for rec in sorted(records.values(), key=lambda r: r.event.end)),
+                       UNKNOWN)
+        return given_baskets(joint, token, {t: dict(self.sessions[t].reviewed) for t in decided}, UNKNOWN) or own
+
+    @staticmethod
+    def _readings(rec: EventRecord, token: str | None = None) -> list:
+        """An event's readings: (probability, `token`'s basket change), or every session's
+        changes when `token` is None; a restored event's one reading is certain."""
+        hyps = [(1.0, rec.best)] if rec.restored else [(h.probability, h) for h in rec.hypotheses]
+        return [(p, h.effects() if token is None else h.effects().get(token, {})) for p, h in hyps]
 
     def raw_confidence(self, token: str, sku: str | None = None, final: dict | None = None) -> tuple[float, float]:
         """P(`token`'s basket (or its `sku` line) ends as recorded, over its events jointly),

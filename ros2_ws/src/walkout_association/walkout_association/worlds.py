@@ -18,23 +18,31 @@ from collections.abc import Iterable
 
 World = frozenset  # of (sku, count) pairs, counts nonzero
 LOST = World({("", 0)})  # the reading was none of those kept: nothing is known of the basket after it
+EMPTY = World()
 
 
-def _apply(world: World, change: dict[str, int], free: str) -> World | None:
+def _free(key: str | tuple[str, str], free: str) -> bool:
+    return (key[-1] if isinstance(key, tuple) else key) == free
+
+
+def _apply(world: World, change: dict, free: str) -> World | None:
     counts = dict(world)
     for sku, n in change.items():
         counts[sku] = counts.get(sku, 0) + n
-    if any(n < 0 for sku, n in counts.items() if sku != free):
+    if any(n < 0 for sku, n in counts.items() if not _free(sku, free)):
         return None  # gives back units this world never held
     return World((sku, n) for sku, n in counts.items() if n)
 
 
-def worlds(changes: Iterable[list[tuple[float, dict[str, int]]]], free: str, keep: int = 256, floor: float = 1e-9) -> dict[World, float]:
+def worlds(changes: Iterable[list[tuple[float, dict[str, int]]]], free: str, keep: int = 256, floor: float = 1e-9,
+           start: World = EMPTY) -> dict[World, float]:
     """The basket's final counts and their probabilities, given, per event in time order,
     its readings as (probability, change of this basket). `free`: a key that may go below
-    zero (an unexplained return). The readings' missing mass (readings not kept) leads to
-    LOST; worlds below `floor`, or beyond the `keep` likeliest, are dropped."""
-    out: dict[World, float] = {World(): 1.0}
+    zero (an unexplained return). Keys may be (session, sku) pairs, for several baskets
+    at once (`free` is then the sku). The readings' missing mass (readings not kept) leads to
+    LOST; worlds below `floor`, or beyond the `keep` likeliest, are dropped. `start`: the
+    counts known before the first of them (a reviewer's decision)."""
+    out: dict[World, float] = {start: 1.0}
     for readings in changes:
         other = max(0.0, 1.0 - sum(p for p, _ in readings))
         nxt: dict[World, float] = defaultdict(float)
@@ -62,3 +70,34 @@ def probability_as_recorded(final: dict[World, float], recorded: dict[str, int],
         return sum(p for w, p in final.items() if w == want)
     keys = (sku, free)
     return sum(p for w, p in final.items() if w != LOST and all(dict(w).get(k, 0) == recorded.get(k, 0) for k in keys))
+
+
+def joint_changes(hypotheses: Iterable[tuple[float, dict[str, dict[str, int]]]], tokens: Iterable[str]) -> list[tuple[float, dict]]:
+    """An event's readings as changes of several sessions' baskets at once, keyed (session,
+    sku), from (probability, each session's change) pairs."""
+    keep = set(tokens)
+    return [(p, {(tok, sku): n for tok, change in effects.items() if tok in keep for sku, n in change.items()})
+            for p, effects in hypotheses]
+
+
+def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[str, int]], free: str) -> dict[World, float]:
+    """`token`'s basket worlds out of joint ones (keys (session, sku)), given that each
+    session in `known` ends with those counts (a reviewer's decision; `free` keys aside).
+    LOST keeps its mass (what it held is unknown, so the decision says nothing of it: it
+    stays as much a doubt as before) and the worlds that agree share the rest. Empty when no world
+    agrees with `known`: the model never thought what the reviewer found possible."""
+    out: dict[World, float] = defaultdict(float)
+    lost = final.get(LOST, 0.0)
+    for world, p in final.items():
+        if world == LOST:
+            continue
+        parts: dict[str, dict[str, int]] = defaultdict(dict)
+        for (tok, sku), n in world:
+            parts[tok][sku] = n
+        if any({k: n for k, n in parts.get(tok, {}).items() if k != free} != {k: n for k, n in want.items() if n} for tok, want in known.items()):
+            continue
+        out[World(parts.get(token, {}).items())] += p
+    total = sum(out.values())
+    if total <= 0:
+        return {}
+    return {**{w: p * (1.0 - lost) / total for w, p in out.items()}, **({LOST: lost} if lost > 0 else {})}

@@ -85,6 +85,31 @@ def test_held_receipts_are_checked_for_pointing_at_what_they_got_wrong():
     assert ": 1 of 1 held receipts. Of the 1 held receipts that were wrong, 0 name" in review_pointer_line([bare])
 
 
+def test_the_eval_counts_held_receipts_a_linked_review_settles():
+    from walkout_bringup.evaluate import linked_review_line, linked_reviews
+    from walkout_bringup.pipeline import Pipeline
+
+    # Two bottles gone, both arms at the plate; truly one each. Both receipts are held. A
+    # perfect reviewer decides A's (first out): B's is then approved with no person, right.
+    pipe = Pipeline(STORE, CATALOG)
+    a = pipe.associator
+    for track, token, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
+        a.open_session(token, 0.0)
+        reaching(a, track, token, x, 10.0, 14.0)
+    a.on_plate_event(PlateEvent(PLATE, "G1A-S1", 11.5, 12.0, -1040.0, 1.0))
+    for token, t in (("tok-a", 20.0), ("tok-b", 21.0)):
+        pipe._basket(a.close_session(token, t))
+    doc = {"receipts": [r.to_contract() for r in pipe.receipts]}
+    assert [r["status"] for r in doc["receipts"]] == ["review", "review"]
+    one = {"items": [{"sku": WATER, "qty": 1}]}
+    got = linked_reviews(pipe, doc, {"tok-a": one, "tok-b": one})
+    assert got == {"tok-a": {"settled": False}, "tok-b": {"settled": True, "settled_exact": True}}
+    assert pipe.checkout.db.receipt("tok-b").status == "approved" and len(pipe.receipt_delays) == 2  # a revision is no new receipt
+    sessions = [{"status": "review", **got[t]} for t in ("tok-a", "tok-b")] + [{"status": "approved"}] * 2
+    assert linked_review_line(sessions).endswith("1 of 2 held receipts need a person (25.0% of sessions); 1 were approved without "
+                                                 "one once a session they shared an event with was decided, 0 of them wrong.")
+
+
 def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebindings(tmp_path):
     from walkout_bringup.evaluate import write_report
 
@@ -111,6 +136,12 @@ def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebin
     assert "Receipts amended: 1 (groups 7 tok-0)." in text
     assert "3 with a true shopper to check, 2 right; predicted P(right) 0.82 on average; of the 2 predicted at 0.9 or more, 1 right." in text
     assert (tmp_path / "report.md").read_text() in text and (tmp_path / "calibration.png").is_file()
+    # two held receipts of one shared doubt: a perfect reviewer decides one, which settles the other
+    decided, settled = {**held, "settled": False}, {**held, "token": "tok-2", "exact": True, "settled": True, "settled_exact": True}
+    (tmp_path / "linked").mkdir()
+    text = write_report([result("sameplate", 9, [ok, decided, settled])], tmp_path / "linked", 1.0)
+    assert "1 of 2 held receipts need a person (33.3% of sessions); 1 were approved without one" in text
+    assert "where a linked review settled some: sameplate 2 -> 1." in text
 
 
 def test_a_put_back_after_its_taker_left_changes_no_receipt_in_the_truth():

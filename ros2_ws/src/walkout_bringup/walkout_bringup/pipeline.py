@@ -20,7 +20,7 @@ from walkout_common import msgconv
 from walkout_common.images import ImageEncodingError, color_to_rgb, depth_to_metres
 from walkout_common.params import from_yaml
 from walkout_common.store import Catalog, Store
-from walkout_common.types import CONFIRMED, ENTRY, Basket, Receipt
+from walkout_common.types import CONFIRMED, ENTRY, Basket, BasketLine, Receipt
 from walkout_perception.depth import DepthParams, DepthPerceiver
 from walkout_perception.weight import WeightEventDetector, WeightParams
 from walkout_tracking.history import TrackHistory
@@ -203,9 +203,23 @@ class Pipeline:
         self.baskets[basket.session_token] = basket
         receipt = self.checkout.on_basket(basket)
         if receipt is not None:
+            before = [r for r in self.receipts if r.session_token == receipt.session_token]
             self.receipts = [r for r in self.receipts if r.session_token != receipt.session_token]  # an amendment replaces it
             self.receipts.append(receipt)
-            self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
+            if not before or before[0].exit_stamp != receipt.exit_stamp:  # not a held receipt revised (revise_held)
+                self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
+
+    def review(self, token: str, lines: list[BasketLine], reviewer: str = "reviewer") -> Receipt | None:
+        """A reviewer decides a held receipt (as the console does), and the association
+        reads again the sessions it shared events with (`Associator.settle`): those it
+        settles are approved without a reviewer. Returns the decided receipt, or None."""
+        decided = self.checkout.db.decide(token, reviewer, lines)
+        if decided is None:
+            return None
+        for b in self.associator.settle(token, {ln.sku: ln.quantity for ln in decided.lines}):
+            self._basket(b)
+        self.receipts = [decided if r.session_token == token else r for r in self.receipts]
+        return decided
 
     # ---- end ----------------------------------------------------------------
     def finish(self) -> list[Receipt]:

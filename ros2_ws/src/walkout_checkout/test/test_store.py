@@ -65,6 +65,39 @@ def test_an_amendment_of_a_reviewed_receipt_goes_to_review(any_store):
     assert any_store.due_outbox(now=1e12) == []  # held until a reviewer decides again
 
 
+def test_a_held_receipt_settled_by_a_linked_review_is_approved_once(any_store):
+    # B's receipt was held (0.6: B or A took the bottle). A reviewer decides A's; the
+    # association reads B's basket again, now sure: B's held receipt is approved with no
+    # second review, and the outbox may deliver it.
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("a", confidence=0.6, stamp=3.0))
+    held = bridge.on_basket(basket("b", confidence=0.6, stamp=5.0))
+    assert held.status == "review" and any_store.due_outbox(now=1e12) == []
+    assert any_store.decided_since(0) == [] and any_store.last_decision_id() == 0
+    any_store.decide("a", "alice", [])
+    ((row, decided),) = any_store.decided_since(0)
+    assert decided.session_token == "a" and decided.status == "approved" and decided.lines == []
+    assert any_store.decided_since(row) == [] and any_store.last_decision_id() == row
+    assert bridge.on_basket(basket("b", confidence=0.6, stamp=5.0)) is None  # no change: nothing to revise
+    settled = bridge.on_basket(basket("b", confidence=0.995, stamp=5.0))
+    assert settled.status == "approved" and settled.revision == 1 and settled.confidence == 0.995
+    assert "linked session's review" in settled.review_reasons[0]
+    assert any_store.receipt("b").status == "approved" and [r.session_token for r in any_store.review_queue()] == []
+    assert sorted(r.session_token for r in any_store.due_outbox(now=1e12)) == ["a", "b"]
+    assert bridge.on_basket(basket("b", confidence=0.5, stamp=5.0)) is None  # approved: never taken back
+    assert bridge.on_basket(basket("a", confidence=0.999, stamp=3.0)) is None  # a reviewer decided it: theirs stands
+    assert any_store.receipt("a").lines == []
+
+
+def test_a_held_receipt_shows_the_latest_basket_until_decided(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("c", confidence=0.5, stamp=3.0))
+    one = [BasketLine("012000286209", "Sparkling water", 1, 199, 0.9)]
+    still = bridge.on_basket(basket("c", confidence=0.9, stamp=3.0, lines=one))
+    assert still.status == "review" and [(ln.sku, ln.quantity) for ln in still.lines] == [("012000286209", 1)]
+    assert "low confidence 0.900" in still.review_reasons[0] and any_store.due_outbox(now=1e12) == []
+
+
 def test_postgres_two_bridge_processes_share_one_truth(pg_store, postgres_dsn):
     other = ReceiptStore(dsn=postgres_dsn)  # a second connection, as a restarted or twin bridge would have
     try:

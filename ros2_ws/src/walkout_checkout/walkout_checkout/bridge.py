@@ -27,6 +27,7 @@ class CheckoutParams:
     webhook_timeout_s: float = 5.0
     web_host: str = "127.0.0.1"
     web_port: int = -1  # shopper page and reviewer console; -1 = off, 0 = any free port
+    decision_poll_s: float = 0.5  # reviewers' decisions are sent on to the association (/checkout/reviewed) this often
 
 
 class CheckoutBridge:
@@ -60,11 +61,14 @@ class CheckoutBridge:
 
     def on_basket(self, basket: Basket) -> Receipt | None:
         """Records the change; issues the receipt when the session closes (once; again, as
-        an amendment, if it closes again later)."""
+        an amendment, if it closes again later). A later basket for the same exit revises a
+        held receipt no reviewer has decided yet (`ReceiptStore.revise_held`): a reviewer's
+        decision on a session it shared an event with may have settled it."""
         self.db.record_basket(basket)
         if basket.open:
             return None
-        return self.db.issue(self.decide(basket))
+        receipt = self.decide(basket)
+        return self.db.issue(receipt) or self.db.revise_held(receipt)
 
     def open_receipts(self, stamp: float) -> list[Receipt]:
         """'open' receipts for sessions still in the store (at the end of a bag)."""

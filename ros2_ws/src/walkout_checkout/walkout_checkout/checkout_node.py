@@ -61,6 +61,12 @@ class CheckoutNode(WarnOnce, Node):
         self.pub_open = self.create_publisher(wm.Basket, "/checkout/open_baskets", LATCHED_QOS)
         for b in self.core.db.open_baskets():
             self.pub_open.publish(basket_msg(b))
+        # Reviewers' decisions (from the console, the admin tool or another bridge's) go to
+        # the association, which reads again the sessions that shared an event with the one
+        # decided: their held receipts may then be approved with no second review.
+        self.pub_reviewed = self.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
+        self._last_decision = self.core.db.last_decision_id()
+        self.create_timer(params.decision_poll_s, self.publish_decisions)
         self.get_logger().info(f"checkout for {self.store.store_id}: db {params.db_file or 'in memory'}, approve at {params.approve_threshold}")
 
     def on_basket(self, msg: wm.Basket) -> None:
@@ -106,6 +112,17 @@ class CheckoutNode(WarnOnce, Node):
                 self.core.db.record_evidence("tracks", stamp, payload)
         except Exception as exc:  # a bad message or a database hiccup: log, carry on
             self.warn_once(f"skipped a track array on /tracking/tracks: {exc}")
+
+    def publish_decisions(self) -> None:
+        try:
+            decided = self.core.db.decided_since(self._last_decision)
+        except Exception as exc:  # a database hiccup: try again on the next tick
+            self.warn_once(f"review decisions not read: {type(exc).__name__}: {exc}")
+            return
+        for row, receipt in decided:
+            self._last_decision = row
+            self.pub_reviewed.publish(receipt_msg(receipt))
+            self.get_logger().info(f"review decided for {receipt.session_token}: sent to the association to settle the sessions it shared events with")
 
     def purge(self) -> None:
         n = self.core.db.purge(self.params.retention_s)

@@ -320,6 +320,33 @@ class ReceiptStore:
                    (new.session_token,))
         return new
 
+    def revise_held(self, receipt: Receipt) -> Receipt | None:
+        """A held receipt that no reviewer has decided yet, decided again on its session's
+        later basket for the same exit (a reviewer's decision on a session it shared an event
+        with settled what they shared). Approved now, the outbox may deliver it; still held,
+        the console shows the new lines and reasons. Returns it as stored, or None when there
+        is nothing to revise (no such receipt, decided already, approved, another exit, no change)."""
+        with self._tx() as db:
+            rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status='review'", (receipt.session_token,)).fetchall()
+            if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
+                return None
+            old = receipt_from_json(rows[0][0])
+            same = ([(ln.sku, ln.quantity) for ln in old.lines] == [(ln.sku, ln.quantity) for ln in receipt.lines]
+                    and old.status == receipt.status and old.review_reasons == receipt.review_reasons)
+            if receipt.exit_stamp != old.exit_stamp or same:
+                return None
+            new = replace(receipt, revision=old.revision)  # never delivered while held: the same revision
+            if new.status == FINAL:
+                new.review_reasons = [f"approved without a reviewer once a linked session's review settled it (confidence {new.confidence:.3f})"]
+            cur = db.execute("UPDATE receipts SET status=?, confidence=?, receipt=? WHERE token=? AND status='review'",
+                             (new.status, new.confidence, receipt_to_json(new), new.session_token))
+            if cur.rowcount != 1:
+                return None
+            db.execute("UPDATE outbox SET next_try=0 WHERE token=?", (new.session_token,))
+            db.execute("UPDATE sessions SET version=version + 1 WHERE token=?", (new.session_token,))
+        self._notify()
+        return new
+
     def receipt(self, token: str) -> Receipt | None:
         rows = self._query("SELECT receipt FROM receipts WHERE token=?", (token,))
         return receipt_from_json(rows[0][0]) if rows else None
@@ -379,6 +406,16 @@ class ReceiptStore:
                                                         time.time()))
         self._notify()
         return after
+
+    def decided_since(self, after_id: int) -> list[tuple[int, Receipt]]:
+        """Reviewers' decisions logged after row `after_id`: (row id, the receipt as decided),
+        oldest first; whichever process made them (console, admin tool, another bridge)."""
+        rows = self._query("SELECT id, after_json FROM review_decisions WHERE id > ? ORDER BY id", (after_id,))
+        return [(int(i), receipt_from_json(j)) for i, j in rows]
+
+    def last_decision_id(self) -> int:
+        rows = self._query("SELECT MAX(id) FROM review_decisions")
+        return int(rows[0][0] or 0)
 
     def decisions(self, token: str | None = None) -> list[dict]:
         sql = "SELECT token, reviewer, action, note, decided_at FROM review_decisions"
