@@ -33,7 +33,8 @@ def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path):
                  Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml"))]
         assoc = AssociationNode(parameter_overrides=files)
         checkout = CheckoutNode(parameter_overrides=[*files, Parameter("db_file", value=str(tmp_path / "r.sqlite")),
-                                                     Parameter("decision_poll_s", value=0.1)])
+                                                     Parameter("decision_poll_s", value=0.1),
+                                                     Parameter("use_sim_time", value=True)])  # no /clock: a replay has ended
         probe = rclpy.create_node("probe")
         receipts: list[wm.Receipt] = []
         probe.create_subscription(wm.Receipt, "/checkout/receipts", receipts.append, LATCHED_QOS)

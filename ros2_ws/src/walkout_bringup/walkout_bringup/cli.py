@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rate", type=float, default=1.0, help="simulated seconds per wall second")
     p.add_argument("--verbose", action="store_true", help="show every node's log")
+    p.add_argument("--no-review", dest="review", action="store_false",
+                   help="skip the stand-in reviewer deciding the held receipts at the end")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("sim", help="simulate a store and record a rosbag2 bag (see ./walkout sim --help)")

@@ -47,8 +47,9 @@ class ReceiptListener(Node):
             print(f"  basket {msg.session_token}: {items}  total {msg.total_cents / 100:.2f} {msg.currency}", flush=True)
 
     def on_receipt(self, msg: wm.Receipt) -> None:
-        if msg.session_token in self.receipts and msg.revision <= self.revisions.get(msg.session_token, 1):
-            return  # a duplicate (latched, published again); a later revision amends it
+        known = self.receipts.get(msg.session_token)
+        if known is not None and msg.revision < self.revisions.get(msg.session_token, 1):
+            return  # an older revision; a later one amends it
         self.revisions[msg.session_token] = msg.revision
         self.store_id = msg.store_id
         doc = {
@@ -60,14 +61,51 @@ class ReceiptListener(Node):
             "total_cents": int(msg.total_cents),
             "review_reasons": list(msg.review_reasons),
         }
+        if doc == known:
+            return  # a duplicate (latched, published again)
         self.receipts[msg.session_token] = doc
         items = ", ".join(f"{ln.quantity}x {ln.name}" for ln in msg.lines) or "nothing"
         why = f"  ({'; '.join(msg.review_reasons)})" if msg.review_reasons else ""
         print(
-            f"RECEIPT {msg.session_token} at t={doc['exit_stamp']:.1f} s: {msg.status.upper()} "
+            f"RECEIPT {msg.session_token} at t={doc['exit_stamp']:.1f} s{' (revised)' if known else ''}: {msg.status.upper()} "
             f"{items} = {msg.total_cents / 100:.2f} {msg.currency} (confidence {msg.confidence:.3f}){why}",
             flush=True,
         )
+
+
+def review_held(listener: ReceiptListener, truth: dict, db_file: Path, catalog_file: Path) -> None:
+    """A reviewer decides the held receipts in exit order, writing to the checkout's
+    database as the console does; the simulator's truth stands in for what a person sees
+    in the evidence. A decision may settle another held receipt: the checkout node sends
+    it to the association, which reads that session again (README: "One review settles
+    what two sessions shared")."""
+    from walkout_checkout.store import ReceiptStore
+    from walkout_common.store import load_catalog
+    from walkout_common.types import BasketLine
+
+    catalog = load_catalog(catalog_file)
+    want = {r["session_token"]: r["items"] for r in truth["receipts"]}
+    db = ReceiptStore(str(db_file))
+    people = 0
+    try:
+        for doc in sorted(listener.receipts.values(), key=lambda d: d["exit_stamp"]):
+            token = doc["session_token"]
+            if listener.receipts[token]["status"] != "review" or token not in want:
+                continue
+            lines = [BasketLine(i["sku"], catalog.by_sku[i["sku"]].name, i["qty"], catalog.by_sku[i["sku"]].price_cents, 1.0)
+                     for i in want[token] if i["sku"] in catalog.by_sku]
+            db.decide(token, "demo reviewer", lines, "the simulator's truth standing in for a person")
+            people += 1
+            print(f"REVIEW {token}: decided by the demo reviewer (the simulator's truth)", flush=True)
+            before = {t: d["status"] for t, d in listener.receipts.items()}
+            deadline = time.monotonic() + 3.0  # the checkout polls decisions every decision_poll_s
+            while time.monotonic() < deadline and not any(
+                    d["status"] != before.get(t) for t, d in listener.receipts.items() if t != token):
+                rclpy.spin_once(listener, timeout_sec=0.1)
+        held = len(db.review_queue())
+    finally:
+        db.close()
+    print(f"REVIEWS: {people} held receipts decided by a person, {held} left held")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -116,6 +154,8 @@ def main(args: argparse.Namespace) -> int:
         score = score_receipts(predicted, truth)
         print(f"walkout demo: {time.monotonic() - t0:.0f} s; receipts in {work / 'receipts.json'}")
         print(f"SCORE: {score.summary()}")
+        if args.review:
+            review_held(listener, truth, work / "receipts.sqlite", args.catalog)
         return 0 if sim_proc.returncode == 0 else 1
     finally:
         group.stop()

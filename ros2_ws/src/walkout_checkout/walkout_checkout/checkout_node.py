@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
@@ -66,7 +67,8 @@ class CheckoutNode(WarnOnce, Node):
         # decided: their held receipts may then be approved with no second review.
         self.pub_reviewed = self.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
         self._last_decision = self.core.db.last_decision_id()
-        self.create_timer(params.decision_poll_s, self.publish_decisions)
+        # on the wall clock: a person decides in wall time, also while a replay's /clock stands still
+        self.create_timer(params.decision_poll_s, self.publish_decisions, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(f"checkout for {self.store.store_id}: db {params.db_file or 'in memory'}, approve at {params.approve_threshold}")
 
     def on_basket(self, msg: wm.Basket) -> None:
@@ -122,6 +124,7 @@ class CheckoutNode(WarnOnce, Node):
         for row, receipt in decided:
             self._last_decision = row
             self.pub_reviewed.publish(receipt_msg(receipt))
+            self.pub.publish(receipt_msg(receipt))  # the receipt as decided is the receipt now
             self.get_logger().info(f"review decided for {receipt.session_token}: sent to the association to settle the sessions it shared events with")
 
     def purge(self) -> None:
