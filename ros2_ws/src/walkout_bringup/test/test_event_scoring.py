@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from walkout_association.associator import AssociationParams, Associator
 from walkout_bringup.evaluate import error_kind, reason_kind
@@ -103,7 +104,8 @@ def test_the_eval_counts_held_receipts_a_linked_review_settles():
     assert [r["status"] for r in doc["receipts"]] == ["review", "review"]
     one = {"items": [{"sku": WATER, "qty": 1}]}
     got = linked_reviews(pipe, doc, {"tok-a": one, "tok-b": one})
-    assert got == {"tok-a": {"settled": False}, "tok-b": {"settled": True, "settled_exact": True}}
+    assert got == {"tok-a": {"settled": False, "confidence_at_review": pytest.approx(doc["receipts"][0]["confidence"], abs=1e-4)},
+                   "tok-b": {"settled": True, "settled_exact": True}}
     assert pipe.checkout.db.receipt("tok-b").status == "approved" and len(pipe.receipt_delays) == 2  # a revision is no new receipt
     sessions = [{"status": "review", **got[t]} for t in ("tok-a", "tok-b")] + [{"status": "approved"}] * 2
     assert linked_review_line(sessions).endswith("1 of 2 held receipts need a person (25.0% of sessions); 1 were approved without "

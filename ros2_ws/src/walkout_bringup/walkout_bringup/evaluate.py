@@ -215,7 +215,8 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
     perfect reviewer), through `Pipeline.review`: a decision may settle the receipts of
     sessions that shared an event with the one decided, and those are approved with no
     person looking. Per held receipt: `settled` (approved so, never reviewed) and then
-    `settled_exact` (its receipt as approved against the truth)."""
+    `settled_exact` (its receipt as approved against the truth), else the confidence it
+    had when a person took it up (the earlier decisions may have raised it)."""
     from walkout_common.types import BasketLine
 
     out: dict[str, dict] = {}
@@ -234,7 +235,7 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
         lines = [BasketLine(sku, pipeline.catalog.by_sku[sku].name, n, pipeline.catalog.by_sku[sku].price_cents, 1.0)
                  for sku, n in sorted(want.items()) if sku in pipeline.catalog.by_sku]
         pipeline.review(token, lines, reviewer="eval")
-        out[token] = {"settled": False}
+        out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None}
     return out
 
 

@@ -186,6 +186,21 @@ class CheckoutWeb:
         frames = [e for e in ev if e["kind"] == "tracks"]
         return items, plate_events, frames
 
+    def _linked(self, token: str, items: list[dict]) -> str:
+        """The other sessions this one shared an event with (billed, or a candidate), with
+        their receipts' status: a decision here settles what they shared (README, "One
+        review settles what two sessions shared"), so a held one may need no second look."""
+        others = sorted({t for e in items for t in [e["token"], *(c.get("session_token", "") for c in e.get("candidates", []))]}
+                        - {token, ""})
+        if not others:
+            return ""
+        words = []
+        for other in others:
+            r = self.db.receipt(other)
+            state = "in the store" if r is None else "held: deciding this one may settle it too" if r.status == "review" else r.status
+            words.append(f"<a href='/review/{html.escape(other, quote=True)}'>{html.escape(other)}</a> ({html.escape(state)})")
+        return f"<p id='linked'>Shared events with: {', '.join(words)}</p>"
+
     @staticmethod
     def _reaches(token: str, frames: list[dict], gap_s: float = 1.0) -> list[tuple[float, float]]:
         """(start, end) of the periods in which this session's tracks had an arm out."""
@@ -277,6 +292,7 @@ class CheckoutWeb:
         pictures = "".join(f"<figure><figcaption>{t:.2f} s: {esc(text[:60])}</figcaption>{self.top_down_svg(token, t, frames, plate)}</figure>"
                            for t, kind, text, plate in timeline if kind in ("pick", "put back"))
         decisions = "".join(f"<li>{esc(d['reviewer'])}: {esc(d['action'])} {esc(d['note'])}</li>" for d in self.db.decisions(token))
+        linked = self._linked(token, items)
         done = receipt.status != "review"
         form = ("<p id='decided'>Decided: " + esc(receipt.status) + "</p>") if done else (
             f'<form method="post" action="/review/{esc(token, quote=True)}"><table><tr><th>Product</th><th>Price</th><th>p</th><th>Qty</th></tr>'
@@ -285,7 +301,7 @@ class CheckoutWeb:
         body = (f"<p><a href='/review'>Queue</a> · signed in as {esc(reviewer)}</p><h2>Session {esc(token)}</h2>"
                 f"<p>Confidence {receipt.confidence:.3f}, exit at {receipt.exit_stamp:.2f} s"
                 f"{f', revision {receipt.revision} (the group came back in after its receipt)' if receipt.revision > 1 else ''}</p>"
-                f"<ul id='reasons'>{''.join(f'<li>{esc(r)}</li>' for r in receipt.review_reasons)}</ul>{form}"
+                f"<ul id='reasons'>{''.join(f'<li>{esc(r)}</li>' for r in receipt.review_reasons)}</ul>{linked}{form}"
                 f"<h3>Timeline</h3><table>{rows or '<tr><td>No evidence kept</td></tr>'}</table><h3>At those moments</h3>{pictures}"
                 f"<h3>Decisions</h3><ul>{decisions}</ul>")
         return PAGE.format(title=f"Review {token}", body=body)
