@@ -165,10 +165,14 @@ def test_the_console_offers_a_unit_billed_to_another_session_that_this_one_may_h
     page = get(f"{app.url}/review/tok-u", bob)[1]
     assert "maybe also 1x Cola 330 ml can (0.04)" in page and 'name="qty_049000028911" value="0"' in page
     assert "Shared events with: <a href='/review/tok-t'>tok-t</a> (in the store)" in page
+    bridge.on_basket(basket("tok-t", 0, stamp=4.0))  # came in at 4 s
     other = basket("tok-t", 1, open_=False, stamp=21.0)
     other.confidence = 0.9
     assert bridge.on_basket(other).status == "review"
     assert "tok-t</a> (held: deciding this one may settle it too)" in get(f"{app.url}/review/tok-u", bob)[1]
+    queue = get(f"{app.url}/review", bob)[1]  # each held receipt beside the held ones it shares events with
+    assert """<td class='linked'><a href="/review/tok-t">tok-t</a></td>""" in queue
+    assert """<td class='linked'><a href="/review/tok-u">tok-u</a></td>""" in queue
     row = page.split("<small>049000028911</small>")[1].split("</tr>")[0]
     assert '<td class="num">0.04</td>' in row  # the chance it is this session's, beside the row
     post(f"{app.url}/review/tok-u", b"qty_012000286209=1&qty_049000028911=1&note=cola+in+hand", bob)

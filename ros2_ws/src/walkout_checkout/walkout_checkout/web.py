@@ -165,13 +165,21 @@ class CheckoutWeb:
         return entry[0]
 
     def queue_page(self, reviewer: str) -> str:
+        held = self.db.review_queue()
+        tokens = {r.session_token for r in held}
+
+        def link(t: str) -> str:
+            return f'<a href="/review/{html.escape(t, quote=True)}">{html.escape(t)}</a>'
+
         rows = "".join(
             f'<tr><td><a class="held" href="/review/{html.escape(r.session_token, quote=True)}">{html.escape(r.session_token)}</a></td>'
-            f"<td>{r.confidence:.3f}</td><td>{html.escape('; '.join(r.review_reasons))}</td></tr>"
-            for r in self.db.review_queue())
+            f"<td>{r.confidence:.3f}</td><td>{html.escape('; '.join(r.review_reasons))}</td>"
+            f"<td class='linked'>{', '.join(link(t) for t in self._linked_tokens(r.session_token) if t in tokens)}</td></tr>"
+            for r in held)
         body = (f"<p>Signed in as <b id='who'>{html.escape(reviewer)}</b></p><h2>Held for review</h2>"
-                f"<table><tr><th>Session</th><th>Confidence</th><th>Reasons</th></tr>{rows or '<tr><td colspan=3>Nothing held</td></tr>'}"
-                f"</table>")
+                "<p>A decision settles what its session shared with the held receipts beside it: they may need no look.</p>"
+                f"<table><tr><th>Session</th><th>Confidence</th><th>Reasons</th><th>Shares events with (held)</th></tr>"
+                f"{rows or '<tr><td colspan=4>Nothing held</td></tr>'}</table>")
         return PAGE.format(title="Review queue", body=body)
 
     def _evidence(self, token: str) -> tuple[list[dict], list[dict], list[dict]]:
@@ -186,12 +194,16 @@ class CheckoutWeb:
         frames = [e for e in ev if e["kind"] == "tracks"]
         return items, plate_events, frames
 
+    def _linked_tokens(self, token: str, items: list[dict] | None = None) -> list[str]:
+        """The other sessions this one shared an event with (billed, or a candidate)."""
+        items = self._evidence(token)[0] if items is None else items
+        return sorted({t for e in items for t in [e["token"], *(c.get("session_token", "") for c in e.get("candidates", []))]} - {token, ""})
+
     def _linked(self, token: str, items: list[dict]) -> str:
-        """The other sessions this one shared an event with (billed, or a candidate), with
-        their receipts' status: a decision here settles what they shared (README, "One
-        review settles what two sessions shared"), so a held one may need no second look."""
-        others = sorted({t for e in items for t in [e["token"], *(c.get("session_token", "") for c in e.get("candidates", []))]}
-                        - {token, ""})
+        """The other sessions this one shared an event with, with their receipts' status: a
+        decision here settles what they shared (README, "One review settles what two
+        sessions shared"), so a held one may need no second look."""
+        others = self._linked_tokens(token, items)
         if not others:
             return ""
         words = []
