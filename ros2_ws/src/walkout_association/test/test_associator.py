@@ -847,6 +847,11 @@ def _entered_together(store, catalog, take_water: bool, since: float | None = No
     tracker names each other's session as a rival, p 0.5; or, with `since`, they met then
     and may have swapped tracks); A takes a water (at 4.5-5.5 s) or not, A leaves, then B.
     Returns (A's basket at A's exit, B's basket at B's exit)."""
+    return _entered_together_assoc(store, catalog, take_water, since)[1:]
+
+
+def _entered_together_assoc(store, catalog, take_water: bool = True, since: float | None = None):
+    """_entered_together, with the associator first."""
     a = make(store, catalog)
     def doubt(other):  # an entry's doubt comes with no reason here (an older tracker's)
         return {"rivals": {other: 0.5}, "rival_since": {} if since is None else {other: since},
@@ -862,7 +867,7 @@ def _entered_together(store, catalog, take_water: bool, since: float | None = No
         a.on_plate_event(event(WATER_PLATE, 4.5, -521.0))
     [basket_a] = a.observe_tracks([snap("A", "tok-a", 8.0, (0.5, 0.1), state=EXITED)])
     [basket_b] = a.observe_tracks([snap("B", "tok-b", 10.0, (0.5, 0.1), state=EXITED)])
-    return basket_a, basket_b
+    return a, basket_a, basket_b
 
 
 def test_a_session_that_may_be_swapped_with_another_is_not_sure_of_its_bill(store, catalog):
@@ -1001,3 +1006,36 @@ def test_a_decided_basket_still_counts_what_comes_after_the_review(store, catalo
     assert basket.confidence == pytest.approx(a.last_record.consistent("tok-a"), abs=0.02) and basket.confidence < 1.0
     with pytest.raises(ValueError, match="unknown sku 999"):
         a.settle("tok-b", {"999": 1})
+
+
+def test_a_decided_rival_says_whether_two_shoppers_were_swapped(store, catalog):
+    # A and B entered too close to tell apart; A's shopper took a water. Held: the take is
+    # sure, who is who is not. A reviewer decides B's receipt. As billed (nothing): they
+    # were not swapped, and A's water is sure. With the water: B's shopper took it, or the
+    # two were swapped; either way A's token took nothing.
+    for decided, a_has in (({}, [(WATER, 1)]), ({WATER: 1}, [])):
+        a, basket_a, basket_b = _entered_together_assoc(store, catalog)
+        assert basket_a.confidence < 0.55 and basket_b.confidence < 0.55
+        baskets = a.settle("tok-b", decided)
+        assert [b.session_token for b in baskets] == ["tok-b", "tok-a"]  # a rival, read again
+        assert [(ln.sku, ln.quantity) for ln in baskets[1].lines] == a_has
+        assert baskets[1].confidence > 0.98 and not any("tok-b" in r for r in baskets[1].review_reasons)
+
+
+def test_a_decided_rival_whose_bill_the_swap_gives_names_the_swap(store, catalog):
+    # Where no reading of the events explains the decision, the rule itself: B decided with
+    # the bill a swap would give it (A's water), not its own (nothing).
+    from collections import Counter
+
+    a = make(store, catalog)
+    for tok in ("tok-a", "tok-b"):
+        a.open_session(tok, 0.0)
+    a.settle("tok-b", {WATER: 1})
+    bills = {"tok-b": (0.5, (Counter({WATER: 1}), Counter()))}
+    (reason,) = a._decided_rivals(bills)
+    assert bills == {} and reason.startswith("binding swapped: the review of session tok-b found") and "gives this session nothing" in reason
+    a.settle("tok-b", {})  # decided as billed: not swapped, no doubt and nothing to say
+    bills = {"tok-b": (0.5, (Counter({WATER: 1}), Counter()))}
+    assert a._decided_rivals(bills) == [] and bills == {}
+    bills = {"tok-b": (0.5, None)}  # A still inside: the bills a swap would exchange are not known yet
+    assert a._decided_rivals(bills) == [] and bills == {"tok-b": (0.5, None)}

@@ -259,6 +259,7 @@ class Session:
     reasons: list[str] = field(default_factory=list)
     reviewed: Counter | None = None  # the basket a reviewer decided (settle): known, no longer inferred
     reviewed_events: int = 0  # how many of its events that decision covered (a group member may come back in)
+    reviewed_from: Counter | None = None  # its basket as recorded when the reviewer decided it
 
 
 class Associator:
@@ -441,17 +442,21 @@ class Associator:
         events so far, and every session that shared one of them is read again given that
         (`_worlds`). One review of two shoppers at one plate settles both. Returns the
         baskets of `token` and of the sessions it shared events with; none for an unknown
-        session. Raises ValueError for a sku the catalog does not have."""
+        session. Its rival sessions (the tracker's doubt that two shoppers were swapped) are
+        read again too: the decision may say whether they were (`_decided_rivals`). Raises
+        ValueError for a sku the catalog does not have."""
         unknown = sorted(sku for sku in counts if sku not in self.catalog.by_sku)
         if unknown:
             raise ValueError(f"review of session '{token}': unknown sku {', '.join(unknown)}")
         session = self.sessions.get(token)
         if session is None:
             return []
+        session.reviewed_from = self.counts(token) if session.reviewed is None else session.reviewed_from
         session.reviewed = Counter({sku: n for sku, n in counts.items() if n > 0})
         session.reviewed_events = len(session.events)
         self._reviewed.add(token)
-        return [self.basket(t) for t in [token, *sorted(self._sharing(token))]]
+        rivals = {t for t, by in self.watcher.rivals.items() if token in by} | set(self.watcher.rivals.get(token, {}))
+        return [self.basket(t) for t in [token, *sorted((self._sharing(token) | rivals) & set(self.sessions) - {token})]]
 
     def _sharing(self, token: str) -> set[str]:
         """The other sessions some reading of `token`'s events would change."""
@@ -1010,8 +1015,34 @@ class Associator:
             rival, bills = self.sessions.get(other), None
             if rival is not None and rival.closed is not None and self.sessions[token].closed is not None:
                 since = self.watcher.rival_since.get(token, {}).get(other, -math.inf) - self.params.rival_margin_s
-                bills = (counts, self.counts(other)) if since == -math.inf else (self.best_counts(token, since), self.best_counts(other, since))
+                recorded = rival.reviewed_from if rival.reviewed_from is not None else self.counts(other)
+                bills = (counts, recorded) if since == -math.inf else (self.best_counts(token, since), self.best_counts(other, since))
             out[other] = (p, bills)
+        return out
+
+    def _decided_rivals(self, bills: dict[str, tuple[float, tuple[Counter, Counter] | None]]) -> list[str]:
+        """Rival sessions (`_rival_bills`) whose basket a reviewer decided tell whether the
+        shoppers were swapped: a decision that is the rival's recorded bill and not the
+        swapped one says they were not (the doubt goes: removed from `bills`); one that is
+        the swapped bill and not the recorded one says they were, and the reason returned
+        names the bill the swap gives this session (a person looks: the bill as recorded
+        is then wrong)."""
+        out = []
+        for other, (_, b) in list(bills.items()):
+            rival = self.sessions.get(other)
+            if b is None or rival is None or rival.reviewed is None or rival.reviewed_from is None:
+                continue
+            mine, theirs = b
+            recorded = +rival.reviewed_from
+            swapped = +(rival.reviewed_from - theirs + mine)
+            decided = +rival.reviewed
+            if decided == recorded and decided != swapped:
+                del bills[other]
+            elif decided == swapped and decided != recorded:
+                del bills[other]
+                gives = ", ".join(f"{n}x {self.catalog.by_sku[sku].name}" for sku, n in sorted((+theirs).items()) if sku in self.catalog.by_sku)
+                out.append(f"binding swapped: the review of session {other} found this session's shopper and theirs swapped; "
+                           f"the swap gives this session {gives or 'nothing'} in place of what it billed since")
         return out
 
     @staticmethod
@@ -1031,7 +1062,8 @@ class Associator:
         final = self._worlds(token)
         counts = self.counts(token, final)
         reasons = list(dict.fromkeys(session.reasons))
-        bills = self._rival_bills(token, counts)
+        bills = {} if session.reviewed is not None else self._rival_bills(token, counts)
+        reasons += self._decided_rivals(bills)
         lines = []
         for sku in sorted(k for k in counts if k != UNKNOWN):
             n = counts[sku]
