@@ -932,12 +932,14 @@ class Associator:
         back is the only story left, and it bills nothing. A shopper's put-back can so
         decide who took it, too, as far as their own basket goes. Only an impossible basket
         is replaced: the likeliest world of each session on its own may bill one unit to
-        two sessions."""
+        two sessions. A basket a reviewer decided, or one read again given the decision on
+        a session it shared events with (`settle`), is the likeliest world: the review
+        outranks each event's best reading."""
         bests = self.best_counts(token)
         if token not in self.sessions:
             return bests
         final = self._worlds(token) if final is None else final
-        top_only = self.sessions[token].reviewed is not None or bool(self._decided_sharing(token))  # a review outranks each event's best
+        top_only = self.sessions[token].reviewed is not None or bool(self._decided_sharing(token))
         if not final or (World((k, n) for k, n in bests.items() if n) in final and not top_only):
             return bests
         top = max(final.items(), key=lambda wp: wp[1])[0]

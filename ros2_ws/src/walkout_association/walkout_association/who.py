@@ -152,10 +152,21 @@ def plates_beside(plate: Plate, plates: Iterable[Plate], p: WhoParams) -> tuple[
                  and _front_gap(plate, q) <= p.stray_range_m)
 
 
+def _between_levels(h: np.ndarray, plate: Plate, above: Sequence[Plate], p: WhoParams) -> bool:
+    """Whether an arm tip at the shelf front is just under the surface of a plate stacked
+    over this one and at this plate's height too: a hand reaching down into this shelf
+    (the groups 29238 of a fresh suite), or one lowered with a product just lifted off the
+    plate above (slow 27010); the camera cannot tell which."""
+    return h[2] <= plate.center[2] + p.hand_high_m and any(
+        q.center[2] - p.hand_low_m <= h[2] < q.center[2] and float(q.distance_to_front(h)) <= p.hand_near_m for q in above)
+
+
 def _at_another(h: np.ndarray, plate: Plate, above: Sequence[Plate], beside: Sequence[Plate], p: WhoParams) -> bool:
     """Whether an arm tip is at another plate: at the front of one stacked over this one, at
-    its height, or clearly nearer the front of one beside it than this one's."""
-    if any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above):
+    its height (not `_between_levels`), or clearly nearer the front of one beside it than
+    this one's."""
+    if not _between_levels(h, plate, above, p) and any(
+            h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above):
         return True
     here = float(plate.distance_to_front(h))
     return any(float(q.distance_to_front(h)) + p.beside_margin_m < here for q in beside)
@@ -238,9 +249,10 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     shoppers taking in one long disturbance needs its arm there only for its own part of
     it, so its case counts the looks that show the arm, not those that miss it. Tips at
     the plates `above` or `beside` it are not at this plate. A tip in `shared` (`shared_tips`:
-    a hand a camera gave to two shoppers at once) is no look for the one actor: it may be
-    either's. It counts for a part beside another actor: two arms at one plate, seen from
-    above as one, look just like that."""
+    a hand a camera gave to two shoppers at once), or one between this shelf level and the
+    one above (`_between_levels`), is no look for the one actor: it may be either's, or at
+    either plate. It counts for a part beside another actor: two arms at one plate, seen
+    from above as one, look just like that."""
     t0, t1 = event.start - p.sync_s, event.end + p.sync_s
     looks: dict[int, float] = {}
     with_shared: dict[int, float] = {}  # the looks with the shared tips too (for a part)
@@ -258,8 +270,8 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
         elsewhere = elsewhere or len(here) < len(s.hands)
         hands: list[np.ndarray] = []
         shared_here: list[np.ndarray] = []
-        for h in here:
-            (shared_here if _tip_key(h) in shared else hands).append(h)
+        for h in here:  # a tip two shoppers were given, or one between two shelf levels, may be this plate's or not
+            (shared_here if _tip_key(h) in shared or _between_levels(h, plate, above, p) else hands).append(h)
         d_own, d_shared = _nearest_arm(plate, hands, p), _nearest_arm(plate, shared_here, p)
         looks[k] = min(looks.get(k, math.inf), d_own)  # any view of the look that shows the arm
         with_shared[k] = min(with_shared.get(k, math.inf), d_own, d_shared)

@@ -62,4 +62,8 @@ def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path):
         assert "linked session's review" in b.review_reasons[0]
         assert [d["token"] for d in checkout.core.db.decisions()] == ["tok-a"]  # one person's look, two receipts
     finally:
+        # gone before the next test: their latched receipts must not reach its subscribers
+        for n in (locals().get("probe"), locals().get("checkout"), locals().get("assoc")):
+            if n is not None:
+                n.destroy_node()
         rclpy.try_shutdown()
