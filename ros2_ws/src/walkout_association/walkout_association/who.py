@@ -161,12 +161,11 @@ def _between_levels(h: np.ndarray, plate: Plate, above: Sequence[Plate], p: WhoP
         q.center[2] - p.hand_low_m <= h[2] < q.center[2] and float(q.distance_to_front(h)) <= p.hand_near_m for q in above)
 
 
-def _at_another(h: np.ndarray, plate: Plate, above: Sequence[Plate], beside: Sequence[Plate], p: WhoParams) -> bool:
+def _at_another(h: np.ndarray, plate: Plate, above: Sequence[Plate], beside: Sequence[Plate], p: WhoParams, *, between: bool) -> bool:
     """Whether an arm tip is at another plate: at the front of one stacked over this one, at
-    its height (not `_between_levels`), or clearly nearer the front of one beside it than
-    this one's."""
-    if not _between_levels(h, plate, above, p) and any(
-            h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above):
+    its height (unless `between` levels, `_between_levels`), or clearly nearer the front of
+    one beside it than this one's."""
+    if not between and any(h[2] >= q.center[2] - p.hand_low_m and float(q.distance_to_front(h)) <= p.hand_near_m for q in above):
         return True
     here = float(plate.distance_to_front(h))
     return any(float(q.distance_to_front(h)) + p.beside_margin_m < here for q in beside)
@@ -266,12 +265,13 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
             unseen = True
             continue
         k = int((s.stamp - t0) // p.look_s)
-        here = [h for h in s.hands if not _at_another(h, plate, above, beside, p)]
+        here = [(h, between) for h in s.hands
+                if not _at_another(h, plate, above, beside, p, between=(between := _between_levels(h, plate, above, p)))]
         elsewhere = elsewhere or len(here) < len(s.hands)
         hands: list[np.ndarray] = []
         shared_here: list[np.ndarray] = []
-        for h in here:  # a tip two shoppers were given, or one between two shelf levels, may be this plate's or not
-            (shared_here if _tip_key(h) in shared or _between_levels(h, plate, above, p) else hands).append(h)
+        for h, between in here:  # a tip two shoppers were given, or one between two shelf levels, may be this plate's or not
+            (shared_here if between or _tip_key(h) in shared else hands).append(h)
         d_own, d_shared = _nearest_arm(plate, hands, p), _nearest_arm(plate, shared_here, p)
         looks[k] = min(looks.get(k, math.inf), d_own)  # any view of the look that shows the arm
         with_shared[k] = min(with_shared.get(k, math.inf), d_own, d_shared)

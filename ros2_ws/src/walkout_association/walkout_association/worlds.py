@@ -88,13 +88,14 @@ def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[s
     agrees with `known`: the model never thought what the reviewer found possible."""
     out: dict[World, float] = defaultdict(float)
     lost = final.get(LOST, 0.0)
+    wanted = {tok: {k: n for k, n in want.items() if n} for tok, want in known.items()}
     for world, p in final.items():
         if world == LOST:
             continue
         parts: dict[str, dict[str, int]] = defaultdict(dict)
         for (tok, sku), n in world:
             parts[tok][sku] = n
-        if any({k: n for k, n in parts.get(tok, {}).items() if k != free} != {k: n for k, n in want.items() if n} for tok, want in known.items()):
+        if any({k: n for k, n in parts.get(tok, {}).items() if k != free} != want for tok, want in wanted.items()):
             continue
         out[World(parts.get(token, {}).items())] += p
     total = sum(out.values())

@@ -23,7 +23,7 @@ from walkout_msgs import msg as wm
 
 from .plan import NodeSpec
 from .runner import ProcessGroup, executable, ros_env, start_stack
-from .score import score_receipts
+from .score import score_receipts, truth_lines
 
 LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -81,10 +81,9 @@ def review_held(listener: ReceiptListener, truth: dict, db_file: Path, catalog_f
     what two sessions shared")."""
     from walkout_checkout.store import ReceiptStore
     from walkout_common.store import load_catalog
-    from walkout_common.types import BasketLine
 
     catalog = load_catalog(catalog_file)
-    want = {r["session_token"]: r["items"] for r in truth["receipts"]}
+    want = {r["session_token"]: r for r in truth["receipts"]}
     db = ReceiptStore(str(db_file))
     people = 0
     try:
@@ -92,9 +91,7 @@ def review_held(listener: ReceiptListener, truth: dict, db_file: Path, catalog_f
             token = doc["session_token"]
             if listener.receipts[token]["status"] != "review" or token not in want:
                 continue
-            lines = [BasketLine(i["sku"], catalog.by_sku[i["sku"]].name, i["qty"], catalog.by_sku[i["sku"]].price_cents, 1.0)
-                     for i in want[token] if i["sku"] in catalog.by_sku]
-            db.decide(token, "demo reviewer", lines, "the simulator's truth standing in for a person")
+            db.decide(token, "demo reviewer", truth_lines(want[token], catalog), "the simulator's truth standing in for a person")
             people += 1
             print(f"REVIEW {token}: decided by the demo reviewer (the simulator's truth)", flush=True)
             before = {t: d["status"] for t, d in listener.receipts.items()}

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
-from .score import Score, score_events, score_receipts
+from .score import Score, receipt_items, score_events, score_receipts, truth_lines
 from .track_metrics import rebind_truth, track_metrics
 from .track_plot import plot_tracks
 
@@ -200,11 +200,7 @@ def review_pointers(pipeline: Any, receipt: dict, truth: dict) -> dict:
     lines, maybe, _ = named_doubts(basket, pipeline.checkout.params.line_threshold)
     named = sorted({ln.sku for ln in lines + maybe})
     causes = [x for x in receipt["review_reasons"] if reason_kind(x) != "low confidence"]
-    got, want = Counter(), Counter()
-    for i in receipt["items"]:
-        got[i["sku"]] += i["qty"]
-    for i in truth["items"]:
-        want[i["sku"]] += i["qty"]
+    got, want = receipt_items(receipt), receipt_items(truth)
     wrong = sorted(k for k in set(got) | set(want) if got[k] != want[k])
     return {"named": named, "pointed": bool(named or causes), "wrong_skus": wrong,
             "binding_named": any(reason_kind(x) == "binding uncertain" for x in causes)}
@@ -217,8 +213,6 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
     person looking. Per held receipt: `settled` (approved so, never reviewed) and then
     `settled_exact` (its receipt as approved against the truth), else the confidence it
     had when a person took it up (the earlier decisions may have raised it)."""
-    from walkout_common.types import BasketLine
-
     out: dict[str, dict] = {}
     for r in doc["receipts"]:
         token, t = r["session_token"], truth_by.get(r["session_token"])
@@ -229,12 +223,7 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
             got = sorted((ln.sku, ln.quantity) for ln in now.lines if ln.quantity > 0)
             out[token] = {"settled": True, "settled_exact": got == sorted((i["sku"], i["qty"]) for i in t["items"])}
             continue
-        want = Counter()
-        for i in t["items"]:
-            want[i["sku"]] += i["qty"]
-        lines = [BasketLine(sku, pipeline.catalog.by_sku[sku].name, n, pipeline.catalog.by_sku[sku].price_cents, 1.0)
-                 for sku, n in sorted(want.items()) if sku in pipeline.catalog.by_sku]
-        pipeline.review(token, lines, reviewer="eval")
+        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval")
         out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None}
     return out
 

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
+
+from walkout_common.types import BasketLine
 
 
-def _items(receipt: dict) -> Counter:
+def receipt_items(receipt: dict) -> Counter:
+    """Units by sku of a receipt in the contract's form (or the truth's)."""
     out: Counter = Counter()
     for it in receipt.get("items", []):
         out[str(it["sku"])] += int(it["qty"])
     return +out
+
+
+def truth_lines(receipt: dict, catalog: Any) -> list[BasketLine]:
+    """A truth receipt's items as the lines a reviewer would enter (sure: probability 1),
+    by sku; a sku the catalog does not have is left out."""
+    return [BasketLine(sku, catalog.by_sku[sku].name, n, catalog.by_sku[sku].price_cents, 1.0)
+            for sku, n in sorted(receipt_items(receipt).items()) if sku in catalog.by_sku]
 
 
 @dataclass
@@ -68,13 +79,13 @@ def score_receipts(predicted: dict, truth: dict) -> Score:
     true = {r["session_token"]: r for r in truth.get("receipts", [])}
     s = Score(sessions=len(true))
     for token, t in true.items():
-        want = _items(t)
+        want = receipt_items(t)
         p = pred.get(token)
         if p is None:
             s.missing += 1
             s.fn += sum(want.values())
             continue
-        got = _items(p)
+        got = receipt_items(p)
         s.tp += sum((got & want).values())
         s.fp += sum((got - want).values())
         s.fn += sum((want - got).values())
@@ -94,7 +105,7 @@ def score_receipts(predicted: dict, truth: dict) -> Score:
     for token, p in pred.items():
         if token not in true:
             s.extra += 1
-            s.fp += sum(_items(p).values())
+            s.fp += sum(receipt_items(p).values())
     return s
 
 

@@ -123,8 +123,9 @@ class CheckoutNode(WarnOnce, Node):
             return
         for row, receipt in decided:
             self._last_decision = row
-            self.pub_reviewed.publish(receipt_msg(receipt))
-            self.pub.publish(receipt_msg(receipt))  # the receipt as decided is the receipt now
+            msg = receipt_msg(receipt)
+            self.pub_reviewed.publish(msg)
+            self.pub.publish(msg)  # the receipt as decided is the receipt now
             self.get_logger().info(f"review decided for {receipt.session_token}: sent to the association to settle the sessions it shared events with")
 
     def purge(self) -> None:

@@ -182,11 +182,11 @@ class CheckoutWeb:
                 f"{rows or '<tr><td colspan=4>Nothing held</td></tr>'}</table>")
         return PAGE.format(title="Review queue", body=body)
 
-    def _evidence(self, token: str) -> tuple[list[dict], list[dict], list[dict]]:
+    def _evidence(self, token: str, kinds: tuple[str, ...] = ()) -> tuple[list[dict], list[dict], list[dict]]:
         window = self.db.session_window(token) or (0.0, None)
         receipt = self.db.receipt(token)
         t0, t1 = window[0] - 5.0, (receipt.exit_stamp if receipt else (window[1] or time.time())) + 5.0
-        ev = self.db.evidence(t0, t1)
+        ev = self.db.evidence(t0, t1, kinds)
         items = [e for e in ev if e["kind"] == "item_event" and (e["token"] == token or
                  any(c.get("session_token") == token for c in e.get("candidates", [])))]
         plates = {e["plate_id"] for e in items}
@@ -196,7 +196,7 @@ class CheckoutWeb:
 
     def _linked_tokens(self, token: str, items: list[dict] | None = None) -> list[str]:
         """The other sessions this one shared an event with (billed, or a candidate)."""
-        items = self._evidence(token)[0] if items is None else items
+        items = self._evidence(token, ("item_event",))[0] if items is None else items  # not the track frames: the queue asks per held receipt
         return sorted({t for e in items for t in [e["token"], *(c.get("session_token", "") for c in e.get("candidates", []))]} - {token, ""})
 
     def _linked(self, token: str, items: list[dict]) -> str:
