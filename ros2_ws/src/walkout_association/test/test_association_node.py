@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -10,6 +11,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from walkout_association.association_node import LATCHED_QOS, AssociationNode
 from walkout_bringup.testing import spin_until, wait_matched
 from walkout_common.msgconv import set_stamp
+from walkout_common.types import CONFIRMED, PlateEvent, TrackSnapshot
 from walkout_msgs import msg as wm
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -133,5 +135,40 @@ def test_a_restarted_node_takes_open_baskets_back_from_the_checkout():
         assert spin_until(ex, lambda: "tok-7" in node.core.sessions)
         basket = node.core.basket("tok-7")
         assert [(ln.sku, ln.quantity) for ln in basket.lines] == [("012000286209", 2)] and basket.open
+    finally:
+        rclpy.try_shutdown()
+
+
+def test_a_decision_sent_twice_settles_once():
+    """A restarted checkout node may send a decision again: the second copy must not take
+    what the shopper did after the decision as decided too."""
+    rclpy.init()
+    try:
+        node = make_node()
+        probe = rclpy.create_node("probe")
+        pub = probe.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
+        baskets: list[str] = []
+        probe.create_subscription(wm.Basket, "/association/baskets", lambda m: baskets.append(m.session_token), LATCHED_QOS)
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        wait_matched(ex, [pub, node.pub_baskets])
+        core = node.core
+        core.open_session("tok-1", 0.0)
+        core.open_session("tok-2", 0.0)
+        decision = wm.Receipt(session_token="tok-1", status="approved", revision=1)
+        decision.lines = [wm.BasketLine(sku="012000286209", name="Sparkling water", quantity=1, unit_price_cents=199, probability=1.0)]
+        pub.publish(decision)
+        assert spin_until(ex, lambda: core.sessions["tok-1"].reviewed is not None)
+        # then the shopper takes a second bottle
+        for t in np.arange(0.0, 8.0, 0.1):
+            core.history.add(TrackSnapshot("t1", "tok-1", CONFIRMED, float(t), np.array([1.95, 1.55, 1.75]), np.zeros(2), np.eye(2) * 0.01,
+                                           [np.array([1.95, 2.0, 1.0])] if 4.0 <= t <= 6.0 else []))
+        core.on_plate_event(PlateEvent("G1A-S1-P1", "G1A-S1", 4.5, 5.5, -520.0, 1.2))
+        pub.publish(decision)  # the same decision again
+        pub.publish(wm.Receipt(session_token="tok-2", status="approved", revision=1))  # read after it
+        assert spin_until(ex, lambda: "tok-2" in baskets)
+        assert core.sessions["tok-1"].reviewed_events == 0
+        assert [(ln.sku, ln.quantity) for ln in core.basket("tok-1").lines] == [("012000286209", 2)]
     finally:
         rclpy.try_shutdown()

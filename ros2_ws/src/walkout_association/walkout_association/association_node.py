@@ -38,6 +38,9 @@ class AssociationNode(WarnOnce, Node):
         self.create_subscription(wm.Basket, "/checkout/open_baskets", self.on_restored_basket, LATCHED_QOS)
         # A reviewer's decision settles the sessions that shared an event with the one decided.
         self.create_subscription(wm.Receipt, "/checkout/reviewed", self.on_reviewed, LATCHED_QOS)
+        # A decision can come twice (a restarted checkout node sends what it may have sent);
+        # settling it again would take the session's later events as decided too.
+        self._settled: dict[str, tuple] = {}
         self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
 
 
@@ -97,11 +100,15 @@ class AssociationNode(WarnOnce, Node):
         counts: dict[str, int] = {}
         for ln in msg.lines:
             counts[ln.sku] = counts.get(ln.sku, 0) + int(ln.quantity)
+        decision = (int(msg.revision), sorted(counts.items()))
+        if self._settled.get(msg.session_token) == decision:
+            return
         try:
             baskets = self.core.settle(msg.session_token, counts)
         except (KeyError, ValueError) as exc:
             self.warn_once(f"skipped a bad message on /checkout/reviewed: {exc}")
             return
+        self._settled[msg.session_token] = decision
         for b in baskets:
             self.publish_basket(b)
         if len(baskets) > 1:

@@ -5,6 +5,7 @@ reads the other session's basket again, and the checkout node approves its held 
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -12,6 +13,7 @@ from rclpy.parameter import Parameter
 from walkout_association.association_node import AssociationNode
 from walkout_bringup.testing import spin_until, wait_matched
 from walkout_checkout.checkout_node import LATCHED_QOS, CheckoutNode
+from walkout_checkout.store import ReceiptStore
 from walkout_common.types import CONFIRMED, BasketLine, PlateEvent, TrackSnapshot
 from walkout_msgs import msg as wm
 
@@ -26,15 +28,16 @@ def reaching(track_id: str, token: str, x: float) -> list[TrackSnapshot]:
             for t in np.arange(0.0, 8.0, 0.1)]
 
 
-def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path):
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "decided-while-checkout-was-down"])
+def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path, restart):
     rclpy.init()
     try:
         files = [Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
                  Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml"))]
         assoc = AssociationNode(parameter_overrides=files)
-        checkout = CheckoutNode(parameter_overrides=[*files, Parameter("db_file", value=str(tmp_path / "r.sqlite")),
-                                                     Parameter("decision_poll_s", value=0.1),
-                                                     Parameter("use_sim_time", value=True)])  # no /clock: a replay has ended
+        checkout_params = [*files, Parameter("db_file", value=str(tmp_path / "r.sqlite")), Parameter("decision_poll_s", value=0.1),
+                           Parameter("use_sim_time", value=True)]  # no /clock: a replay has ended
+        checkout = CheckoutNode(parameter_overrides=checkout_params)
         probe = rclpy.create_node("probe")
         receipts: list[wm.Receipt] = []
         probe.create_subscription(wm.Receipt, "/checkout/receipts", receipts.append, LATCHED_QOS)
@@ -55,7 +58,17 @@ def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path):
         assert spin_until(ex, lambda: len(receipts) == 2)
         assert [r.status for r in receipts] == ["review", "review"]
         # A reviewer finds one bottle on A's receipt (as the console does: the store's decide)
-        checkout.core.db.decide("tok-a", "alice", [BasketLine(WATER, "Sparkling water", 1, 199, 1.0)])
+        decided = [BasketLine(WATER, "Sparkling water", 1, 199, 1.0)]
+        if restart:  # the console decides while the checkout node is down; it is sent once the node is back
+            ex.remove_node(checkout)
+            checkout.destroy_node()
+            console = ReceiptStore(tmp_path / "r.sqlite")
+            console.decide("tok-a", "alice", decided)
+            console.close()
+            checkout = CheckoutNode(parameter_overrides=checkout_params)
+            ex.add_node(checkout)
+        else:
+            checkout.core.db.decide("tok-a", "alice", decided)
         assert spin_until(ex, lambda: any(r.session_token == "tok-b" and r.status == "approved" for r in receipts))
         b = checkout.core.db.receipt("tok-b")
         assert b.status == "approved" and [(ln.sku, ln.quantity) for ln in b.lines] == [(WATER, 1)] and b.confidence > 0.98

@@ -89,6 +89,23 @@ def test_a_held_receipt_settled_by_a_linked_review_is_approved_once(any_store):
     assert any_store.receipt("a").lines == []
 
 
+def test_a_readers_decision_cursor_outlives_it(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    for t in ("a", "b", "c"):
+        bridge.on_basket(basket(t, confidence=0.6, stamp=3.0))
+    any_store.decide("a", "alice", [])
+    # a reader new to the database starts at the newest decision, and keeps its place there
+    assert any_store.decision_cursor("s1/checkout_node") == any_store.last_decision_id() > 0
+    start = any_store.decision_cursor("s1/checkout_node")
+    any_store.decide("b", "alice", [])  # made while that reader is down
+    assert [r.session_token for _, r in any_store.decided_since(start)] == ["b"]
+    (row, _), = any_store.decided_since(start)
+    any_store.set_decision_cursor("s1/checkout_node", row)
+    any_store.decide("c", "bob", [])
+    assert [r.session_token for _, r in any_store.decided_since(any_store.decision_cursor("s1/checkout_node"))] == ["c"]
+    assert any_store.decision_cursor("s2/checkout_node") == any_store.last_decision_id()  # each reader its own
+
+
 def test_a_held_receipt_shows_the_latest_basket_until_decided(any_store):
     bridge = CheckoutBridge("s1", db=any_store)
     bridge.on_basket(basket("c", confidence=0.5, stamp=3.0))

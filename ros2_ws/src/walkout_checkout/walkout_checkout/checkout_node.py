@@ -66,7 +66,10 @@ class CheckoutNode(WarnOnce, Node):
         # the association, which reads again the sessions that shared an event with the one
         # decided: their held receipts may then be approved with no second review.
         self.pub_reviewed = self.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
-        self._last_decision = self.core.db.last_decision_id()
+        # Where this node got to is kept in the database: decisions made while it was down
+        # (the console runs on) are sent once it is back.
+        self._decision_reader = f"{self.store.store_id}{self.get_fully_qualified_name()}"
+        self._last_decision = self.core.db.decision_cursor(self._decision_reader)
         # on the wall clock: a person decides in wall time, also while a replay's /clock stands still
         self.create_timer(params.decision_poll_s, self.publish_decisions, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(f"checkout for {self.store.store_id}: db {params.db_file or 'in memory'}, approve at {params.approve_threshold}")
@@ -127,6 +130,11 @@ class CheckoutNode(WarnOnce, Node):
             self.pub_reviewed.publish(msg)
             self.pub.publish(msg)  # the receipt as decided is the receipt now
             self.get_logger().info(f"review decided for {receipt.session_token}: sent to the association to settle the sessions it shared events with")
+        if decided:
+            try:
+                self.core.db.set_decision_cursor(self._decision_reader, self._last_decision)
+            except Exception as exc:  # sent already; after a restart they would be sent again, which settle allows
+                self.warn_once(f"review decision cursor not kept: {type(exc).__name__}: {exc}")
 
     def purge(self) -> None:
         n = self.core.db.purge(self.params.retention_s)

@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     note TEXT NOT NULL,
     decided_at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS decision_cursors (
+    reader TEXT PRIMARY KEY,
+    last_id BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS reviewers (
     name TEXT PRIMARY KEY,
     salt TEXT NOT NULL,
@@ -416,6 +420,23 @@ class ReceiptStore:
     def last_decision_id(self) -> int:
         rows = self._query("SELECT MAX(id) FROM review_decisions")
         return int(rows[0][0] or 0)
+
+    def decision_cursor(self, reader: str) -> int:
+        """The last decision `reader` (a checkout node) sent on. A reader new to this
+        database starts at the newest decision: older ones concern sessions long closed."""
+        rows = self._query("SELECT last_id FROM decision_cursors WHERE reader=?", (reader,))
+        if rows:
+            return int(rows[0][0])
+        last = self.last_decision_id()
+        self.set_decision_cursor(reader, last)
+        return last
+
+    def set_decision_cursor(self, reader: str, last_id: int) -> None:
+        """Kept in the database, so a restarted reader goes on with the decisions made while
+        it was down."""
+        with self._tx() as db:
+            db.execute("INSERT INTO decision_cursors(reader, last_id) VALUES (?, ?) "
+                       "ON CONFLICT(reader) DO UPDATE SET last_id=excluded.last_id", (reader, last_id))
 
     def decisions(self, token: str | None = None) -> list[dict]:
         sql = "SELECT token, reviewer, action, note, decided_at FROM review_decisions"
