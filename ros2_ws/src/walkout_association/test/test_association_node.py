@@ -146,7 +146,7 @@ def test_a_decision_sent_twice_settles_once():
     try:
         node = make_node()
         probe = rclpy.create_node("probe")
-        pub = probe.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
+        pub = probe.create_publisher(wm.ReviewDecision, "/checkout/reviewed", LATCHED_QOS)
         baskets: list[str] = []
         probe.create_subscription(wm.Basket, "/association/baskets", lambda m: baskets.append(m.session_token), LATCHED_QOS)
         ex = SingleThreadedExecutor()
@@ -156,8 +156,8 @@ def test_a_decision_sent_twice_settles_once():
         core = node.core
         core.open_session("tok-1", 0.0)
         core.open_session("tok-2", 0.0)
-        decision = wm.Receipt(session_token="tok-1", status="approved", revision=1)
-        decision.lines = [wm.BasketLine(sku="012000286209", name="Sparkling water", quantity=1, unit_price_cents=199, probability=1.0)]
+        decision = wm.ReviewDecision(reviewer="alice", receipt=wm.Receipt(session_token="tok-1", status="approved", revision=1))
+        decision.receipt.lines = [wm.BasketLine(sku="012000286209", name="Sparkling water", quantity=1, unit_price_cents=199, probability=1.0)]
         pub.publish(decision)
         assert spin_until(ex, lambda: core.sessions["tok-1"].reviewed is not None)
         # then the shopper takes a second bottle
@@ -166,7 +166,7 @@ def test_a_decision_sent_twice_settles_once():
                                            [np.array([1.95, 2.0, 1.0])] if 4.0 <= t <= 6.0 else []))
         core.on_plate_event(PlateEvent("G1A-S1-P1", "G1A-S1", 4.5, 5.5, -520.0, 1.2))
         pub.publish(decision)  # the same decision again
-        pub.publish(wm.Receipt(session_token="tok-2", status="approved", revision=1))  # read after it
+        pub.publish(wm.ReviewDecision(receipt=wm.Receipt(session_token="tok-2", status="approved", revision=1)))  # read after it
         assert spin_until(ex, lambda: "tok-2" in baskets)
         assert core.sessions["tok-1"].reviewed_events == 0
         assert [(ln.sku, ln.quantity) for ln in core.basket("tok-1").lines] == [("012000286209", 2)]

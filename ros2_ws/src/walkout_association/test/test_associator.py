@@ -1061,3 +1061,50 @@ def test_a_decided_rival_whose_bill_the_swap_gives_names_the_swap(store, catalog
     assert a._decided_rivals(bills) == [] and bills == {}
     bills = {"tok-b": (0.5, None)}  # A still inside: the bills a swap would exchange are not known yet
     assert a._decided_rivals(bills) == [] and bills == {"tok-b": (0.5, None)}
+
+
+def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(store, catalog):
+    # Three arms at the water plate as one bottle goes. A's reviewer finds no bottle on A:
+    # A's basket alone cannot say whether B or C took it; a word on the event can.
+    a = make(store, catalog)
+    for tid, tok, x in (("A", "tok-a", 1.75), ("B", "tok-b", 1.95), ("C", "tok-c", 2.15)):
+        a.open_session(tok, 0.0)
+        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+    items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))
+    rec = a.last_record
+    by_b = next(h.label() for h in rec.hypotheses if h.effects() == {"tok-b": {WATER: 1}})
+    assert items[0].reading == rec.best.label() and by_b in [r for r, _ in items[0].alternatives] + [items[0].reading]
+    a.settle("tok-a", {})
+    assert a.basket("tok-b").confidence < 0.9 and a.basket("tok-c").confidence < 0.9  # B or C: the basket cannot say
+    baskets = a.verdict(items[0].event_id, by_b)
+    assert sorted(b.session_token for b in baskets) == ["tok-a", "tok-b", "tok-c"]
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-b").lines] == [(WATER, 1)] and a.basket("tok-b").confidence > 0.99
+    assert a.basket("tok-c").lines == [] and a.basket("tok-c").confidence > 0.99 and a.basket("tok-c").maybe == []
+    assert a.verdict("G9-S9-P9@1.000", by_b) == []  # an event this node never saw (another store's): nothing
+    with pytest.raises(ValueError, match="has no reading '3x Sparkling water by tok-a'"):
+        a.verdict(items[0].event_id, "3x Sparkling water by tok-a")
+
+
+def test_a_decision_and_its_word_on_events_are_taken_whole(store, catalog):
+    # Two events at the water plate, each with three arms at it. The reviewer's decision on
+    # A comes with a word on both: they are applied together, or (one reading unknown) not at all.
+    a = make(store, catalog)
+    for tid, tok, x in (("A", "tok-a", 1.75), ("B", "tok-b", 1.95), ("C", "tok-c", 2.15)):
+        a.open_session(tok, 0.0)
+        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+        for s in standing(tid, tok, 8.0, 16.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=12.0, hand_to=14.0):
+            a.history.add(s)
+    first = a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))[0][0]
+    by_b = next(h.label() for h in a.last_record.hypotheses if h.effects() == {"tok-b": {WATER: 1}})
+    second = a.on_plate_event(event(WATER_PLATE, 12.5, -520.0))[0][0]
+    by_c = next(h.label() for h in a.last_record.hypotheses if h.effects() == {"tok-c": {WATER: 1}})
+    before = a.basket("tok-b").confidence
+    with pytest.raises(ValueError, match="has no reading"):
+        a.settle("tok-a", {}, [(first.event_id, by_b), (second.event_id, "9x Sparkling water by tok-b")])
+    assert a.basket("tok-b").confidence == before and a.sessions["tok-a"].reviewed is None  # nothing taken of it
+    baskets = a.settle("tok-a", {}, [(first.event_id, by_b), (second.event_id, by_c)])
+    assert [b.session_token for b in baskets] == ["tok-a", "tok-b", "tok-c"]  # each once, read after both words
+    assert [(ln.sku, ln.quantity) for ln in baskets[1].lines] == [(WATER, 1)] and baskets[1].confidence > 0.99
+    assert [(ln.sku, ln.quantity) for ln in baskets[2].lines] == [(WATER, 1)] and baskets[2].confidence > 0.99

@@ -36,13 +36,13 @@ class AssociationNode(WarnOnce, Node):
         self.create_subscription(wm.ProductObservation, "/perception/products", self.on_product, qos_profile_sensor_data)
         # After a restart, the checkout bridge's durable baskets bring the open sessions back.
         self.create_subscription(wm.Basket, "/checkout/open_baskets", self.on_restored_basket, LATCHED_QOS)
-        # A reviewer's decision settles the sessions that shared an event with the one decided.
-        self.create_subscription(wm.Receipt, "/checkout/reviewed", self.on_reviewed, LATCHED_QOS)
+        # A reviewer's decision (and their word on single events) settles the sessions that
+        # shared an event with the one decided.
+        self.create_subscription(wm.ReviewDecision, "/checkout/reviewed", self.on_reviewed, LATCHED_QOS)
         # A decision can come twice (a restarted checkout node sends what it may have sent);
         # settling it again would take the session's later events as decided too.
         self._settled: dict[str, tuple] = {}
         self.get_logger().info(f"associating for {self.store.store_id}: {len(self.store.plates)} plates, {len(self.catalog.products)} products")
-
 
     def on_plate_event(self, msg: wm.PlateEvent) -> None:
         if not msg.settled:  # a plate still disturbed: a shopper leaving in reach of it waits for it
@@ -94,25 +94,29 @@ class AssociationNode(WarnOnce, Node):
         except (ValueError, KeyError) as exc:
             self.warn_once(f"skipped a bad message on /checkout/open_baskets: {exc}")
 
-    def on_reviewed(self, msg: wm.Receipt) -> None:
-        if msg.status != "approved":
+    def on_reviewed(self, msg: wm.ReviewDecision) -> None:
+        receipt = msg.receipt
+        if receipt.status != "approved":
             return
         counts: dict[str, int] = {}
-        for ln in msg.lines:
+        for ln in receipt.lines:
             counts[ln.sku] = counts.get(ln.sku, 0) + int(ln.quantity)
-        decision = (int(msg.revision), sorted(counts.items()))
-        if self._settled.get(msg.session_token) == decision:
+        verdicts = [(v.event_id, v.reading) for v in msg.verdicts]
+        decision = (int(receipt.revision), sorted(counts.items()), verdicts)
+        if self._settled.get(receipt.session_token) == decision:
             return
         try:
-            baskets = self.core.settle(msg.session_token, counts)
+            baskets = self.core.settle(receipt.session_token, counts, verdicts)
         except (KeyError, ValueError) as exc:
             self.warn_once(f"skipped a bad message on /checkout/reviewed: {exc}")
             return
-        self._settled[msg.session_token] = decision
+        self._settled[receipt.session_token] = decision
         for b in baskets:
             self.publish_basket(b)
-        if len(baskets) > 1:
-            self.get_logger().info(f"review of {msg.session_token}: read again {', '.join(b.session_token for b in baskets[1:])}")
+        others = [b.session_token for b in baskets if b.session_token != receipt.session_token]
+        if others:
+            said = f" and their word on {len(verdicts)} plate events" if verdicts else ""
+            self.get_logger().info(f"review of {receipt.session_token} by {msg.reviewer}{said}: read again {', '.join(others)}")
 
     def on_product(self, msg: wm.ProductObservation) -> None:
         self.core.add_observation(msgconv.product_observation(msg))
@@ -132,6 +136,7 @@ def item_msg(item: ItemEvent) -> wm.ItemEvent:
     m.session_token, m.probability, m.delta_g, m.note = item.session_token, float(item.probability), float(item.delta_g), item.note
     m.candidates = [wm.TrackCandidate(track_id=c.track_id, session_token=c.session_token, probability=float(c.probability)) for c in item.candidates]
     m.alternatives = [wm.ProductScore(sku=label, probability=float(p)) for label, p in item.alternatives]
+    m.reading = item.reading
     return m
 
 

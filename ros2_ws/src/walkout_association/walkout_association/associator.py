@@ -226,6 +226,16 @@ class EventRecord:
     def best(self) -> Hypothesis:
         return self.hypotheses[0]
 
+    def listed(self, most: int = 6) -> list[Hypothesis]:
+        """The readings a reviewer is shown (the item events' reading and alternatives):
+        the likeliest first, one per label."""
+        out: dict[str, Hypothesis] = {}
+        for h in self.hypotheses:
+            out.setdefault(h.label(), h)
+            if len(out) >= most:
+                break
+        return list(out.values())
+
     def consistent(self, token: str, sku: str | None = None) -> float:
         """P(this event changed `token`'s basket (or its `sku` line) as recorded)."""
         want = self.best.effects().get(token, {})
@@ -282,6 +292,7 @@ class Associator:
         self._above = {pl.id: plates_above(pl, store.plates, self.who_params) for pl in store.plates}  # plates stacked over each
         self._beside = {pl.id: plates_beside(pl, store.plates, self.who_params) for pl in store.plates}  # and beside each
         self._seen_events: set[str] = set()
+        self._records: dict[str, EventRecord] = {}  # event id -> its hypotheses (a reviewer's verdict)
         self.last_record: EventRecord | None = None  # the latest event's hypotheses (replay scoring, evidence)
         self.disturbed: dict[str, Disturbance] = {}  # plate id -> its unsettled change
         self.held: dict[str, float] = {}  # session -> its exit stamp: closing waits for a disturbed plate in reach, or an ENTRY
@@ -437,26 +448,70 @@ class Associator:
         session.closed = stamp
         return self.basket(token, stamp)
 
-    def settle(self, token: str, counts: dict[str, int]) -> list[Basket]:
+    def settle(self, token: str, counts: dict[str, int], verdicts: Iterable[tuple[str, str]] = ()) -> list[Basket]:
         """A reviewer decided `token`'s basket (`counts` by sku): it is known now, as of its
         events so far, and every session that shared one of them is read again given that
-        (`_worlds`). One review of two shoppers at one plate settles both. Returns the
-        baskets of `token` and of the sessions it shared events with; none for an unknown
-        session. Its rival sessions (the tracker's doubt that two shoppers were swapped) are
-        read again too: the decision may say whether they were (`_decided_rivals`). Raises
-        ValueError for a sku the catalog does not have."""
+        (`_worlds`). One review of two shoppers at one plate settles both. The reviewer may
+        also have said what happened in single plate events (`verdicts`: event id, reading,
+        see `verdict`): all are applied before any basket is read again, so no session is
+        judged on half a decision. Returns the baskets of `token` and of the sessions it
+        shared events with; none for an unknown session. Its rival sessions (the tracker's
+        doubt that two shoppers were swapped) are read again too: the decision may say
+        whether they were (`_decided_rivals`). Raises ValueError for a sku the catalog does
+        not have or a reading an event never had, before anything changes."""
         unknown = sorted(sku for sku in counts if sku not in self.catalog.by_sku)
         if unknown:
             raise ValueError(f"review of session '{token}': unknown sku {', '.join(unknown)}")
+        chosen = [(rec, self._reading(rec, event_id, reading)) for event_id, reading in verdicts
+                  if (rec := self._records.get(event_id.split("#")[0])) is not None]
+        touched: set[str] = set()
+        for rec, h in chosen:
+            touched |= self._decide_event(rec, h)
         session = self.sessions.get(token)
         if session is None:
-            return []
+            return [self.basket(t) for t in sorted(touched & set(self.sessions))]
         session.reviewed_from = self.counts(token) if session.reviewed is None else session.reviewed_from
         session.reviewed = Counter({sku: n for sku, n in counts.items() if n > 0})
         session.reviewed_events = len(session.events)
         self._reviewed.add(token)
         rivals = {t for t, by in self.watcher.rivals.items() if token in by} | set(self.watcher.rivals.get(token, {}))
-        return [self.basket(t) for t in [token, *sorted((self._sharing(token) | rivals) & set(self.sessions) - {token})]]
+        return [self.basket(t) for t in [token, *sorted((self._sharing(token) | rivals | touched) & set(self.sessions) - {token})]]
+
+    def verdict(self, event_id: str, reading: str) -> list[Basket]:
+        """A reviewer says what happened in one plate event: `reading` is one of its
+        readings as the item events list them (a hypothesis's label: who moved what). The
+        event is known then, for every session it may have changed, and those are read
+        again; returns their baskets (none for an unknown event). One look at a shared
+        take settles every shopper's part in it, whatever their baskets hold besides.
+        Raises ValueError for a reading the event never had."""
+        rec = self._records.get(event_id.split("#")[0])  # an event of several items is listed as id#i
+        if rec is None:
+            return []
+        touched = self._decide_event(rec, self._reading(rec, event_id, reading))
+        return [self.basket(t) for t in sorted(touched & set(self.sessions))]
+
+    @staticmethod
+    def _reading(rec: EventRecord, event_id: str, reading: str) -> Hypothesis:
+        chosen = next((h for h in rec.hypotheses if h.label() == reading), None)
+        if chosen is None:
+            raise ValueError(f"event '{event_id}' has no reading '{reading}' (it has: {'; '.join(h.label() for h in rec.hypotheses[:6])})")
+        return chosen
+
+    def _decide_event(self, rec: EventRecord, chosen: Hypothesis) -> set[str]:
+        """Keeps only `rec`'s readings that change the baskets as `chosen` does; returns the
+        sessions any of its readings touched."""
+        touched = {t for h in rec.hypotheses for t in h.effects() if t}
+        effect = chosen.effects()
+        # readings that differ only in what no basket sees (which track of one shopper) all agree
+        keep = [h for h in rec.hypotheses if h.effects() == effect]
+        total = sum(h.probability for h in keep) or 1.0
+        rec.hypotheses = [Hypothesis(h.acts, h.probability / total) for h in keep]
+        # what the event's likeliest reading made a review cause of (a change nobody tracked
+        # made, a return no basket held) is answered now
+        where, when = f"plate {rec.event.plate_id} ", f"at t={rec.event.end:.1f} s"
+        for t in touched & set(self.sessions):
+            self.sessions[t].reasons = [r for r in self.sessions[t].reasons if not (where in r and when in r)]
+        return touched
 
     def _sharing(self, token: str) -> set[str]:
         """The other sessions some reading of `token`'s events would change."""
@@ -530,6 +585,7 @@ class Associator:
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
         record = EventRecord(event, action, hyps, candidates=cands)
         self.last_record = record
+        self._records[event.event_id] = record
         self._apply_stock(record)
 
         involved: set[str] = set()
@@ -872,15 +928,7 @@ class Associator:
 
     def _item_events(self, record: EventRecord, cands) -> list[ItemEvent]:
         best, ev = record.best, record.event
-        alternatives: list[tuple[str, float]] = []
-        seen_labels = {best.label()}
-        for h in record.hypotheses[1:]:
-            label = h.label()
-            if label not in seen_labels:
-                seen_labels.add(label)
-                alternatives.append((label, h.probability))
-            if len(alternatives) >= 5:
-                break
+        alternatives = [(h.label(), h.probability) for h in record.listed()[1:]]
         tracks = [TrackCandidate(c.track_id, c.session_token, c.probability) for c in cands[:5]]
         note = "" if best.probability >= 0.95 else f"uncertain: {best.probability:.2f}"
         if ev.dip_g > 0:
@@ -918,6 +966,7 @@ class Associator:
                 alternatives=alternatives,
                 delta_g=ev.delta_g,
                 note=note + why(act, owner),
+                reading=best.label(),
             )
             for i, (act, (sku, owner, n)) in enumerate(items)
         ]

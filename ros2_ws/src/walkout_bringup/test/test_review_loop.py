@@ -28,23 +28,38 @@ def reaching(track_id: str, token: str, x: float) -> list[TrackSnapshot]:
             for t in np.arange(0.0, 8.0, 0.1)]
 
 
+def start(tmp_path):
+    """The association and checkout nodes on one executor, with a probe listening to the
+    receipts; the checkout node on sim time with no /clock (a replay has ended)."""
+    files = [Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
+             Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml"))]
+    assoc = AssociationNode(parameter_overrides=files)
+    checkout_params = [*files, Parameter("db_file", value=str(tmp_path / "r.sqlite")), Parameter("decision_poll_s", value=0.1),
+                       Parameter("use_sim_time", value=True)]
+    checkout = CheckoutNode(parameter_overrides=checkout_params)
+    probe = rclpy.create_node("probe")
+    receipts: list[wm.Receipt] = []
+    probe.create_subscription(wm.Receipt, "/checkout/receipts", receipts.append, LATCHED_QOS)
+    ex = SingleThreadedExecutor()
+    for n in (assoc, checkout, probe):
+        ex.add_node(n)
+    wait_matched(ex, [assoc.pub_baskets, checkout.pub_reviewed])
+    return assoc, checkout, checkout_params, probe, receipts, ex
+
+
+def stop(names: dict) -> None:
+    """Gone before the next test: their latched receipts must not reach its subscribers."""
+    for key in ("probe", "checkout", "assoc"):
+        if names.get(key) is not None:
+            names[key].destroy_node()
+    rclpy.try_shutdown()
+
+
 @pytest.mark.parametrize("restart", [False, True], ids=["running", "decided-while-checkout-was-down"])
 def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path, restart):
     rclpy.init()
     try:
-        files = [Parameter("store_file", value=str(ROOT / "calibration/nanostore/store.yaml")),
-                 Parameter("catalog_file", value=str(ROOT / "calibration/nanostore/catalog.yaml"))]
-        assoc = AssociationNode(parameter_overrides=files)
-        checkout_params = [*files, Parameter("db_file", value=str(tmp_path / "r.sqlite")), Parameter("decision_poll_s", value=0.1),
-                           Parameter("use_sim_time", value=True)]  # no /clock: a replay has ended
-        checkout = CheckoutNode(parameter_overrides=checkout_params)
-        probe = rclpy.create_node("probe")
-        receipts: list[wm.Receipt] = []
-        probe.create_subscription(wm.Receipt, "/checkout/receipts", receipts.append, LATCHED_QOS)
-        ex = SingleThreadedExecutor()
-        for n in (assoc, checkout, probe):
-            ex.add_node(n)
-        wait_matched(ex, [assoc.pub_baskets, checkout.pub_reviewed])
+        assoc, checkout, checkout_params, probe, receipts, ex = start(tmp_path)
         # Two bottles gone while both shoppers' arms were at the plate: one each, or both
         # by one of them. Both leave; both receipts are held.
         core = assoc.core
@@ -75,8 +90,34 @@ def test_a_reviewers_decision_settles_the_other_shoppers_held_receipt(tmp_path, 
         assert "linked session's review" in b.review_reasons[0]
         assert [d["token"] for d in checkout.core.db.decisions()] == ["tok-a"]  # one person's look, two receipts
     finally:
-        # gone before the next test: their latched receipts must not reach its subscribers
-        for n in (locals().get("probe"), locals().get("checkout"), locals().get("assoc")):
-            if n is not None:
-                n.destroy_node()
-        rclpy.try_shutdown()
+        stop(locals())
+
+
+def test_a_reviewers_word_on_one_event_settles_the_shoppers_a_basket_cannot(tmp_path):
+    """Three shoppers' arms at the plate as one bottle goes. A's reviewer finds no bottle on
+    A and says B took it: B's and C's held receipts are approved without a look, which A's
+    basket alone could not do (B or C?)."""
+    rclpy.init()
+    try:
+        assoc, checkout, _, probe, receipts, ex = start(tmp_path)
+        core = assoc.core
+        for tok, tid, x in (("tok-a", "A", 1.75), ("tok-b", "B", 1.95), ("tok-c", "C", 2.15)):
+            core.open_session(tok, 0.0)
+            for s in reaching(tid, tok, x):
+                core.history.add(s)
+        core.on_plate_event(PlateEvent(WATER_PLATE, "G1A-S1", 4.5, 5.5, -520.0, 1.2))
+        rec = core.last_record
+        by_b = next(h.label() for h in rec.hypotheses if h.effects() == {"tok-b": {WATER: 1}})
+        for tok in ("tok-a", "tok-b", "tok-c"):
+            assoc.publish_basket(core.close_session(tok, 9.0))
+        assert spin_until(ex, lambda: len(receipts) == 3)
+        assert [r.status for r in receipts] == ["review"] * 3
+        # the console: no bottle on A, and the reviewer's answer to "what happened at the water plate"
+        checkout.core.db.decide("tok-a", "alice", [], verdicts=[(rec.event.event_id, by_b)])
+        done = {"tok-b", "tok-c"}
+        assert spin_until(ex, lambda: done <= {r.session_token for r in receipts if r.status == "approved"})
+        assert [(ln.sku, ln.quantity) for ln in checkout.core.db.receipt("tok-b").lines] == [(WATER, 1)]
+        assert checkout.core.db.receipt("tok-c").lines == []
+        assert [d["token"] for d in checkout.core.db.decisions()] == ["tok-a"]
+    finally:
+        stop(locals())

@@ -169,7 +169,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
                          **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {})})
-    settled = linked_reviews(pipeline, doc, truth_by)  # last: reviews change the association's state
+    want = {e.event_id: e.want for e in events}
+    settled = linked_reviews(pipeline, doc, truth_by, want)  # last: reviews change the association's state
     for s in sessions:
         s.update(settled.get(s["token"], {}))
     return {
@@ -206,13 +207,31 @@ def review_pointers(pipeline: Any, receipt: dict, truth: dict) -> dict:
             "binding_named": any(reason_kind(x) == "binding uncertain" for x in causes)}
 
 
-def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
+def true_readings(associator: Any, token: str, want: dict[str, dict]) -> list[tuple[str, str]]:
+    """What a perfect reviewer says happened in `token`'s uncertain plate events (those
+    with readings that bill differently): (event id, the reading whose basket changes are
+    the truth's, `want` by event id), for the events whose true reading the console lists."""
+    out = []
+    for rec in associator.sessions[token].events if token in associator.sessions else []:
+        effects = [({t: dict(v) for t, v in h.effects().items() if t}, h.label()) for h in rec.listed()]
+        truth = want.get(rec.event.event_id)
+        if truth is None or len({repr(sorted(e.items())) for e, _ in effects}) < 2:
+            continue
+        label = next((lab for e, lab in effects if e == truth), None)
+        if label is not None:
+            out.append((rec.event.event_id, label))
+    return out
+
+
+def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dict] | None = None) -> dict[str, dict]:
     """Reviewers deciding the held receipts in exit order, each as the truth has it (a
-    perfect reviewer), through `Pipeline.review`: a decision may settle the receipts of
-    sessions that shared an event with the one decided, and those are approved with no
-    person looking. Per held receipt: `settled` (approved so, never reviewed) and then
-    `settled_exact` (its receipt as approved against the truth), else the confidence it
-    had when a person took it up (the earlier decisions may have raised it)."""
+    perfect reviewer), through `Pipeline.review`, and saying what happened in each of its
+    uncertain plate events (`true_readings`, from `want`: the true basket changes by event
+    id): a decision may settle the receipts of sessions that shared an event with the one
+    decided, and those are approved with no person looking. Per held receipt: `settled`
+    (approved so, never reviewed) and then `settled_exact` (its receipt as approved against
+    the truth), else the confidence it had when a person took it up (the earlier decisions
+    may have raised it)."""
     out: dict[str, dict] = {}
     for r in doc["receipts"]:
         token, t = r["session_token"], truth_by.get(r["session_token"])
@@ -223,7 +242,8 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict) -> dict[str, dict]:
             got = sorted((ln.sku, ln.quantity) for ln in now.lines if ln.quantity > 0)
             out[token] = {"settled": True, "settled_exact": got == sorted((i["sku"], i["qty"]) for i in t["items"])}
             continue
-        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval")
+        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval",
+                        verdicts=true_readings(pipeline.associator, token, want or {}))
         out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None}
     return out
 
@@ -235,7 +255,8 @@ def linked_review_line(sessions: list[dict]) -> str:
     settled = [s for s in held if s["settled"]]
     wrong = sum(not s["settled_exact"] for s in settled)
     n = max(len(sessions), 1)
-    return (f"Reviews with linked settling (a perfect reviewer deciding the held receipts in exit order): "
+    return (f"Reviews with linked settling (a perfect reviewer deciding the held receipts in exit order, and saying what "
+            f"happened in each of their uncertain plate events): "
             f"{len(held) - len(settled)} of {len(held)} held receipts need a person ({(len(held) - len(settled)) / n:.1%} of sessions); "
             f"{len(settled)} were approved without one once a session they shared an event with was decided, {wrong} of them wrong.")
 

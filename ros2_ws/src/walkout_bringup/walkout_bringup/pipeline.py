@@ -209,14 +209,18 @@ class Pipeline:
             if not before or before[0].exit_stamp != receipt.exit_stamp:  # not a held receipt revised (revise_held)
                 self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
 
-    def review(self, token: str, lines: list[BasketLine], reviewer: str = "reviewer") -> Receipt | None:
-        """A reviewer decides a held receipt (as the console does), and the association
-        reads again the sessions it shared events with (`Associator.settle`): those it
-        settles are approved without a reviewer. Returns the decided receipt, or None."""
-        decided = self.checkout.db.decide(token, reviewer, lines)
+    def review(self, token: str, lines: list[BasketLine], reviewer: str = "reviewer",
+               verdicts: list[tuple[str, str]] = ()) -> Receipt | None:
+        """A reviewer decides a held receipt (as the console does), saying too what
+        happened in some of its plate events (`verdicts`: event id, reading), and the
+        association reads again the sessions it shared events with (`Associator.verdict`,
+        `Associator.settle`): those it settles are approved without a reviewer. Returns the
+        decided receipt, or None."""
+        decided = self.checkout.db.decide(token, reviewer, lines, verdicts=verdicts)
         if decided is None:
             return None
-        for b in self.associator.settle(token, {ln.sku: ln.quantity for ln in decided.lines}):
+        said = [(v["event_id"], v["reading"]) for v in self.checkout.db.verdicts(token)]
+        for b in self.associator.settle(token, {ln.sku: ln.quantity for ln in decided.lines}, said):
             self._basket(b)
         self.receipts = [decided if r.session_token == token else r for r in self.receipts]
         return decided

@@ -88,6 +88,11 @@ def test_reviewer_signs_in_edits_and_issues(browser, app):
     app.db.add_reviewer("alice", "s3cret")
     CheckoutBridge("nanostore-1", CheckoutParams(approve_threshold=0.98), db=app.db).on_basket(
         basket("tok-held", 3, open_=False, confidence=0.6, stamp=40.0))
+    plate = app.store.plates[0].id
+    app.db.record_evidence("item_event", 39.0, {
+        "event_id": f"{plate}@39.000", "plate_id": plate, "action": 0, "sku": "012000286209", "quantity": 3, "probability": 0.6,
+        "reading": "3x Sparkling water by tok-held", "alternatives": [{"sku": "1x Sparkling water by tok-held", "probability": 0.3}],
+        "candidates": [{"track_id": "a", "session_token": "tok-held", "probability": 1.0}]}, token="tok-held")
     browser.get(f"{app.url}/review")
     assert "Reviewer sign-in" in browser.page_source
     browser.find_element(By.ID, "name").send_keys("alice")
@@ -102,9 +107,12 @@ def test_reviewer_signs_in_edits_and_issues(browser, app):
     qty.clear()
     qty.send_keys("1")
     browser.find_element(By.NAME, "note").send_keys("camera shows one")
+    # and says what happened at the plate: one bottle, not three
+    browser.find_element(By.CSS_SELECTOR, "input[type=radio][value='1x Sparkling water by tok-held']").click()
     browser.find_element(By.ID, "approve").click()
     assert wait_for(lambda: browser.find_elements(By.ID, "decided"))
     r = app.db.receipt("tok-held")
     assert r.status == "approved" and r.total_cents == 199
     (d,) = app.db.decisions("tok-held")
     assert (d["reviewer"], d["action"], d["note"]) == ("alice", "edit", "camera shows one")
+    assert [(v["event_id"], v["reading"]) for v in app.db.verdicts("tok-held")] == [(f"{plate}@39.000", "1x Sparkling water by tok-held")]

@@ -65,7 +65,9 @@ class CheckoutNode(WarnOnce, Node):
         # Reviewers' decisions (from the console, the admin tool or another bridge's) go to
         # the association, which reads again the sessions that shared an event with the one
         # decided: their held receipts may then be approved with no second review.
-        self.pub_reviewed = self.create_publisher(wm.Receipt, "/checkout/reviewed", LATCHED_QOS)
+        # With the receipt as decided goes what the reviewer said happened in single plate
+        # events (who moved what): one message, so no session is read again on half of it.
+        self.pub_reviewed = self.create_publisher(wm.ReviewDecision, "/checkout/reviewed", LATCHED_QOS)
         # Where this node got to is kept in the database: decisions made while it was down
         # (the console runs on) are sent once it is back.
         self._decision_reader = f"{self.store.store_id}{self.get_fully_qualified_name()}"
@@ -127,7 +129,10 @@ class CheckoutNode(WarnOnce, Node):
         for row, receipt in decided:
             self._last_decision = row
             msg = receipt_msg(receipt)
-            self.pub_reviewed.publish(msg)
+            try:
+                self.pub_reviewed.publish(self.decision_msg(msg))
+            except Exception as exc:  # a database hiccup: the receipt as decided still goes out
+                self.warn_once(f"review decision of {receipt.session_token} not sent to the association: {type(exc).__name__}: {exc}")
             self.pub.publish(msg)  # the receipt as decided is the receipt now
             self.get_logger().info(f"review decided for {receipt.session_token}: sent to the association to settle the sessions it shared events with")
         if decided:
@@ -135,6 +140,16 @@ class CheckoutNode(WarnOnce, Node):
                 self.core.db.set_decision_cursor(self._decision_reader, self._last_decision)
             except Exception as exc:  # sent already; after a restart they would be sent again, which settle allows
                 self.warn_once(f"review decision cursor not kept: {type(exc).__name__}: {exc}")
+
+    def decision_msg(self, receipt: wm.Receipt) -> wm.ReviewDecision:
+        """The decided receipt with who decided it, when, and their word on single events."""
+        token = receipt.session_token
+        last = self.core.db.decisions(token)[-1]
+        m = wm.ReviewDecision(reviewer=last["reviewer"], receipt=receipt)
+        set_stamp(m.header.stamp, last["decided_at"])
+        m.header.frame_id = "map"
+        m.verdicts = [wm.EventVerdict(event_id=v["event_id"], reading=v["reading"]) for v in self.core.db.verdicts(token)]
+        return m
 
     def purge(self) -> None:
         n = self.core.db.purge(self.params.retention_s)

@@ -34,6 +34,7 @@ def item_event(msg: Any) -> tuple[float, str, dict]:
         "candidates": [{"track_id": str(c.track_id), "session_token": str(c.session_token), "probability": float(c.probability)}
                        for c in msg.candidates],
         "alternatives": [{"sku": str(a.sku), "probability": float(a.probability)} for a in msg.alternatives],
+        "reading": str(msg.reading),
     }
     return stamp_to_sec(msg.header.stamp), str(msg.session_token), payload
 

@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     note TEXT NOT NULL,
     decided_at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS event_verdicts (
+    id {ID},
+    token TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    reading TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    decided_at DOUBLE PRECISION NOT NULL
+);
 CREATE TABLE IF NOT EXISTS decision_cursors (
     reader TEXT PRIMARY KEY,
     last_id BIGINT NOT NULL
@@ -378,16 +386,20 @@ class ReceiptStore:
             return False
         return hmac.compare_digest(_hash_password(password, rows[0][0]), rows[0][1])
 
-    def decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str = "") -> Receipt | None:
+    def decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str = "",
+               verdicts: list[tuple[str, str]] = ()) -> Receipt | None:
         """A reviewer's confirmation or edit of a held receipt: the receipt becomes
         'approved' with `lines` (unchanged lines = confirm), the decision is logged with
-        who made it, and the outbox may now deliver it. None: no held receipt for token."""
+        who made it, and the outbox may now deliver it. `verdicts`: (event id, reading)
+        for the plate events the reviewer said what happened in (who moved what), kept with
+        the decision. None: no held receipt for token."""
         try:
-            return self._decide(token, reviewer, lines, note)
+            return self._decide(token, reviewer, lines, note, verdicts)
         except _AlreadyDecided:
             return None
 
-    def _decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str) -> Receipt | None:
+    def _decide(self, token: str, reviewer: str, lines: list[BasketLine], note: str,
+                verdicts: list[tuple[str, str]]) -> Receipt | None:
         with self._tx() as db:
             rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status='review'", (token,)).fetchall()
             if not rows:
@@ -408,8 +420,17 @@ class ReceiptStore:
             db.execute("INSERT INTO review_decisions(token, reviewer, action, before_json, after_json, note, decided_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (token, reviewer, action, receipt_to_json(before), receipt_to_json(after), note,
                                                         time.time()))
+            for event_id, reading in verdicts:
+                db.execute("INSERT INTO event_verdicts(token, event_id, reading, reviewer, decided_at) VALUES (?, ?, ?, ?, ?)",
+                           (token, event_id, reading, reviewer, time.time()))
         self._notify()
         return after
+
+    def verdicts(self, token: str) -> list[dict]:
+        """What the reviewers of `token`'s receipt said happened in single plate events
+        (event_id, reading, reviewer, decided_at), oldest first."""
+        rows = self._query("SELECT event_id, reading, reviewer, decided_at FROM event_verdicts WHERE token=? ORDER BY id", (token,))
+        return [{"event_id": e, "reading": r, "reviewer": who, "decided_at": at} for e, r, who, at in rows]
 
     def decided_since(self, after_id: int) -> list[tuple[int, Receipt]]:
         """Reviewers' decisions logged after row `after_id`: (row id, the receipt as decided),

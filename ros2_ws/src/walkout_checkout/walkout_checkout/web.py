@@ -194,6 +194,33 @@ class CheckoutWeb:
         frames = [e for e in ev if e["kind"] == "tracks"]
         return items, plate_events, frames
 
+    @staticmethod
+    def _readings(items: list[dict]) -> dict[str, list[tuple[str, float]]]:
+        """Per plate event with more than one reading: (reading, probability), the likeliest
+        first; an event of several items comes as several item events (id#i) that list the
+        same readings."""
+        out: dict[str, list[tuple[str, float]]] = {}
+        for e in items:
+            base = str(e.get("event_id", "")).split("#")[0]
+            if base and e.get("reading") and e.get("alternatives") and base not in out:
+                out[base] = [(e["reading"], float(e.get("probability", 0.0))),
+                             *((a["sku"], float(a["probability"])) for a in e["alternatives"])]
+        return out
+
+    def _verdict_form(self, items: list[dict]) -> str:
+        """A choice per uncertain plate event: what happened in it. A reviewer's word on
+        one event settles it for every shopper it may have been (the association reads
+        them all again), beyond what this receipt's lines say."""
+        esc = html.escape
+        parts = []
+        for base, readings in self._readings(items).items():
+            name = esc(f"ev_{base}", quote=True)
+            opts = [f'<label><input type="radio" name="{name}" value="" checked> not sure</label>']
+            opts += [f'<label><input type="radio" name="{name}" value="{esc(r, quote=True)}"> {esc(r)} ({p:.2f})</label>' for r, p in readings]
+            parts.append(f"<fieldset class='verdict'><legend>{esc(base)}</legend>{'<br>'.join(opts)}</fieldset>")
+        return ("<h3>What happened at these plates?</h3><p>Optional: your answer settles that event for every shopper "
+                "it may have been.</p>" + "".join(parts)) if parts else ""
+
     def _linked_tokens(self, token: str, items: list[dict] | None = None) -> list[str]:
         """The other sessions this one shared an event with (billed, or a candidate)."""
         items = self._evidence(token, ("item_event",))[0] if items is None else items  # not the track frames: the queue asks per held receipt
@@ -304,11 +331,12 @@ class CheckoutWeb:
         pictures = "".join(f"<figure><figcaption>{t:.2f} s: {esc(text[:60])}</figcaption>{self.top_down_svg(token, t, frames, plate)}</figure>"
                            for t, kind, text, plate in timeline if kind in ("pick", "put back"))
         decisions = "".join(f"<li>{esc(d['reviewer'])}: {esc(d['action'])} {esc(d['note'])}</li>" for d in self.db.decisions(token))
+        decisions += "".join(f"<li>{esc(v['reviewer'])}: event {esc(v['event_id'])} was {esc(v['reading'])}</li>" for v in self.db.verdicts(token))
         linked = self._linked(token, items)
         done = receipt.status != "review"
         form = ("<p id='decided'>Decided: " + esc(receipt.status) + "</p>") if done else (
             f'<form method="post" action="/review/{esc(token, quote=True)}"><table><tr><th>Product</th><th>Price</th><th>p</th><th>Qty</th></tr>'
-            f'{lines}</table><p><input name="note" placeholder="note" size="40"></p>'
+            f'{lines}</table>{self._verdict_form(items)}<p><input name="note" placeholder="note" size="40"></p>'
             f'<p><button id="approve" type="submit">Confirm and issue receipt</button></p></form>')
         body = (f"<p><a href='/review'>Queue</a> · signed in as {esc(reviewer)}</p><h2>Session {esc(token)}</h2>"
                 f"<p>Confidence {receipt.confidence:.3f}, exit at {receipt.exit_stamp:.2f} s"
@@ -336,7 +364,11 @@ class CheckoutWeb:
                 lines.append(BasketLine(sku, prod.name, qty, prod.price_cents, 1.0))
         order = {sku: i for i, sku in enumerate(known)}
         lines.sort(key=lambda ln: (order.get(ln.sku, len(order)), ln.sku))
-        return self.db.decide(token, reviewer, lines, form.get("note", [""])[0][:500]) is not None
+        # only readings the association listed for this session's events count
+        listed = self._readings(self._evidence(token, ("item_event",))[0])
+        verdicts = [(key[3:], values[0]) for key, values in form.items()
+                    if key.startswith("ev_") and values and values[0] in {r for r, _ in listed.get(key[3:], [])}]
+        return self.db.decide(token, reviewer, lines, form.get("note", [""])[0][:500], verdicts=verdicts) is not None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         app = self

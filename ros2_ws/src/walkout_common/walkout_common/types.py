@@ -135,6 +135,7 @@ class ItemEvent:
     alternatives: list[tuple[str, float]] = field(default_factory=list)  # (reading, probability)
     delta_g: float = 0.0
     note: str = ""
+    reading: str = ""  # this reading, as a reviewer's verdict names it (Associator.verdict)
 
 
 @dataclass
