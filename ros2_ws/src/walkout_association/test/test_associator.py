@@ -1063,17 +1063,29 @@ def test_a_decided_rival_whose_bill_the_swap_gives_names_the_swap(store, catalog
     assert a._decided_rivals(bills) == [] and bills == {"tok-b": (0.5, None)}
 
 
-def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(store, catalog):
-    # Three arms at the water plate as one bottle goes. A's reviewer finds no bottle on A:
-    # A's basket alone cannot say whether B or C took it; a word on the event can.
+def _three_reaching(store, catalog, reaches: int):
+    """A, B and C side by side at the water plate, their arms at it at 4-6 s (and 12-14 s)."""
     a = make(store, catalog)
     for tid, tok, x in (("A", "tok-a", 1.75), ("B", "tok-b", 1.95), ("C", "tok-c", 2.15)):
         a.open_session(tok, 0.0)
-        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-            a.history.add(s)
+        for k in range(reaches):
+            for s in standing(tid, tok, 8.0 * k, 8.0 * (k + 1), (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=8.0 * k + 4.0, hand_to=8.0 * k + 6.0):
+                a.history.add(s)
+    return a
+
+
+def _reading(rec, effects) -> str:
+    """The label of the event's reading that changes the baskets so."""
+    return next(h.label() for h in rec.hypotheses if h.effects() == effects)
+
+
+def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(store, catalog):
+    # Three arms at the water plate as one bottle goes. A's reviewer finds no bottle on A:
+    # A's basket alone cannot say whether B or C took it; a word on the event can.
+    a = _three_reaching(store, catalog, 1)
     items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))
     rec = a.last_record
-    by_b = next(h.label() for h in rec.hypotheses if h.effects() == {"tok-b": {WATER: 1}})
+    by_b = _reading(rec, {"tok-b": {WATER: 1}})
     assert items[0].reading == rec.best.label() and by_b in [r for r, _ in items[0].alternatives] + [items[0].reading]
     a.settle("tok-a", {})
     assert a.basket("tok-b").confidence < 0.9 and a.basket("tok-c").confidence < 0.9  # B or C: the basket cannot say
@@ -1089,17 +1101,11 @@ def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(st
 def test_a_decision_and_its_word_on_events_are_taken_whole(store, catalog):
     # Two events at the water plate, each with three arms at it. The reviewer's decision on
     # A comes with a word on both: they are applied together, or (one reading unknown) not at all.
-    a = make(store, catalog)
-    for tid, tok, x in (("A", "tok-a", 1.75), ("B", "tok-b", 1.95), ("C", "tok-c", 2.15)):
-        a.open_session(tok, 0.0)
-        for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
-            a.history.add(s)
-        for s in standing(tid, tok, 8.0, 16.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=12.0, hand_to=14.0):
-            a.history.add(s)
+    a = _three_reaching(store, catalog, 2)
     first = a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))[0][0]
-    by_b = next(h.label() for h in a.last_record.hypotheses if h.effects() == {"tok-b": {WATER: 1}})
+    by_b = _reading(a.last_record, {"tok-b": {WATER: 1}})
     second = a.on_plate_event(event(WATER_PLATE, 12.5, -520.0))[0][0]
-    by_c = next(h.label() for h in a.last_record.hypotheses if h.effects() == {"tok-c": {WATER: 1}})
+    by_c = _reading(a.last_record, {"tok-c": {WATER: 1}})
     before = a.basket("tok-b").confidence
     with pytest.raises(ValueError, match="has no reading"):
         a.settle("tok-a", {}, [(first.event_id, by_b), (second.event_id, "9x Sparkling water by tok-b")])
