@@ -190,8 +190,8 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     for i, tok in enumerate(("tok-t", "tok-u")):
         app.db.record_evidence("item_event", 12.0, {
             "event_id": f"{plate}@12.000#{i}", "plate_id": plate, "action": 0, "sku": WATER[0], "quantity": 1, "probability": 0.6,
-            "reading": "1x Sparkling water by tok-t and 1x Sparkling water by tok-u",
-            "alternatives": [{"sku": "2x Sparkling water by tok-t", "probability": 0.4}],
+            "reading": "1x 012000286209 by tok-t and 1x 012000286209 by tok-u",
+            "alternatives": [{"sku": "2x 012000286209 by tok-t", "probability": 0.4}],
             "candidates": [{"track_id": "a", "session_token": "tok-t", "probability": 0.6}, {"track_id": "b", "session_token": "tok-u", "probability": 0.4}],
         }, token=tok)
     held = basket("tok-u", 1, open_=False, confidence=0.6, stamp=20.0)
@@ -200,11 +200,12 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "bob", "password": "pw"}).encode(), bob)
     page = get(f"{app.url}/review/tok-u", bob)[1]
     assert page.count("<fieldset class='verdict'>") == 1  # one event, though listed as two item events
-    assert f'name="ev_{plate}@12.000" value="2x Sparkling water by tok-t"> 2x Sparkling water by tok-t (0.40)' in page
-    form = {"qty_012000286209": "0", f"ev_{plate}@12.000": "2x Sparkling water by tok-t",
-            "ev_nowhere@1.000": "1x Sparkling water by tok-u"}  # an event not this session's: ignored
+    # each reading as a person reads it (products by name), its value as the association wrote it
+    assert f'name="ev_{plate}@12.000" value="2x 012000286209 by tok-t"> 2x Sparkling water 500 ml by tok-t (0.40)' in page
+    form = {"qty_012000286209": "0", f"ev_{plate}@12.000": "2x 012000286209 by tok-t",
+            "ev_nowhere@1.000": "1x 012000286209 by tok-u"}  # an event not this session's: ignored
     post(f"{app.url}/review/tok-u", urllib.parse.urlencode(form).encode(), bob)
     assert app.db.receipt("tok-u").status == "approved" and app.db.receipt("tok-u").lines == []
     assert [(v["event_id"], v["reading"], v["reviewer"]) for v in app.db.verdicts("tok-u")] == [
-        (f"{plate}@12.000", "2x Sparkling water by tok-t", "bob")]
-    assert f"bob: event {plate}@12.000 was 2x Sparkling water by tok-t" in get(f"{app.url}/review/tok-u", bob)[1]
+        (f"{plate}@12.000", "2x 012000286209 by tok-t", "bob")]
+    assert f"bob: event {plate}@12.000 was 2x Sparkling water 500 ml by tok-t" in get(f"{app.url}/review/tok-u", bob)[1]

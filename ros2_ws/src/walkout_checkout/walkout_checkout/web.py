@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -216,10 +217,19 @@ class CheckoutWeb:
         for base, readings in self._readings(items).items():
             name = esc(f"ev_{base}", quote=True)
             opts = [f'<label><input type="radio" name="{name}" value="" checked> not sure</label>']
-            opts += [f'<label><input type="radio" name="{name}" value="{esc(r, quote=True)}"> {esc(r)} ({p:.2f})</label>' for r, p in readings]
+            opts += [f'<label><input type="radio" name="{name}" value="{esc(r, quote=True)}"> {esc(self._named(r))} ({p:.2f})</label>'
+                     for r, p in readings]
             parts.append(f"<fieldset class='verdict'><legend>{esc(base)}</legend>{'<br>'.join(opts)}</fieldset>")
         return ("<h3>What happened at these plates?</h3><p>Optional: your answer settles that event for every shopper "
                 "it may have been.</p>" + "".join(parts)) if parts else ""
+
+    def _named(self, reading: str) -> str:
+        """A reading as a person reads it: products by name ("2x 012000286209 by tok-a" ->
+        "2x Sparkling water by tok-a")."""
+        if self.catalog is None:
+            return reading
+        by_sku = self.catalog.by_sku
+        return re.sub(r"(\d+)x (\S+)", lambda m: f"{m[1]}x {by_sku[m[2]].name}" if m[2] in by_sku else m[0], reading)
 
     def _linked_tokens(self, token: str, items: list[dict] | None = None) -> list[str]:
         """The other sessions this one shared an event with (billed, or a candidate)."""
@@ -317,7 +327,7 @@ class CheckoutWeb:
         timeline = [(e["stamp"], "pick" if e.get("action", 0) == 0 else "put back",
                      f"{e.get('quantity', 0)}x {e.get('sku', '')} at {e['plate_id']} (p={e.get('probability', 0):.2f})"
                      + (f" — {e['note']}" if e.get("note") else "")
-                     + "".join(f"; alt {a['sku']} {a['probability']:.2f}" for a in e.get("alternatives", []))
+                     + "".join(f"; alt {self._named(a['sku'])} {a['probability']:.2f}" for a in e.get("alternatives", []))
                      + "".join(f"; who {c.get('session_token') or c.get('track_id')} {c.get('probability', 0):.2f}"
                                for c in e.get("candidates", [])), e["plate_id"]) for e in items]
         timeline += [(e["stamp"], "plate", f"{e['plate_id']} {e.get('delta_g', 0):+.0f} g"
@@ -331,7 +341,7 @@ class CheckoutWeb:
         pictures = "".join(f"<figure><figcaption>{t:.2f} s: {esc(text[:60])}</figcaption>{self.top_down_svg(token, t, frames, plate)}</figure>"
                            for t, kind, text, plate in timeline if kind in ("pick", "put back"))
         decisions = "".join(f"<li>{esc(d['reviewer'])}: {esc(d['action'])} {esc(d['note'])}</li>" for d in self.db.decisions(token))
-        decisions += "".join(f"<li>{esc(v['reviewer'])}: event {esc(v['event_id'])} was {esc(v['reading'])}</li>" for v in self.db.verdicts(token))
+        decisions += "".join(f"<li>{esc(v['reviewer'])}: event {esc(v['event_id'])} was {esc(self._named(v['reading']))}</li>" for v in self.db.verdicts(token))
         linked = self._linked(token, items)
         done = receipt.status != "review"
         form = ("<p id='decided'>Decided: " + esc(receipt.status) + "</p>") if done else (
