@@ -103,13 +103,16 @@ def test_the_eval_counts_held_receipts_a_linked_review_settles():
     doc = {"receipts": [r.to_contract() for r in pipe.receipts]}
     assert [r["status"] for r in doc["receipts"]] == ["review", "review"]
     one = {"items": [{"sku": WATER, "qty": 1}]}
-    got = linked_reviews(pipe, doc, {"tok-a": one, "tok-b": one})
-    assert got == {"tok-a": {"settled": False, "confidence_at_review": pytest.approx(doc["receipts"][0]["confidence"], abs=1e-4)},
+    # the reviewer also says what happened at the plate: one bottle each
+    got = linked_reviews(pipe, doc, {"tok-a": one, "tok-b": one}, {f"{PLATE}@12.000": {"tok-a": {WATER: 1}, "tok-b": {WATER: 1}}})
+    assert got == {"tok-a": {"settled": False, "confidence_at_review": pytest.approx(doc["receipts"][0]["confidence"], abs=1e-4),
+                             "verdicts": 1},
                    "tok-b": {"settled": True, "settled_exact": True}}
     assert pipe.checkout.db.receipt("tok-b").status == "approved" and len(pipe.receipt_delays) == 2  # a revision is no new receipt
     sessions = [{"status": "review", **got[t]} for t in ("tok-a", "tok-b")] + [{"status": "approved"}] * 2
     assert linked_review_line(sessions).endswith("1 of 2 held receipts need a person (25.0% of sessions); 1 were approved without "
-                                                 "one once a session they shared an event with was decided, 0 of them wrong.")
+                                                 "one once a session they shared an event with was decided, 0 of them wrong. Those people "
+                                                 "answered 1 questions about single plate events (1 receipts with any).")
 
 
 def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebindings(tmp_path):

@@ -242,9 +242,9 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dic
             got = sorted((ln.sku, ln.quantity) for ln in now.lines if ln.quantity > 0)
             out[token] = {"settled": True, "settled_exact": got == sorted((i["sku"], i["qty"]) for i in t["items"])}
             continue
-        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval",
-                        verdicts=true_readings(pipeline.associator, token, want or {}))
-        out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None}
+        said = true_readings(pipeline.associator, token, want or {})
+        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval", verdicts=said)
+        out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None, "verdicts": len(said)}
     return out
 
 
@@ -255,10 +255,12 @@ def linked_review_line(sessions: list[dict]) -> str:
     settled = [s for s in held if s["settled"]]
     wrong = sum(not s["settled_exact"] for s in settled)
     n = max(len(sessions), 1)
+    asked = [s.get("verdicts", 0) for s in held if not s["settled"]]
     return (f"Reviews with linked settling (a perfect reviewer deciding the held receipts in exit order, and saying what "
             f"happened in each of their uncertain plate events): "
             f"{len(held) - len(settled)} of {len(held)} held receipts need a person ({(len(held) - len(settled)) / n:.1%} of sessions); "
-            f"{len(settled)} were approved without one once a session they shared an event with was decided, {wrong} of them wrong.")
+            f"{len(settled)} were approved without one once a session they shared an event with was decided, {wrong} of them wrong. "
+            f"Those people answered {sum(asked)} questions about single plate events ({sum(a > 0 for a in asked)} receipts with any).")
 
 
 def review_pointer_line(sessions: list[dict]) -> str:
