@@ -58,7 +58,7 @@ def pg_store(postgres_dsn):
     import psycopg
 
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        for table in ("sessions", "basket_changes", "receipts", "review_decisions", "reviewers", "evidence", "outbox", "decision_cursors"):
+        for table in ("sessions", "basket_changes", "receipts", "review_decisions", "reviewers", "evidence", "outbox", "decision_cursors", "event_verdicts"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
     store = ReceiptStore(dsn=postgres_dsn)
     yield store

@@ -89,6 +89,17 @@ def test_a_held_receipt_settled_by_a_linked_review_is_approved_once(any_store):
     assert any_store.receipt("a").lines == []
 
 
+def test_a_reviewers_word_on_events_is_kept_with_the_decision_only(any_store):
+    bridge = CheckoutBridge("s1", db=any_store)
+    bridge.on_basket(basket("a", confidence=0.6, stamp=3.0))
+    said = [("G1A-S1-P1@5.500", "1x 012000286209 by a and 1x 012000286209 by b"), ("G2-S1-P1@9.000", "nothing by a")]
+    assert any_store.decide("a", "alice", [], verdicts=said) is not None
+    assert [(v["event_id"], v["reading"], v["reviewer"]) for v in any_store.verdicts("a")] == [(e, r, "alice") for e, r in said]
+    assert any_store.decide("a", "bob", [], verdicts=[("G3-S1-P1@1.000", "nothing by a")]) is None  # decided already: nothing kept
+    assert any_store.decide("zz", "bob", [], verdicts=[("G3-S1-P1@1.000", "nothing by zz")]) is None  # no such receipt
+    assert len(any_store.verdicts("a")) == 2 and any_store.verdicts("zz") == []
+
+
 def test_a_readers_decision_cursor_outlives_it(any_store):
     bridge = CheckoutBridge("s1", db=any_store)
     for t in ("a", "b", "c"):
