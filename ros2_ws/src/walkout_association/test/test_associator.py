@@ -1085,17 +1085,20 @@ def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(st
     a = _three_reaching(store, catalog, 1)
     items, _ = a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))
     rec = a.last_record
-    by_b = _reading(rec, {"tok-b": {WATER: 1}})
+    by_b, by_c = _reading(rec, {"tok-b": {WATER: 1}}), _reading(rec, {"tok-c": {WATER: 1}})
     assert items[0].reading == rec.best.label() and by_b in [r for r, _ in items[0].alternatives] + [items[0].reading]
     a.settle("tok-a", {})
     assert a.basket("tok-b").confidence < 0.9 and a.basket("tok-c").confidence < 0.9  # B or C: the basket cannot say
+    with pytest.raises(ValueError, match="has no reading '3x Sparkling water by tok-a'"):
+        a.verdict(items[0].event_id, "3x Sparkling water by tok-a")
     baskets = a.verdict(items[0].event_id, by_b)
     assert sorted(b.session_token for b in baskets) == ["tok-a", "tok-b", "tok-c"]
     assert [(ln.sku, ln.quantity) for ln in a.basket("tok-b").lines] == [(WATER, 1)] and a.basket("tok-b").confidence > 0.99
     assert a.basket("tok-c").lines == [] and a.basket("tok-c").confidence > 0.99 and a.basket("tok-c").maybe == []
     assert a.verdict("G9-S9-P9@1.000", by_b) == []  # an event this node never saw (another store's): nothing
-    with pytest.raises(ValueError, match="has no reading '3x Sparkling water by tok-a'"):
-        a.verdict(items[0].event_id, "3x Sparkling water by tok-a")
+    assert a.verdict(items[0].event_id, by_c) == []  # another reviewer's later word: the first stands
+    assert a.settle("tok-c", {}, [(items[0].event_id, by_c)])[0].session_token == "tok-c"
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-b").lines] == [(WATER, 1)]
 
 
 def test_a_decision_and_its_word_on_events_are_taken_whole(store, catalog):

@@ -221,6 +221,7 @@ class EventRecord:
     hypotheses: list[Hypothesis]  # most probable first; the rest of the mass is "other"
     restored: bool = False  # carried over from the checkout store: its probability is final already
     candidates: list = field(default_factory=list)  # who.Candidate: the tracks in reach and what they showed
+    decided: str = ""  # the reading a reviewer said it was (Associator.verdict): the first word stands
 
     @property
     def best(self) -> Hypothesis:
@@ -457,16 +458,18 @@ class Associator:
         judged on half a decision. Returns the baskets of `token` and of the sessions it
         shared events with; none for an unknown session. Its rival sessions (the tracker's
         doubt that two shoppers were swapped) are read again too: the decision may say
-        whether they were (`_decided_rivals`). Raises ValueError for a sku the catalog does
-        not have or a reading an event never had, before anything changes."""
+        whether they were (`_decided_rivals`). An event a reviewer spoke of before keeps that
+        word. Raises ValueError for a sku the catalog does not have or a reading an event
+        never had, before anything changes."""
         unknown = sorted(sku for sku in counts if sku not in self.catalog.by_sku)
         if unknown:
             raise ValueError(f"review of session '{token}': unknown sku {', '.join(unknown)}")
         chosen = [(rec, self._reading(rec, event_id, reading)) for event_id, reading in verdicts
-                  if (rec := self._records.get(event_id.split("#")[0])) is not None]
+                  if (rec := self._records.get(event_id.split("#")[0])) is not None and not rec.decided]
         touched: set[str] = set()
         for rec, h in chosen:
-            touched |= self._decide_event(rec, h)
+            if not rec.decided:  # two words on one event in one decision: the first
+                touched |= self._decide_event(rec, h)
         session = self.sessions.get(token)
         if session is None:
             return [self.basket(t) for t in sorted(touched & set(self.sessions))]
@@ -482,10 +485,11 @@ class Associator:
         readings as the item events list them (a hypothesis's label: who moved what). The
         event is known then, for every session it may have changed, and those are read
         again; returns their baskets (none for an unknown event). One look at a shared
-        take settles every shopper's part in it, whatever their baskets hold besides.
+        take settles every shopper's part in it, whatever their baskets hold besides. The
+        first word on an event stands (a second one changes nothing, and returns none).
         Raises ValueError for a reading the event never had."""
         rec = self._records.get(event_id.split("#")[0])  # an event of several items is listed as id#i
-        if rec is None:
+        if rec is None or rec.decided:  # unknown, or a reviewer said already (the first word stands)
             return []
         touched = self._decide_event(rec, self._reading(rec, event_id, reading))
         return [self.basket(t) for t in sorted(touched & set(self.sessions))]
@@ -506,6 +510,7 @@ class Associator:
         keep = [h for h in rec.hypotheses if h.effects() == effect]
         total = sum(h.probability for h in keep) or 1.0
         rec.hypotheses = [Hypothesis(h.acts, h.probability / total) for h in keep]
+        rec.decided = chosen.label()
         # what the event's likeliest reading made a review cause of (a change nobody tracked
         # made, a return no basket held) is answered now
         where, when = f"plate {rec.event.plate_id} ", f"at t={rec.event.end:.1f} s"

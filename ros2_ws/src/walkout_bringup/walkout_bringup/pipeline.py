@@ -213,9 +213,9 @@ class Pipeline:
                verdicts: list[tuple[str, str]] = ()) -> Receipt | None:
         """A reviewer decides a held receipt (as the console does), saying too what
         happened in some of its plate events (`verdicts`: event id, reading), and the
-        association reads again the sessions it shared events with (`Associator.verdict`,
-        `Associator.settle`): those it settles are approved without a reviewer. Returns the
-        decided receipt, or None."""
+        association takes both at once and reads again the sessions they touch
+        (`Associator.settle`): those it settles are approved without a reviewer. Returns
+        the decided receipt, or None."""
         decided = self.checkout.db.decide(token, reviewer, lines, verdicts=verdicts)
         if decided is None:
             return None

@@ -417,12 +417,12 @@ class ReceiptStore:
                 raise _AlreadyDecided
             db.execute("UPDATE outbox SET next_try=0 WHERE token=?", (token,))
             db.execute("UPDATE sessions SET version=version + 1 WHERE token=?", (token,))
+            now = time.time()
             db.execute("INSERT INTO review_decisions(token, reviewer, action, before_json, after_json, note, decided_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (token, reviewer, action, receipt_to_json(before), receipt_to_json(after), note,
-                                                        time.time()))
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (token, reviewer, action, receipt_to_json(before), receipt_to_json(after), note, now))
             for event_id, reading in verdicts:
                 db.execute("INSERT INTO event_verdicts(token, event_id, reading, reviewer, decided_at) VALUES (?, ?, ?, ?, ?)",
-                           (token, event_id, reading, reviewer, time.time()))
+                           (token, event_id, reading, reviewer, now))
         self._notify()
         return after
 
