@@ -208,14 +208,17 @@ def review_pointers(pipeline: Any, receipt: dict, truth: dict) -> dict:
 
 
 def true_readings(associator: Any, token: str, want: dict[str, dict]) -> list[tuple[str, str]]:
-    """What a perfect reviewer says happened in `token`'s uncertain plate events (those
-    with readings that bill differently): (event id, the reading whose basket changes are
-    the truth's, `want` by event id), for the events whose true reading the console lists."""
+    """What a perfect reviewer says happened in the plate events of `token` the console asks
+    about (readings that bill differently, the likeliest below `ASK_BELOW`): (event id, the
+    reading whose basket changes are the truth's, `want` by event id), for the events
+    whose true reading the console lists."""
+    from walkout_checkout.web import ASK_BELOW
+
     out = []
     for rec in associator.sessions[token].events if token in associator.sessions else []:
         effects = [({t: dict(v) for t, v in h.effects().items() if t}, h.label()) for h in rec.listed()]
         truth = want.get(rec.event.event_id)
-        if truth is None or len({repr(sorted(e.items())) for e, _ in effects}) < 2:
+        if truth is None or rec.best.probability >= ASK_BELOW or len({repr(sorted(e.items())) for e, _ in effects}) < 2:
             continue
         label = next((lab for e, lab in effects if e == truth), None)
         if label is not None:

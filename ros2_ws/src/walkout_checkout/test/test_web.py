@@ -194,12 +194,17 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
             "alternatives": [{"sku": "2x 012000286209 by tok-t", "probability": 0.4}],
             "candidates": [{"track_id": "a", "session_token": "tok-t", "probability": 0.6}, {"track_id": "b", "session_token": "tok-u", "probability": 0.4}],
         }, token=tok)
+    # an event the association is sure of (0.995) is not asked about, though it lists another reading
+    app.db.record_evidence("item_event", 14.0, {
+        "event_id": f"{plate}@14.000", "plate_id": plate, "action": 0, "sku": WATER[0], "quantity": 1, "probability": 0.995,
+        "reading": "1x 012000286209 by tok-u", "alternatives": [{"sku": "1x 012000286209 by tok-t", "probability": 0.005}],
+        "candidates": [{"track_id": "b", "session_token": "tok-u", "probability": 0.995}]}, token="tok-u")
     held = basket("tok-u", 1, open_=False, confidence=0.6, stamp=20.0)
     assert bridge.on_basket(held).status == "review"
     bob = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "bob", "password": "pw"}).encode(), bob)
     page = get(f"{app.url}/review/tok-u", bob)[1]
-    assert page.count("<fieldset class='verdict'>") == 1  # one event, though listed as two item events
+    assert page.count("<fieldset class='verdict'>") == 1  # one event, though listed as two item events; not the sure one
     # each reading as a person reads it (products by name), its value as the association wrote it
     assert f'name="ev_{plate}@12.000" value="2x 012000286209 by tok-t"> 2x Sparkling water 500 ml by tok-t (0.40)' in page
     form = {"qty_012000286209": "0", f"ev_{plate}@12.000": "2x 012000286209 by tok-t",

@@ -28,6 +28,7 @@ from .store import ReceiptStore
 LONG_POLL_S = 10.0  # the shopper page waits this long for a change before asking again
 RECHECK_S = 0.25  # a change written by another process is seen within this
 SESSION_TTL_S = 8 * 3600.0  # a reviewer signs in again after a shift
+ASK_BELOW = 0.99  # the console asks what happened at a plate event only when its likeliest reading is less sure
 
 SIGNAGE = """<h1>Walk-out checkout</h1>
 <p>This store charges you for what you take without a checkout line. To do so it uses:</p>
@@ -197,13 +198,13 @@ class CheckoutWeb:
 
     @staticmethod
     def _readings(items: list[dict]) -> dict[str, list[tuple[str, float]]]:
-        """Per plate event with more than one reading: (reading, probability), the likeliest
-        first; an event of several items comes as several item events (id#i) that list the
-        same readings."""
+        """Per plate event with other readings and a likeliest one below `ASK_BELOW`:
+        (reading, probability), the likeliest first; an event of several items comes as
+        several item events (id#i) that list the same readings."""
         out: dict[str, list[tuple[str, float]]] = {}
         for e in items:
             base = str(e.get("event_id", "")).split("#")[0]
-            if base and e.get("reading") and e.get("alternatives") and base not in out:
+            if base and e.get("reading") and e.get("alternatives") and float(e.get("probability", 0.0)) < ASK_BELOW and base not in out:
                 out[base] = [(e["reading"], float(e.get("probability", 0.0))),
                              *((a["sku"], float(a["probability"])) for a in e["alternatives"])]
         return out
