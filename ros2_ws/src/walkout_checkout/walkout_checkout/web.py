@@ -326,7 +326,7 @@ class CheckoutWeb:
             f'<td class="num">{prob:.2f}</td><td><input type="number" min="0" max="99" name="qty_{esc(sku, quote=True)}" '
             f'value="{qty}" size="3"></td></tr>' for sku, (name, price, qty, prob) in editable.items())
         timeline = [(e["stamp"], "pick" if e.get("action", 0) == 0 else "put back",
-                     f"{e.get('quantity', 0)}x {e.get('sku', '')} at {e['plate_id']} (p={e.get('probability', 0):.2f})"
+                     self._named(f"{e.get('quantity', 0)}x {e.get('sku', '')}") + f" at {e['plate_id']} (p={e.get('probability', 0):.2f})"
                      + (f" — {e['note']}" if e.get("note") else "")
                      + "".join(f"; alt {self._named(a['sku'])} {a['probability']:.2f}" for a in e.get("alternatives", []))
                      + "".join(f"; who {c.get('session_token') or c.get('track_id')} {c.get('probability', 0):.2f}"
