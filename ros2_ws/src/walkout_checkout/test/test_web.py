@@ -206,6 +206,7 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     page = get(f"{app.url}/review/tok-u", bob)[1]
     assert page.count("<fieldset class='verdict'>") == 1  # one event, though listed as two item events; not the sure one
     assert f"1x Sparkling water 500 ml at {plate} (p=0.60)" in page  # the timeline names products too
+    assert f"<legend>{plate} at 12.00 s</legend>" in page
     # each reading as a person reads it (products by name), its value as the association wrote it
     assert f'name="ev_{plate}@12.000" value="2x 012000286209 by tok-t"> 2x Sparkling water 500 ml by tok-t (0.40)' in page
     form = {"qty_012000286209": "0", f"ev_{plate}@12.000": "2x 012000286209 by tok-t",

@@ -215,12 +215,13 @@ class CheckoutWeb:
         them all again), beyond what this receipt's lines say."""
         esc = html.escape
         parts = []
+        where = {str(e.get("event_id", "")).split("#")[0]: f"{e['plate_id']} at {e['stamp']:.2f} s" for e in items if e.get("plate_id")}
         for base, readings in self._readings(items).items():
             name = esc(f"ev_{base}", quote=True)
             opts = [f'<label><input type="radio" name="{name}" value="" checked> not sure</label>']
             opts += [f'<label><input type="radio" name="{name}" value="{esc(r, quote=True)}"> {esc(self._named(r))} ({p:.2f})</label>'
                      for r, p in readings]
-            parts.append(f"<fieldset class='verdict'><legend>{esc(base)}</legend>{'<br>'.join(opts)}</fieldset>")
+            parts.append(f"<fieldset class='verdict'><legend>{esc(where.get(base, base))}</legend>{'<br>'.join(opts)}</fieldset>")
         return ("<h3>What happened at these plates?</h3><p>Optional: your answer settles that event for every shopper "
                 "it may have been.</p>" + "".join(parts)) if parts else ""
 
