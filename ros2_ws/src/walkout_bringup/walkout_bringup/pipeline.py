@@ -219,8 +219,7 @@ class Pipeline:
         decided = self.checkout.db.decide(token, reviewer, lines, verdicts=verdicts)
         if decided is None:
             return None
-        said = [(v["event_id"], v["reading"]) for v in self.checkout.db.verdicts(token)]
-        for b in self.associator.settle(token, {ln.sku: ln.quantity for ln in decided.lines}, said):
+        for b in self.associator.settle(token, {ln.sku: ln.quantity for ln in decided.lines}, verdicts):
             self._basket(b)
         self.receipts = [decided if r.session_token == token else r for r in self.receipts]
         return decided
