@@ -41,8 +41,8 @@ def event(plate, t, delta, std=1.2):
     return PlateEvent(plate, plate.rsplit("-", 1)[0], t, t + 1.0, delta, std)
 
 
-def make(store, catalog):
-    return Associator(store, catalog, TrackHistory(), AssociationParams())
+def make(store, catalog, **params):
+    return Associator(store, catalog, TrackHistory(), AssociationParams(**params))
 
 
 def test_take_billed_to_the_reaching_shopper_not_the_bystander(store, catalog):
@@ -184,8 +184,8 @@ def test_a_lost_track_of_no_session_does_not_outweigh_a_shopper_at_the_shelf(sto
     assert now["A"] > 0.5 and now["A"] > 5 * now["G"]
 
 
-def _two_reaching(store, catalog, xs):
-    a = make(store, catalog)
+def _two_reaching(store, catalog, xs, **params):
+    a = make(store, catalog, **params)
     for tid, tok, x in zip(("A", "B"), ("tok-a", "tok-b"), xs, strict=True):
         for s in standing(tid, tok, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
             a.history.add(s)
@@ -980,12 +980,14 @@ def test_a_coasting_track_is_not_looked_at(store):
     assert now["tok-a"][0] > trusting["tok-a"][0] and now["tok-a"][0] > 0.8
 
 
-def test_one_review_settles_both_shoppers_of_a_shared_take(store, catalog):
+@pytest.mark.parametrize("error", [0.0, 0.01])
+def test_one_review_settles_both_shoppers_of_a_shared_take(store, catalog, error):
     # Two bottles gone, both arms at the plate: "one each" or "both by one of them". Both
     # receipts are held. A reviewer decides A's: that settles B's too, for the event's
-    # readings that agree with A's basket leave one answer for B.
+    # readings that agree with A's basket leave one answer for B. B's bill is then as sure
+    # as the reviewer is right (reviewer_error), whichever reading the decision was.
     def reviewed(a_has: int) -> Associator:
-        a = _two_reaching(store, catalog, (1.8, 2.15))
+        a = _two_reaching(store, catalog, (1.8, 2.15), reviewer_error=error)
         for tok in ("tok-a", "tok-b"):
             a.open_session(tok, 0.0)
         a.open_session("tok-c", 0.0)  # elsewhere in the store: shares nothing
@@ -1000,7 +1002,9 @@ def test_one_review_settles_both_shoppers_of_a_shared_take(store, catalog):
         mine, other = a.basket("tok-a"), a.basket("tok-b")
         assert [(ln.sku, ln.quantity) for ln in mine.lines] == ([(WATER, a_has)] if a_has else []) and mine.confidence == 1.0
         assert [(ln.sku, ln.quantity) for ln in other.lines] == ([(WATER, 2 - a_has)] if a_has < 2 else [])
-        assert other.confidence > 0.98 and other.maybe == []
+        assert abs(other.confidence - (1.0 - error)) < 2e-3 and other.confidence > 0.98
+        if a_has != 1:  # B may hold a bottle more only if A's reviewer was wrong to bill A both
+            assert [m.sku for m in other.maybe] == ([WATER] if error and a_has == 2 else [])
 
 
 def test_a_review_the_model_never_thought_possible_settles_nothing_else(store, catalog):
@@ -1093,8 +1097,9 @@ def test_a_reviewers_word_on_one_event_settles_every_shopper_it_may_have_been(st
         a.verdict(items[0].event_id, "3x Sparkling water by tok-a")
     baskets = a.verdict(items[0].event_id, by_b)
     assert sorted(b.session_token for b in baskets) == ["tok-a", "tok-b", "tok-c"]
-    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-b").lines] == [(WATER, 1)] and a.basket("tok-b").confidence > 0.99
-    assert a.basket("tok-c").lines == [] and a.basket("tok-c").confidence > 0.99 and a.basket("tok-c").maybe == []
+    # as sure as two words of reviewers who err 1 in 100 (A's decision, and this one) make it
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-b").lines] == [(WATER, 1)] and 0.98 < a.basket("tok-b").confidence < 0.99
+    assert a.basket("tok-c").lines == [] and a.basket("tok-c").confidence > 0.98
     assert a.verdict("G9-S9-P9@1.000", by_b) == []  # an event this node never saw (another store's): nothing
     assert a.verdict(items[0].event_id, by_c) == []  # another reviewer's later word: the first stands
     assert a.settle("tok-c", {}, [(items[0].event_id, by_c)])[0].session_token == "tok-c"
@@ -1115,5 +1120,5 @@ def test_a_decision_and_its_word_on_events_are_taken_whole(store, catalog):
     assert a.basket("tok-b").confidence == before and a.sessions["tok-a"].reviewed is None  # nothing taken of it
     baskets = a.settle("tok-a", {}, [(first.event_id, by_b), (second.event_id, by_c)])
     assert [b.session_token for b in baskets] == ["tok-a", "tok-b", "tok-c"]  # each once, read after both words
-    assert [(ln.sku, ln.quantity) for ln in baskets[1].lines] == [(WATER, 1)] and baskets[1].confidence > 0.99
-    assert [(ln.sku, ln.quantity) for ln in baskets[2].lines] == [(WATER, 1)] and baskets[2].confidence > 0.99
+    assert [(ln.sku, ln.quantity) for ln in baskets[1].lines] == [(WATER, 1)] and baskets[1].confidence > 0.98
+    assert [(ln.sku, ln.quantity) for ln in baskets[2].lines] == [(WATER, 1)] and baskets[2].confidence > 0.98

@@ -2,7 +2,7 @@
 
 import pytest
 
-from walkout_association.worlds import LOST, World, given_baskets, joint_changes, probability_as_recorded, worlds
+from walkout_association.worlds import EMPTY, LOST, World, given_baskets, joint_changes, probability_as_recorded, worlds
 
 FREE = "?"
 
@@ -57,3 +57,24 @@ def test_a_basket_decided_by_a_reviewer_settles_the_other_shoppers_of_its_events
     assert probability_as_recorded(worlds([own_b], FREE), {"w": 1}, None, FREE) == pytest.approx(0.5)  # before the review
     assert given_baskets(final, "B", {"A": {"x": 1}}, FREE) == pytest.approx({World({("w", 2)}): 0.95, LOST: 0.05})
     assert given_baskets(final, "B", {"A": {"w": 3, "x": 1}}, FREE) == {}  # no world agrees: nothing is settled
+
+
+def test_a_decision_that_may_be_wrong_leaves_the_other_worlds_that_much():
+    # The same take; A's reviewer errs 2 % of the time. Deciding A "one unit" leaves B's
+    # other worlds 2 % of what the decision did not exclude, shared as they were (0.3 : 0.15),
+    # whichever reading the association thought likeliest; LOST keeps its mass.
+    ev = joint_changes([(0.5, {"A": {"w": 1}, "B": {"w": 1}}), (0.3, {"A": {"w": 2}}), (0.15, {"B": {"w": 2}})], ["A", "B"])
+    final = worlds([ev], FREE)
+    got = given_baskets(final, "B", {"A": {"w": 1}}, FREE, error=0.02)
+    assert got == pytest.approx({World({("w", 1)}): 0.95 * 0.98, EMPTY: 0.95 * 0.02 * 2 / 3, World({("w", 2)}): 0.95 * 0.02 / 3, LOST: 0.05})
+    # a decision for the unlikeliest reading is trusted as much: the reviewer saw what the model did not
+    got = given_baskets(final, "B", {"A": {}}, FREE, error=0.02)
+    assert got[World({("w", 2)})] == pytest.approx(0.95 * 0.98)
+    # where every world agrees there is nothing to doubt; where none does, nothing is settled
+    assert given_baskets(worlds([joint_changes([(1.0, {"A": {"w": 1}})], ["A", "B"])], FREE), "B", {"A": {"w": 1}}, FREE, error=0.02) == {EMPTY: 1.0}
+    assert given_baskets(final, "B", {"A": {"w": 3}}, FREE, error=0.02) == {}
+    # two decisions (A's and C's) are right together 0.98 ** 2 of the time; of the worlds
+    # they exclude (0.70), "both by A, then B took one at C's plate" (0.15) gives B one too
+    both = worlds([ev, joint_changes([(0.5, {"C": {"w": 1}}), (0.5, {"B": {"w": 1}})], ["B", "C"])], FREE)
+    got = given_baskets(both, "B", {"A": {"w": 1}, "C": {"w": 1}}, FREE, error=0.02)
+    assert got[World({("w", 1)})] == pytest.approx(0.95 * (0.98**2 + (1 - 0.98**2) * 0.15 / 0.70))

@@ -90,6 +90,11 @@ class _OwnParams:
     # Products a basket may hold more of than its lines say (Basket.maybe: another reading
     # of one of its events) are listed from this probability on, for a reviewer.
     maybe_min_p: float = 0.005
+    # P(a reviewer's decision or word is wrong), whatever the association thought (the
+    # reviewer saw what it did not): what it settles for other shoppers keeps that doubt
+    # (`settle`), so a shopper charged on another's review alone is at most 1 - this sure
+    # of it. The reviewer's own session is billed as they decided.
+    reviewer_error: float = 0.01
     # A shopper who leaves while a plate within their reach is still disturbed (its change is
     # decided only once the new level has held, up to settle_max_s) may have changed it: the
     # session closes once that plate has settled, or exit_wait_s after the exit at most
@@ -465,7 +470,7 @@ class Associator:
         if unknown:
             raise ValueError(f"review of session '{token}': unknown sku {', '.join(unknown)}")
         chosen = [(rec, self._reading(rec, event_id, reading)) for event_id, reading in verdicts
-                  if (rec := self._records.get(event_id.split("#")[0])) is not None and not rec.decided]
+                  if (rec := self.record(event_id)) is not None and not rec.decided]
         touched: set[str] = set()
         for rec, h in chosen:
             if not rec.decided:  # two words on one event in one decision: the first
@@ -483,16 +488,21 @@ class Associator:
     def verdict(self, event_id: str, reading: str) -> list[Basket]:
         """A reviewer says what happened in one plate event: `reading` is one of its
         readings as the item events list them (a hypothesis's label: who moved what). The
-        event is known then, for every session it may have changed, and those are read
-        again; returns their baskets (none for an unknown event). One look at a shared
+        event is known then (as sure as reviewers are right, `reviewer_error`), for every
+        session it may have changed, and those are read again; returns their baskets (none for an unknown event). One look at a shared
         take settles every shopper's part in it, whatever their baskets hold besides. The
         first word on an event stands (a second one changes nothing, and returns none).
         Raises ValueError for a reading the event never had."""
-        rec = self._records.get(event_id.split("#")[0])  # an event of several items is listed as id#i
+        rec = self.record(event_id)
         if rec is None or rec.decided:  # unknown, or a reviewer said already (the first word stands)
             return []
         touched = self._decide_event(rec, self._reading(rec, event_id, reading))
         return [self.basket(t) for t in sorted(touched & set(self.sessions))]
+
+    def record(self, event_id: str) -> EventRecord | None:
+        """A plate event's record (its readings) by id, None if this node never saw it; an
+        event of several items is listed as id#i."""
+        return self._records.get(event_id.split("#")[0])
 
     @staticmethod
     def _reading(rec: EventRecord, event_id: str, reading: str) -> Hypothesis:
@@ -502,14 +512,17 @@ class Associator:
         return chosen
 
     def _decide_event(self, rec: EventRecord, chosen: Hypothesis) -> set[str]:
-        """Keeps only `rec`'s readings that change the baskets as `chosen` does; returns the
-        sessions any of its readings touched."""
+        """The reviewer's word on `rec`: its readings that change the baskets as `chosen`
+        does share 1 - reviewer_error, the others the rest (as they were, among themselves;
+        none are kept with no error); returns the sessions any of its readings touched."""
         touched = {t for h in rec.hypotheses for t in h.effects() if t}
         effect = chosen.effects()
         # readings that differ only in what no basket sees (which track of one shopper) all agree
         keep = [h for h in rec.hypotheses if h.effects() == effect]
-        total = sum(h.probability for h in keep) or 1.0
-        rec.hypotheses = [Hypothesis(h.acts, h.probability / total) for h in keep]
+        rest = [h for h in rec.hypotheses if h.effects() != effect and h.probability > 0]
+        err = self.params.reviewer_error if rest else 0.0
+        rec.hypotheses = [Hypothesis(h.acts, share * h.probability / (sum(g.probability for g in group) or 1.0))
+                          for group, share in ((keep, 1.0 - err), (rest, err)) if share > 0 for h in group]
         rec.decided = chosen.label()
         # what the event's likeliest reading made a review cause of (a change nobody tracked
         # made, a return no basket held) is answered now
@@ -1038,7 +1051,8 @@ class Associator:
                 covers[id(rec)].add(t)
         joint = worlds((joint_changes(self._readings(rec), covers[id(rec)]) for rec in sorted(records.values(), key=lambda r: r.event.end)),
                        UNKNOWN)
-        return given_baskets(joint, token, {t: dict(self.sessions[t].reviewed) for t in decided}, UNKNOWN) or own
+        return given_baskets(joint, token, {t: dict(self.sessions[t].reviewed) for t in decided}, UNKNOWN,
+                             error=self.params.reviewer_error) or own
 
     @staticmethod
     def _readings(rec: EventRecord, token: str | None = None) -> list:

@@ -80,13 +80,18 @@ def joint_changes(hypotheses: Iterable[tuple[float, dict[str, dict[str, int]]]],
             for p, effects in hypotheses]
 
 
-def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[str, int]], free: str) -> dict[World, float]:
+def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[str, int]], free: str,
+                  error: float = 0.0) -> dict[World, float]:
     """`token`'s basket worlds out of joint ones (keys (session, sku)), given that each
-    session in `known` ends with those counts (a reviewer's decision; `free` keys aside).
-    LOST keeps its mass (what it held is unknown, so the decision says nothing of it: it
-    stays as much a doubt as before) and the worlds that agree share the rest. Empty when no world
-    agrees with `known`: the model never thought what the reviewer found possible."""
-    out: dict[World, float] = defaultdict(float)
+    session in `known` ends with those counts (a reviewer's decision; `free` keys aside),
+    unless a decision is wrong (each with probability `error`, whatever the worlds'
+    weights). LOST keeps its mass (what it held is unknown, so the decision says nothing of
+    it: it stays as much a doubt as before); the worlds that agree with every decision
+    share (1 - `error`) ** decisions of the rest, the others what is left (as they were,
+    among themselves). Empty when no world agrees with `known`: the model never thought
+    what the reviewer found possible."""
+    agree: dict[World, float] = defaultdict(float)
+    other: dict[World, float] = defaultdict(float)
     lost = final.get(LOST, 0.0)
     wanted = {tok: {k: n for k, n in want.items() if n} for tok, want in known.items()}
     for world, p in final.items():
@@ -95,10 +100,15 @@ def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[s
         parts: dict[str, dict[str, int]] = defaultdict(dict)
         for (tok, sku), n in world:
             parts[tok][sku] = n
-        if any({k: n for k, n in parts.get(tok, {}).items() if k != free} != want for tok, want in wanted.items()):
-            continue
-        out[World(parts.get(token, {}).items())] += p
-    total = sum(out.values())
-    if total <= 0:
+        fits = all({k: n for k, n in parts.get(tok, {}).items() if k != free} == want for tok, want in wanted.items())
+        (agree if fits else other)[World(parts.get(token, {}).items())] += p
+    a_total, o_total = sum(agree.values()), sum(other.values())
+    if a_total <= 0:
         return {}
-    return {**{w: p * (1.0 - lost) / total for w, p in out.items()}, **({LOST: lost} if lost > 0 else {})}
+    err = 1.0 - (1.0 - error) ** len(wanted) if o_total > 0 else 0.0
+    out: dict[World, float] = defaultdict(float)
+    for group, total, share in ((agree, a_total, 1.0 - err), (other, o_total, err)):
+        for w, p in group.items():
+            if share > 0:
+                out[w] += (1.0 - lost) * share * p / total
+    return {**out, **({LOST: lost} if lost > 0 else {})}
