@@ -98,6 +98,13 @@ def test_a_reviewers_word_on_events_is_kept_with_the_decision_only(any_store):
     assert any_store.decide("a", "bob", [], verdicts=[("G3-S1-P1@1.000", "nothing by a")]) is None  # decided already: nothing kept
     assert any_store.decide("zz", "bob", [], verdicts=[("G3-S1-P1@1.000", "nothing by zz")]) is None  # no such receipt
     assert len(any_store.verdicts("a")) == 2 and any_store.verdicts("zz") == []
+    # the first word on each event, whoever decided which receipt: what the association keeps
+    bridge.on_basket(basket("b", confidence=0.6, stamp=4.0))
+    assert any_store.decide("b", "bob", [], verdicts=[("G1A-S1-P1@5.500", "2x 012000286209 by b")]) is not None
+    first = any_store.first_verdicts(["G1A-S1-P1@5.500", "G9-S1-P1@1.000", "G1A-S1-P1@5.500"])
+    assert {e: (v["reading"], v["reviewer"], v["token"]) for e, v in first.items()} == {
+        "G1A-S1-P1@5.500": ("1x 012000286209 by a and 1x 012000286209 by b", "alice", "a")}
+    assert any_store.first_verdicts([]) == {}
 
 
 def test_a_readers_decision_cursor_outlives_it(any_store):

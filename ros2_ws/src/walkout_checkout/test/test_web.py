@@ -185,6 +185,7 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     app.db.add_reviewer("bob", "pw")
     bridge = CheckoutBridge("nanostore-1", CheckoutParams(approve_threshold=0.98), db=app.db)
     bridge.on_basket(basket("tok-u", 0, stamp=5.0))
+    bridge.on_basket(basket("tok-t", 0, stamp=5.0))
     plate = app.store.plates[0].id
     # one event of two bottles: "one each" is likeliest; "both by tok-t" is the other reading
     for i, tok in enumerate(("tok-t", "tok-u")):
@@ -216,3 +217,11 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     assert [(v["event_id"], v["reading"], v["reviewer"]) for v in app.db.verdicts("tok-u")] == [
         (f"{plate}@12.000", "2x 012000286209 by tok-t", "bob")]
     assert f"bob: event {plate}@12.000 was 2x Sparkling water 500 ml by tok-t" in get(f"{app.url}/review/tok-u", bob)[1]
+    # tok-t's receipt, held too, shares that event: it is answered, so shown and not asked again
+    assert bridge.on_basket(basket("tok-t", 1, open_=False, confidence=0.6, stamp=21.0)).status == "review"
+    page = get(f"{app.url}/review/tok-t", bob)[1]
+    assert "<fieldset class='verdict'>" not in page
+    assert f"<p class='answered'>{plate} at 12.00 s: bob said 2x Sparkling water 500 ml by tok-t (deciding tok-u)</p>" in page
+    post(f"{app.url}/review/tok-t", urllib.parse.urlencode({"qty_012000286209": "2", f"ev_{plate}@12.000": "1x 012000286209 by tok-t and "
+                                                            "1x 012000286209 by tok-u"}).encode(), bob)
+    assert app.db.receipt("tok-t").status == "approved" and app.db.verdicts("tok-t") == []  # a second word is not kept

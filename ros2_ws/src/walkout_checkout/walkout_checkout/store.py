@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -431,6 +431,19 @@ class ReceiptStore:
         (event_id, reading, reviewer, decided_at), oldest first."""
         rows = self._query("SELECT event_id, reading, reviewer, decided_at FROM event_verdicts WHERE token=? ORDER BY id", (token,))
         return [{"event_id": e, "reading": r, "reviewer": who, "decided_at": at} for e, r, who, at in rows]
+
+    def first_verdicts(self, event_ids: Iterable[str]) -> dict[str, dict]:
+        """The first word any reviewer said on each of these plate events (the one the
+        association keeps), by event id: reading, reviewer, the token decided, decided_at."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return {}
+        rows = self._query(f"SELECT event_id, reading, reviewer, token, decided_at FROM event_verdicts WHERE event_id IN "
+                           f"({', '.join('?' * len(ids))}) ORDER BY id", tuple(ids))
+        out: dict[str, dict] = {}
+        for e, r, who, token, at in rows:
+            out.setdefault(e, {"reading": r, "reviewer": who, "token": token, "decided_at": at})
+        return out
 
     def decided_since(self, after_id: int) -> list[tuple[int, Receipt]]:
         """Reviewers' decisions logged after row `after_id`: (row id, the receipt as decided),

@@ -209,6 +209,14 @@ class CheckoutWeb:
                              *((a["sku"], float(a["probability"])) for a in e["alternatives"])]
         return out
 
+    def _questions(self, items: list[dict]) -> tuple[dict[str, list[tuple[str, float]]], dict[str, dict]]:
+        """The plate events to ask about (`_readings`) and, apart, those a reviewer already
+        answered deciding another receipt (`first_verdicts`): the association keeps the
+        first word on an event, so those are shown, not asked again."""
+        readings = self._readings(items)
+        said = self.db.first_verdicts(readings)
+        return {e: r for e, r in readings.items() if e not in said}, said
+
     def _verdict_form(self, items: list[dict]) -> str:
         """A choice per uncertain plate event: what happened in it. A reviewer's word on
         one event settles it for every shopper it may have been (the association reads
@@ -216,7 +224,11 @@ class CheckoutWeb:
         esc = html.escape
         parts = []
         where = {str(e.get("event_id", "")).split("#")[0]: f"{e['plate_id']} at {e['stamp']:.2f} s" for e in items if e.get("plate_id")}
-        for base, readings in self._readings(items).items():
+        asked, said = self._questions(items)
+        for base, v in said.items():
+            parts.append(f"<p class='answered'>{esc(where.get(base, base))}: {esc(v['reviewer'])} said "
+                         f"{esc(self._named(v['reading']))} (deciding {esc(v['token'])})</p>")
+        for base, readings in asked.items():
             name = esc(f"ev_{base}", quote=True)
             opts = [f'<label><input type="radio" name="{name}" value="" checked> not sure</label>']
             opts += [f'<label><input type="radio" name="{name}" value="{esc(r, quote=True)}"> {esc(self._named(r))} ({p:.2f})</label>'
@@ -376,8 +388,9 @@ class CheckoutWeb:
                 lines.append(BasketLine(sku, prod.name, qty, prod.price_cents, 1.0))
         order = {sku: i for i, sku in enumerate(known)}
         lines.sort(key=lambda ln: (order.get(ln.sku, len(order)), ln.sku))
-        # only readings the association listed for this session's events count
-        listed = self._readings(self._evidence(token, ("item_event",))[0])
+        # only readings the association listed for this session's events count, and not on
+        # an event a reviewer answered already (the association keeps the first word)
+        listed = self._questions(self._evidence(token, ("item_event",))[0])[0]
         verdicts = [(key[3:], values[0]) for key, values in form.items()
                     if key.startswith("ev_") and values and values[0] in {r for r, _ in listed.get(key[3:], [])}]
         return self.db.decide(token, reviewer, lines, form.get("note", [""])[0][:500], verdicts=verdicts) is not None
