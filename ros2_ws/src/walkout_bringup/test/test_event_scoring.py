@@ -86,14 +86,13 @@ def test_held_receipts_are_checked_for_pointing_at_what_they_got_wrong():
     assert ": 1 of 1 held receipts. Of the 1 held receipts that were wrong, 0 name" in review_pointer_line([bare])
 
 
-def test_the_eval_counts_held_receipts_a_linked_review_settles():
-    from walkout_bringup.evaluate import linked_review_line, linked_reviews
+def _two_bottles_held(reviewer_error: float = 0.01):
+    """Two bottles gone, both arms at the plate, both receipts held: the pipeline and its receipts."""
     from walkout_bringup.pipeline import Pipeline
 
-    # Two bottles gone, both arms at the plate; truly one each. Both receipts are held. A
-    # perfect reviewer decides A's (first out): B's is then approved with no person, right.
     pipe = Pipeline(STORE, CATALOG)
     a = pipe.associator
+    a.params.reviewer_error = reviewer_error
     for track, token, x in (("A", "tok-a", 1.8), ("B", "tok-b", 2.15)):
         a.open_session(token, 0.0)
         reaching(a, track, token, x, 10.0, 14.0)
@@ -102,17 +101,51 @@ def test_the_eval_counts_held_receipts_a_linked_review_settles():
         pipe._basket(a.close_session(token, t))
     doc = {"receipts": [r.to_contract() for r in pipe.receipts]}
     assert [r["status"] for r in doc["receipts"]] == ["review", "review"]
+    assert [i["qty"] for r in doc["receipts"] for i in r["items"]] == [1, 1]  # billed one each, the likeliest reading
+    return pipe, doc
+
+
+def test_the_eval_counts_held_receipts_a_linked_review_settles():
+    from walkout_bringup.evaluate import linked_review_line, linked_reviews
+
+    # Truly one each. A perfect reviewer decides A's (first out): B's is then approved with
+    # no person, right.
+    pipe, doc = _two_bottles_held()
     one = {"items": [{"sku": WATER, "qty": 1}]}
     # the reviewer also says what happened at the plate: one bottle each
     got = linked_reviews(pipe, doc, {"tok-a": one, "tok-b": one}, {f"{PLATE}@12.000": {"tok-a": {WATER: 1}, "tok-b": {WATER: 1}}})
     assert got == {"tok-a": {"settled": False, "confidence_at_review": pytest.approx(doc["receipts"][0]["confidence"], abs=1e-4),
-                             "verdicts": 1},
+                             "verdicts": 1, "slipped": False, "decided_exact": True},
                    "tok-b": {"settled": True, "settled_exact": True}}
     assert pipe.checkout.db.receipt("tok-b").status == "approved" and len(pipe.receipt_delays) == 2  # a revision is no new receipt
     sessions = [{"status": "review", **got[t]} for t in ("tok-a", "tok-b")] + [{"status": "approved"}] * 2
     assert linked_review_line(sessions).endswith("1 of 2 held receipts need a person (25.0% of sessions); 1 were approved without "
                                                  "one once a session they shared an event with was decided, 0 of them wrong. Those people "
                                                  "answered 1 questions about single plate events (1 receipts with any).")
+
+
+@pytest.mark.parametrize("reviewer_error", [0.01, 0.05])
+def test_a_reviewer_who_slips_settles_another_wrongly_unless_the_association_doubts_reviewers(reviewer_error):
+    from walkout_bringup.evaluate import linked_review_line, linked_reviews
+
+    # Truly A took both bottles. A's reviewer slips: approves A's one bottle as billed and
+    # takes the likeliest reading, one each. That settles B's bottle wrongly when reviewers
+    # are taken to err 1 in 100 (B is then 0.99 sure); taken to err 1 in 20, B's receipt
+    # waits for a person.
+    pipe, doc = _two_bottles_held(reviewer_error)
+    truth = {"tok-a": {"items": [{"sku": WATER, "qty": 2}]}, "tok-b": {"items": []}}
+    got = linked_reviews(pipe, doc, truth, {f"{PLATE}@12.000": {"tok-a": {WATER: 2}}}, slips=1.0)
+    assert got["tok-a"]["slipped"] and not got["tok-a"]["decided_exact"] and got["tok-a"]["verdicts"] == 1
+    if reviewer_error < 0.02:
+        assert got["tok-b"] == {"settled": True, "settled_exact": False}
+        assert pipe.associator.basket("tok-b").confidence == pytest.approx(0.99, abs=2e-3)
+    else:  # held at 0.95 for a person (who slips too)
+        assert got["tok-b"]["settled"] is False and got["tok-b"]["confidence_at_review"] == pytest.approx(0.95, abs=2e-3)
+    sessions = [{"status": "review", **got[t]} for t in ("tok-a", "tok-b")]
+    line = linked_review_line(sessions, slips=1.0)
+    assert "reviewers who slip on 100% of receipts" in line
+    assert line.endswith(f"they slipped on {1 if reviewer_error < 0.02 else 2} receipts, "
+                         f"{1 if reviewer_error < 0.02 else 2} of them decided wrong.")
 
 
 def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebindings(tmp_path):

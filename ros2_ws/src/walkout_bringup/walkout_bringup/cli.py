@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color-hz", type=float, default=0.0,
                    help="color images at this rate from the stores that have color cameras (the nanostore; default 0: "
                         "none, as the contract allows); bags kept in --bags keep what they were made with")
+    p.add_argument("--params", type=Path, default=None, help="parameter YAML overriding the nodes' defaults (as replay's)")
+    p.add_argument("--reviewer-slips", type=float, default=0.0, metavar="P",
+                   help="the reviewers deciding held receipts slip on this share of them (approve as billed); 0: perfect")
     p.add_argument("--fit", action="store_true", help="fit the association's confidence recalibration (even rounds) and test it (odd)")
     p.set_defaults(func=cmd_eval)
     return parser

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import tempfile
 import time
 from collections import Counter
@@ -137,8 +138,11 @@ def case_bag(case: Case, folder: Path, options: BagOptions = BagOptions()) -> tu
     return bag, record_bag(store, catalog, sc, bag)
 
 
-def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOptions(), plots: Path | None = None) -> dict:
-    """One scenario through the replay, scored; its tracks plotted into `plots` when given."""
+def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOptions(), plots: Path | None = None,
+             slips: float = 0.0, params: Path | None = None) -> dict:
+    """One scenario through the replay (parameters from the nodes' files, overridden by
+    `params`), scored; its tracks plotted into `plots` when given; its held receipts
+    decided by reviewers who slip on `slips` of them (`linked_reviews`)."""
     from walkout_sim.library import LIBRARY
 
     from .replay import replay_bag
@@ -147,7 +151,7 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
     store_dir = ROOT / "calibration" / store
     with tempfile.TemporaryDirectory(prefix="walkout-eval-") as tmp:
         bag, truth = case_bag(case, bags or Path(tmp), options)
-        doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
+        doc, pipeline, timing = replay_bag(bag, store_dir / "store.yaml", store_dir / "catalog.yaml", params, progress=False)
     true_log = [(p[0], pid, p[1], p[2]) for pid, tr in truth["tracks"].items() for p in tr["points"]]
     floor = (pipeline.store.floor_min, pipeline.store.floor_max)  # scored where the store tracks people
     tm = track_metrics(true_log, pipeline.track_log, region=floor)
@@ -170,7 +174,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
                          **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {})})
     want = {e.event_id: e.want for e in events}
-    settled = linked_reviews(pipeline, doc, truth_by, want)  # last: reviews change the association's state
+    rng = random.Random(f"{case.kind}-{case.seed}-{case.round}")  # the same slips on every run
+    settled = linked_reviews(pipeline, doc, truth_by, want, slips, rng)  # last: reviews change the association's state
     for s in sessions:
         s.update(settled.get(s["token"], {}))
     return {
@@ -209,16 +214,16 @@ def review_pointers(pipeline: Any, receipt: dict, truth: dict) -> dict:
 
 def true_readings(associator: Any, token: str, want: dict[str, dict]) -> list[tuple[str, str]]:
     """What a perfect reviewer says happened in the plate events of `token` the console asks
-    about (readings that bill differently, the likeliest below `ASK_BELOW`): (event id, the
-    reading whose basket changes are the truth's, `want` by event id), for the events
-    whose true reading the console lists."""
+    about (readings that bill differently, the likeliest below `ASK_BELOW`, no reviewer's
+    word on it yet): (event id, the reading whose basket changes are the truth's, `want` by
+    event id), for the events whose true reading the console lists."""
     from walkout_checkout.web import ASK_BELOW
 
     out = []
     for rec in associator.sessions[token].events if token in associator.sessions else []:
         effects = [({t: dict(v) for t, v in h.effects().items() if t}, h.label()) for h in rec.listed()]
         truth = want.get(rec.event.event_id)
-        if truth is None or rec.best.probability >= ASK_BELOW or len({repr(sorted(e.items())) for e, _ in effects}) < 2:
+        if truth is None or rec.decided or rec.best.probability >= ASK_BELOW or len({repr(sorted(e.items())) for e, _ in effects}) < 2:
             continue
         label = next((lab for e, lab in effects if e == truth), None)
         if label is not None:
@@ -226,16 +231,28 @@ def true_readings(associator: Any, token: str, want: dict[str, dict]) -> list[tu
     return out
 
 
-def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dict] | None = None) -> dict[str, dict]:
+def slipped_readings(associator: Any, said: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A reviewer who slips takes the association's likeliest reading of each event asked
+    about for the truth."""
+    return [(event_id, rec.best.label() if (rec := associator.record(event_id)) is not None else reading)
+            for event_id, reading in said]
+
+
+def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dict] | None = None,
+                   slips: float = 0.0, rng: random.Random | None = None) -> dict[str, dict]:
     """Reviewers deciding the held receipts in exit order, each as the truth has it (a
     perfect reviewer), through `Pipeline.review`, and saying what happened in each of its
     uncertain plate events (`true_readings`, from `want`: the true basket changes by event
     id): a decision may settle the receipts of sessions that shared an event with the one
-    decided, and those are approved with no person looking. Per held receipt: `settled`
-    (approved so, never reviewed) and then `settled_exact` (its receipt as approved against
-    the truth), else the confidence it had when a person took it up (the earlier decisions
-    may have raised it)."""
+    decided, and those are approved with no person looking. A reviewer slips on a receipt
+    with probability `slips` (drawn from `rng`): they approve it as the association billed
+    it and take its likeliest reading of each event asked about (`slipped_readings`). Per
+    held receipt: `settled` (approved so, never reviewed) and then `settled_exact` (its
+    receipt as approved against the truth), else the confidence it had when a person took
+    it up (the earlier decisions may have raised it) and `decided_exact` (the person's
+    decision against the truth)."""
     out: dict[str, dict] = {}
+    rng = rng or random.Random(0)
     for r in doc["receipts"]:
         token, t = r["session_token"], truth_by.get(r["session_token"])
         if r["status"] != "review" or t is None:
@@ -246,12 +263,18 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dic
             out[token] = {"settled": True, "settled_exact": got == sorted((i["sku"], i["qty"]) for i in t["items"])}
             continue
         said = true_readings(pipeline.associator, token, want or {})
-        pipeline.review(token, truth_lines(t, pipeline.catalog), reviewer="eval", verdicts=said)
-        out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None, "verdicts": len(said)}
+        lines = truth_lines(t, pipeline.catalog)
+        slipped = slips > 0 and rng.random() < slips
+        if slipped and now is not None:
+            lines, said = [ln for ln in now.lines if ln.quantity > 0], slipped_readings(pipeline.associator, said)
+        decided = pipeline.review(token, lines, reviewer="eval", verdicts=said)
+        exact = decided is not None and receipt_items({"items": [{"sku": ln.sku, "qty": ln.quantity} for ln in decided.lines]}) == receipt_items(t)
+        out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None, "verdicts": len(said),
+                      "slipped": slipped, "decided_exact": exact}
     return out
 
 
-def linked_review_line(sessions: list[dict]) -> str:
+def linked_review_line(sessions: list[dict], slips: float = 0.0) -> str:
     """How many held receipts a person must decide when one decision settles the sessions
     it shared events with (`linked_reviews`)."""
     held = [s for s in sessions if s["status"] == "review" and "settled" in s]
@@ -259,11 +282,16 @@ def linked_review_line(sessions: list[dict]) -> str:
     wrong = sum(not s["settled_exact"] for s in settled)
     n = max(len(sessions), 1)
     asked = [s.get("verdicts", 0) for s in held if not s["settled"]]
-    return (f"Reviews with linked settling (a perfect reviewer deciding the held receipts in exit order, and saying what "
+    slipped = [s for s in held if s.get("slipped")]
+    who = (f"reviewers who slip on {slips:.0%} of receipts (approving them as billed, taking the likeliest reading of each event)"
+           if slips else "a perfect reviewer")
+    return (f"Reviews with linked settling ({who} deciding the held receipts in exit order, and saying what "
             f"happened in each of their uncertain plate events): "
             f"{len(held) - len(settled)} of {len(held)} held receipts need a person ({(len(held) - len(settled)) / n:.1%} of sessions); "
             f"{len(settled)} were approved without one once a session they shared an event with was decided, {wrong} of them wrong. "
-            f"Those people answered {sum(asked)} questions about single plate events ({sum(a > 0 for a in asked)} receipts with any).")
+            f"Those people answered {sum(asked)} questions about single plate events ({sum(a > 0 for a in asked)} receipts with any)"
+            + (f"; they slipped on {len(slipped)} receipts, {sum(not s.get('decided_exact', True) for s in slipped)} of them decided wrong."
+               if slips else "."))
 
 
 def review_pointer_line(sessions: list[dict]) -> str:
@@ -345,13 +373,13 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz), plots=out / "tracks"), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
     wall = time.perf_counter() - t0
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    print(write_report(results, out, wall, fit=args.fit))
+    print(write_report(results, out, wall, fit=args.fit, slips=args.reviewer_slips))
     return 0
 
 
@@ -375,7 +403,7 @@ def _calibration_lines(name: str, rel: Reliability, n: int, what: str) -> str:
     return f"{name} over {n} {what}: expected calibration error {rel.ece:.3f}, Brier score {rel.brier:.3f}"
 
 
-def write_report(results: list[dict], out: Path, wall: float, fit: bool = False) -> str:
+def write_report(results: list[dict], out: Path, wall: float, fit: bool = False, slips: float = 0.0) -> str:
     from walkout_sim.library import LIBRARY
 
     kinds = sorted({r["case"]["kind"] for r in results})
@@ -415,7 +443,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False)
     held = [s for s in sessions if s["status"] == "review"]
     lines += ["", f"Why {len(held)} sessions went to review (a session can have several reasons):", ""]
     lines += [f"- {k}: {v}" for k, v in tally.most_common()]
-    lines += ["", review_pointer_line(sessions), "", linked_review_line(sessions)]
+    lines += ["", review_pointer_line(sessions), "", linked_review_line(sessions, slips)]
     by_kind = {k: [s for r in results if r["case"]["kind"] == k for s in r["sessions"] if s["status"] == "review" and "settled" in s]
                for k in kinds}
     settled_by_kind = [f"{k} {len(v)} -> {sum(not s['settled'] for s in v)}" for k, v in by_kind.items() if any(s["settled"] for s in v)]
