@@ -212,3 +212,13 @@ def test_units_per_reach_and_their_fitted_decay():
     # mean 1.5 units: decay (1.5 - 1) / 1.5
     assert yaml == "count_decay: 0.3333\n" and "2 of 1 unit, 2 of 2 units" in lines[-1]
     assert fit_units_section([{"units_per_act": []}]) == ([], "")
+
+
+def test_a_decided_receipt_is_scored_by_units_per_sku():
+    from walkout_bringup.evaluate import _lines_are
+    from walkout_common.types import BasketLine
+
+    # a truth that lists one product twice, and a line of none of another: the same bill
+    lines = [BasketLine(WATER, "Sparkling water", 2, 199, 1.0), BasketLine("049000028911", "Cola", 0, 149, 1.0)]
+    assert _lines_are(lines, {"items": [{"sku": WATER, "qty": 1}, {"sku": WATER, "qty": 1}]})
+    assert not _lines_are(lines, {"items": [{"sku": WATER, "qty": 1}]})

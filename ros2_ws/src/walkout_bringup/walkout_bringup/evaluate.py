@@ -231,6 +231,11 @@ def true_readings(associator: Any, token: str, want: dict[str, dict]) -> list[tu
     return out
 
 
+def _lines_are(lines: list, truth: dict) -> bool:
+    """Whether receipt lines bill what a truth receipt holds (units by sku)."""
+    return receipt_items({"items": [{"sku": ln.sku, "qty": ln.quantity} for ln in lines]}) == receipt_items(truth)
+
+
 def slipped_readings(associator: Any, said: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A reviewer who slips takes the association's likeliest reading of each event asked
     about for the truth."""
@@ -259,8 +264,7 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dic
             continue
         now = pipeline.checkout.db.receipt(token)
         if now is not None and now.status != "review":
-            got = sorted((ln.sku, ln.quantity) for ln in now.lines if ln.quantity > 0)
-            out[token] = {"settled": True, "settled_exact": got == sorted((i["sku"], i["qty"]) for i in t["items"])}
+            out[token] = {"settled": True, "settled_exact": _lines_are(now.lines, t)}
             continue
         said = true_readings(pipeline.associator, token, want or {})
         lines = truth_lines(t, pipeline.catalog)
@@ -268,7 +272,7 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dic
         if slipped and now is not None:
             lines, said = [ln for ln in now.lines if ln.quantity > 0], slipped_readings(pipeline.associator, said)
         decided = pipeline.review(token, lines, reviewer="eval", verdicts=said)
-        exact = decided is not None and receipt_items({"items": [{"sku": ln.sku, "qty": ln.quantity} for ln in decided.lines]}) == receipt_items(t)
+        exact = decided is not None and _lines_are(decided.lines, t)
         out[token] = {"settled": False, "confidence_at_review": now.confidence if now is not None else None, "verdicts": len(said),
                       "slipped": slipped, "decided_exact": exact}
     return out
