@@ -187,6 +187,7 @@ def test_evidence_is_kept_then_purged_after_the_retention_period(any_store):
     any_store.record_basket(basket("f", open_=True))
     got = any_store.evidence(9.0, 11.0)
     assert [e["kind"] for e in got] == ["plate_event", "item_event"] and got[1]["token"] == "f"
+    assert [e["kind"] for e in any_store.evidence(9.0, 11.0, ("item_event", "tracks"))] == ["item_event"]
     assert any_store.purge(older_than_s=3600.0) == 0  # all recent
     assert any_store.purge(older_than_s=60.0, now=__import__("time").time() + 61.0) == 3
     assert any_store.evidence(0.0, 100.0) == []

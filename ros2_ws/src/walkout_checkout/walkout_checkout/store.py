@@ -484,8 +484,11 @@ class ReceiptStore:
                        (kind, token, stamp, json.dumps(payload), time.time()))
 
     def evidence(self, t0: float, t1: float, kinds: tuple[str, ...] = ()) -> list[dict]:
-        rows = self._query("SELECT kind, token, stamp, payload FROM evidence WHERE stamp BETWEEN ? AND ? ORDER BY stamp, id", (t0, t1))
-        return [{"kind": k, "token": tok, "stamp": s, **json.loads(p)} for k, tok, s, p in rows if not kinds or k in kinds]
+        """Sensor evidence stamped from t0 to t1 (of these kinds only, if given), in time order."""
+        only = f" AND kind IN ({', '.join('?' * len(kinds))})" if kinds else ""
+        rows = self._query(f"SELECT kind, token, stamp, payload FROM evidence WHERE stamp BETWEEN ? AND ?{only} ORDER BY stamp, id",
+                           (t0, t1, *kinds))
+        return [{"kind": k, "token": tok, "stamp": s, **json.loads(p)} for k, tok, s, p in rows]
 
     def purge(self, older_than_s: float, now: float | None = None) -> int:
         """Deletes basket-change history and sensor evidence recorded longer ago than the
