@@ -268,8 +268,8 @@ def linked_reviews(pipeline: Any, doc: dict, truth_by: dict, want: dict[str, dic
             continue
         said = true_readings(pipeline.associator, token, want or {})
         lines = truth_lines(t, pipeline.catalog)
-        slipped = slips > 0 and rng.random() < slips
-        if slipped and now is not None:
+        slipped = slips > 0 and rng.random() < slips and now is not None
+        if slipped:
             lines, said = [ln for ln in now.lines if ln.quantity > 0], slipped_readings(pipeline.associator, said)
         decided = pipeline.review(token, lines, reviewer="eval", verdicts=said)
         exact = decided is not None and _lines_are(decided.lines, t)
