@@ -489,9 +489,10 @@ class Associator:
         """A reviewer says what happened in one plate event: `reading` is one of its
         readings as the item events list them (a hypothesis's label: who moved what). The
         event is known then (as sure as reviewers are right, `reviewer_error`), for every
-        session it may have changed, and those are read again; returns their baskets (none for an unknown event). One look at a shared
-        take settles every shopper's part in it, whatever their baskets hold besides. The
-        first word on an event stands (a second one changes nothing, and returns none).
+        session it may have changed, and those are read again; returns their baskets (none
+        for an unknown event). One look at a shared take settles every shopper's part in it,
+        whatever their baskets hold besides. The first word on an event stands (a second
+        one changes nothing, and returns none).
         Raises ValueError for a reading the event never had."""
         rec = self.record(event_id)
         if rec is None or rec.decided:  # unknown, or a reviewer said already (the first word stands)
@@ -521,8 +522,11 @@ class Associator:
         keep = [h for h in rec.hypotheses if h.effects() == effect]
         rest = [h for h in rec.hypotheses if h.effects() != effect and h.probability > 0]
         err = self.params.reviewer_error if rest else 0.0
-        rec.hypotheses = [Hypothesis(h.acts, share * h.probability / (sum(g.probability for g in group) or 1.0))
-                          for group, share in ((keep, 1.0 - err), (rest, err)) if share > 0 for h in group]
+        weighed = []
+        for group, share in ((keep, 1.0 - err), (rest, err)):
+            total = sum(h.probability for h in group) or 1.0
+            weighed += [Hypothesis(h.acts, share * h.probability / total) for h in group] if share > 0 else []
+        rec.hypotheses = weighed
         rec.decided = chosen.label()
         # what the event's likeliest reading made a review cause of (a change nobody tracked
         # made, a return no basket held) is answered now

@@ -108,7 +108,6 @@ def given_baskets(final: dict[World, float], token: str, known: dict[str, dict[s
     err = 1.0 - (1.0 - error) ** len(wanted) if o_total > 0 else 0.0
     out: dict[World, float] = defaultdict(float)
     for group, total, share in ((agree, a_total, 1.0 - err), (other, o_total, err)):
-        for w, p in group.items():
-            if share > 0:
-                out[w] += (1.0 - lost) * share * p / total
+        for w, p in group.items() if share > 0 else ():
+            out[w] += (1.0 - lost) * share * p / total
     return {**out, **({LOST: lost} if lost > 0 else {})}
