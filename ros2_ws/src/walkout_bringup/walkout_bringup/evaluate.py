@@ -168,7 +168,7 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
             continue
         known = r["session_token"] in pipeline.associator.sessions
         raw = pipeline.associator.raw_confidence(r["session_token"])[0] if known else 1.0
-        exact = sorted((i["sku"], i["qty"]) for i in r["items"]) == sorted((i["sku"], i["qty"]) for i in t["items"])
+        exact = receipt_items(r) == receipt_items(t)  # as score_receipts judges it
         other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
