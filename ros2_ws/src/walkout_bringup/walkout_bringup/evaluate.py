@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
+from .doubt import doubt_section, doubt_sources
 from .score import Score, receipt_items, score_events, score_receipts, truth_lines
 from .track_metrics import rebind_truth, track_metrics
 from .track_plot import plot_tracks
@@ -172,7 +173,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
-                         **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {})})
+                         **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {}),
+                         **({"doubt": doubt_sources(pipeline.associator, r["session_token"])} if known and r["status"] == "review" else {})})
     want = {e.event_id: e.want for e in events}
     rng = random.Random(f"{case.kind}-{case.seed}-{case.round}")  # the same slips on every run
     settled = linked_reviews(pipeline, doc, truth_by, want, slips, rng)  # last: reviews change the association's state
@@ -447,6 +449,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False,
     held = [s for s in sessions if s["status"] == "review"]
     lines += ["", f"Why {len(held)} sessions went to review (a session can have several reasons):", ""]
     lines += [f"- {k}: {v}" for k, v in tally.most_common()]
+    lines += ["", *doubt_section(results)]
     lines += ["", review_pointer_line(sessions), "", linked_review_line(sessions, slips)]
     by_kind = {k: [s for r in results if r["case"]["kind"] == k for s in r["sessions"] if s["status"] == "review" and "settled" in s]
                for k in kinds}
