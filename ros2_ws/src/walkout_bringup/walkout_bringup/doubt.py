@@ -74,9 +74,9 @@ def event_doubt(rec: Any, token: str) -> dict[str, float]:
 
 
 def doubt_sources(associator: Any, token: str) -> dict[str, float]:
-    """A session's doubt, -log of its raw confidence, by kind (DOUBT_KINDS): its events'
-    doubt (`event_doubt`, events a reviewer decided say nothing), and whatever the
-    confidence holds beyond their product as `binding`."""
+    """A session's doubt, -log of its basket's confidence, by kind (DOUBT_KINDS): its
+    events' doubt (`event_doubt`; events a reviewer decided, or restored, say nothing), and
+    whatever the confidence holds beyond their product as `binding`."""
     session = associator.sessions.get(token)
     if session is None:
         return {}
@@ -86,9 +86,9 @@ def doubt_sources(associator: Any, token: str) -> dict[str, float]:
             continue
         for k, v in event_doubt(rec, token).items():
             out[k] += v
-    whole = -math.log(max(associator.raw_confidence(token)[0], 1e-12))
+    whole = -math.log(max(associator.basket(token).confidence, 1e-12))  # with the binding's doubt (rival sessions)
     out["binding"] += max(whole - sum(out.values()), 0.0)
-    return {k: round(v, 4) for k, v in out.items() if v > 0}
+    return {k: round(v, 4) for k, v in out.items() if round(v, 4) > 0}
 
 
 def doubt_section(results: list[dict]) -> list[str]:
