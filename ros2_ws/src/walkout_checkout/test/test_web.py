@@ -225,3 +225,20 @@ def test_a_reviewer_says_what_happened_in_one_event_and_it_is_kept_with_the_deci
     post(f"{app.url}/review/tok-t", urllib.parse.urlencode({"qty_012000286209": "2", f"ev_{plate}@12.000": "1x 012000286209 by tok-t and "
                                                             "1x 012000286209 by tok-u"}).encode(), bob)
     assert app.db.receipt("tok-t").status == "approved" and app.db.verdicts("tok-t") == []  # a second word is not kept
+
+
+def test_a_quantity_that_is_no_whole_number_is_refused_by_name_and_decides_nothing(app):
+    db = app.db
+    db.add_reviewer("alice", "s3cret")
+    bridge = CheckoutBridge("nanostore-1", CheckoutParams(approve_threshold=0.98), db=db)
+    assert bridge.on_basket(basket("tok-q", 2, open_=False, confidence=0.7, stamp=30.0)).status == "review"
+    alice = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "alice", "password": "s3cret"}).encode(), alice)
+    for bad in ("two", "-1", "1.5", "100"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            post(f"{app.url}/review/tok-q", urllib.parse.urlencode({f"qty_{WATER[0]}": bad}).encode(), alice)
+        assert err.value.code == 400
+        assert f"quantity of {WATER[0]}: '{bad}' is not a whole number from 0 to 99" in err.value.read().decode()
+        assert db.receipt("tok-q").status == "review" and db.decisions("tok-q") == []
+    post(f"{app.url}/review/tok-q", urllib.parse.urlencode({f"qty_{WATER[0]}": " 1 "}).encode(), alice)
+    assert db.receipt("tok-q").status == "approved" and db.receipt("tok-q").total_cents == 199

@@ -85,6 +85,16 @@ poll();
 """
 
 
+def _quantity(sku: str, text: str) -> int:
+    """A reviewer's quantity for `sku`: a whole number of units, 0 to 99 (the form's
+    bounds; a browser may not enforce them). Anything else is refused by name, not read
+    as 0: a typo must not bill, or free, a product."""
+    text = text.strip() or "0"
+    if not text.isdigit() or int(text) > 99:
+        raise ValueError(f"quantity of {sku}: {text[:20]!r} is not a whole number from 0 to 99")
+    return int(text)
+
+
 def _money(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {html.escape(currency)}"
 
@@ -379,7 +389,7 @@ class CheckoutWeb:
         for key, values in form.items():
             if not key.startswith("qty_"):
                 continue
-            sku, qty = key[4:], max(0, min(99, int(values[0] or 0)))
+            sku, qty = key[4:], _quantity(key[4:], values[0])
             if sku in known:
                 ln = known[sku]
                 lines.append(BasketLine(sku, ln.name, qty, ln.unit_price_cents, 1.0))
@@ -435,8 +445,8 @@ class CheckoutWeb:
             def do_POST(self) -> None:
                 try:
                     self._post()
-                except ValueError:
-                    self._send(400, "bad request", "text/plain")
+                except ValueError as exc:  # bad input: say which, keep the receipt as it was
+                    self._send(400, f"bad request: {exc}", "text/plain")
                 except Exception as exc:
                     self._send(500, f"error: {html.escape(type(exc).__name__)}", "text/plain")
 
