@@ -67,16 +67,3 @@ def test_section_divides_each_types_held_doubt() -> None:
     assert "| **all** | 1 |" in text
     assert "largest kind of doubt: product or count 1." in text
 
-
-def test_two_shoppers_at_one_plate_hold_each_other_for_the_number_of_shoppers():
-    # two bottles gone with both arms at the plate: each receipt, billed one bottle, is held
-    # mostly because the two may have been one shopper's (the association's own state)
-    from test_event_scoring import _two_bottles_held
-
-    from walkout_bringup.doubt import doubt_sources
-
-    pipe, doc = _two_bottles_held()
-    for r in doc["receipts"]:
-        d = doubt_sources(pipe.associator, r["session_token"])
-        assert sum(d.values()) == pytest.approx(-math.log(r["confidence"]), abs=2e-3)
-        assert max(d, key=d.get) == "several"

@@ -105,6 +105,20 @@ def _two_bottles_held(reviewer_error: float = 0.01):
     return pipe, doc
 
 
+def test_two_shoppers_at_one_plate_hold_each_other_for_the_number_of_shoppers():
+    # two bottles gone with both arms at the plate: each receipt, billed one bottle, is held
+    # mostly because the two may have been one shopper's (the association's own state)
+    import math
+
+    from walkout_bringup.doubt import doubt_sources
+
+    pipe, doc = _two_bottles_held()
+    for r in doc["receipts"]:
+        d = doubt_sources(pipe.associator, r["session_token"])
+        assert sum(d.values()) == pytest.approx(-math.log(r["confidence"]), abs=2e-3)
+        assert max(d, key=d.get) == "several"
+
+
 def test_the_eval_counts_held_receipts_a_linked_review_settles():
     from walkout_bringup.evaluate import linked_review_line, linked_reviews
 
