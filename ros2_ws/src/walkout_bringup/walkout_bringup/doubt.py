@@ -13,7 +13,8 @@ their probability, and each reading is of one kind:
 - the same shoppers moved other products or another count (`what`).
 
 What the events do not explain (a binding that may be another session's, a swap, the
-events' joint worlds) is `binding`. Never imports rclpy: it reads the association's state.
+events' joint worlds; and the events it does not divide: decided by a reviewer, or
+restored after a restart) is `binding`. Never imports rclpy: it reads the association's state.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DOUBT_KINDS = ("who_armed", "who_armless", "several", "what", "binding")
 DOUBT_NAMES = {
     "who_armed": "another shopper, arm seen at the plate",
     "who_armless": "another shopper, no arm of theirs seen there",
-    "several": "several shoppers in one change",
+    "several": "how many shoppers in the change",
     "what": "product or count",
     "binding": "binding, swaps, joint worlds",
 }
