@@ -234,7 +234,7 @@ def test_a_quantity_that_is_no_whole_number_is_refused_by_name_and_decides_nothi
     assert bridge.on_basket(basket("tok-q", 2, open_=False, confidence=0.7, stamp=30.0)).status == "review"
     alice = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     post(f"{app.url}/review/login", urllib.parse.urlencode({"name": "alice", "password": "s3cret"}).encode(), alice)
-    for bad in ("two", "-1", "1.5", "100"):
+    for bad in ("two", "-1", "1.5", "100", "²"):
         with pytest.raises(urllib.error.HTTPError) as err:
             post(f"{app.url}/review/tok-q", urllib.parse.urlencode({f"qty_{WATER[0]}": bad}).encode(), alice)
         assert err.value.code == 400

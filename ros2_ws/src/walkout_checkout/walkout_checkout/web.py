@@ -90,7 +90,7 @@ def _quantity(sku: str, text: str) -> int:
     bounds; a browser may not enforce them). Anything else is refused by name, not read
     as 0: a typo must not bill, or free, a product."""
     text = text.strip() or "0"
-    if not text.isdigit() or int(text) > 99:
+    if not (text.isascii() and text.isdigit()) or int(text) > 99:  # isdigit alone passes '²'
         raise ValueError(f"quantity of {sku}: {text[:20]!r} is not a whole number from 0 to 99")
     return int(text)
 
