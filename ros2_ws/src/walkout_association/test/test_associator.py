@@ -1122,3 +1122,29 @@ def test_a_decision_and_its_word_on_events_are_taken_whole(store, catalog):
     assert [b.session_token for b in baskets] == ["tok-a", "tok-b", "tok-c"]  # each once, read after both words
     assert [(ln.sku, ln.quantity) for ln in baskets[1].lines] == [(WATER, 1)] and baskets[1].confidence > 0.98
     assert [(ln.sku, ln.quantity) for ln in baskets[2].lines] == [(WATER, 1)] and baskets[2].confidence > 0.98
+
+
+@pytest.mark.parametrize("first", ["water", "cola"])
+def test_a_shopper_busy_at_another_plate_meanwhile_is_less_likely_here(store, catalog, first):
+    # A takes a water at its plate; B, standing beside it with no arm there, takes a cola
+    # at the next plate at the same time. B's small case for the water shrinks by
+    # two_plates_factor, whichever change is read first; changes apart in time keep it.
+    def water_doubt(factor: float, cola_at: float) -> float:
+        a = make(store, catalog, two_plates_factor=factor)
+        for s in standing("A", "tok-a", 0.0, 12.0, (1.95, 1.6), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+        for s in standing("B", "tok-b", 0.0, 12.0, (2.4, 1.6), hand_at=(2.65, 2.0, 1.0), hand_from=cola_at - 0.5, hand_to=cola_at + 1.5):
+            a.history.add(s)
+        water, cola = event(WATER_PLATE, 4.5, -521.0), event(COLA_PLATE, cola_at, -352.0)
+        records = {}
+        for name, ev in sorted({"water": water, "cola": cola}.items(), key=lambda kv: kv[0] != first):
+            a.on_plate_event(ev)
+            records[name] = a.last_record
+        rec = records["water"]
+        assert rec.best.session == "tok-a" and records["cola"].best.session == "tok-b"
+        return 1.0 - rec.consistent("tok-b")  # P(B took the water)
+
+    alone, together = water_doubt(1.0, 4.7), water_doubt(0.1, 4.7)
+    assert alone > 1e-3  # B stands near enough to be a real doubt
+    assert together < 0.2 * alone
+    assert water_doubt(0.1, 9.0) == pytest.approx(water_doubt(1.0, 9.0))  # one after the other: no bearing
