@@ -612,8 +612,8 @@ class Associator:
         if overlapping:
             top = max(lw for lw, _ in pool)
             weights = [math.exp(lw - top) for lw, _ in pool]
-            here = self._busy([(w / sum(weights), acts) for w, (_, acts) in zip(weights, pool, strict=True)])
-            busy = self._busy([(h.probability, h.acts) for rec in overlapping for h in rec.hypotheses], per_record=overlapping)
+            here = self._busy([[(w / sum(weights), acts) for w, (_, acts) in zip(weights, pool, strict=True)]])
+            busy = self._busy([[(h.probability, h.acts) for h in rec.hypotheses] for rec in overlapping])
             pool = [(lw + self._elsewhere_log(acts, busy), acts) for lw, acts in pool]
             for rec in overlapping:
                 self._reweigh(rec, here)
@@ -669,15 +669,19 @@ class Associator:
         return out
 
     @staticmethod
-    def _busy(readings: list[tuple[float, tuple[Act, ...]]], per_record: list[EventRecord] | None = None) -> dict[str, float]:
-        """Per track: P(it moves products in these readings), (probability, acts) pairs of
-        one change; of several changes (`per_record`), P(in any of them)."""
-        groups = [[(h.probability, h.acts) for h in rec.hypotheses] for rec in per_record] if per_record else [readings]
+    def _movers(acts: tuple[Act, ...]) -> set[str]:
+        """The tracks of a reading's shoppers that move products in it (not "nothing", not
+        nobody tracked)."""
+        return {a.track_id for a in acts if a.items and a.session and a.track_id}
+
+    def _busy(self, changes: list[list[tuple[float, tuple[Act, ...]]]]) -> dict[str, float]:
+        """Per track: P(it moves products in any of these changes), each given as its
+        readings' (probability, acts) pairs."""
         idle: dict[str, float] = defaultdict(lambda: 1.0)
-        for group in groups:
+        for readings in changes:
             there: dict[str, float] = defaultdict(float)
-            for pr, acts in group:
-                for track in {a.track_id for a in acts if a.items and a.session and a.track_id}:
+            for pr, acts in readings:
+                for track in self._movers(acts):
                     there[track] += pr
             for track, pb in there.items():
                 idle[track] *= 1.0 - min(pb, 1.0)
@@ -685,7 +689,7 @@ class Associator:
 
     def _reweigh(self, rec: EventRecord, busy: dict[str, float]) -> None:
         """An earlier change's readings, given who is likely busy at a change read since
-        that overlaps it (`_elsewhere_log`); its sessions' baskets are read again."""
+        that overlaps it (`_elsewhere_log`); the caller reads its sessions' baskets again."""
         ws = [h.probability * math.exp(self._elsewhere_log(h.acts, busy)) for h in rec.hypotheses]
         total = sum(ws)
         if total <= 0:
@@ -696,10 +700,9 @@ class Associator:
 
     def _elsewhere_log(self, acts: tuple[Act, ...], busy: dict[str, float]) -> float:
         """log of how a reading's actors' being busy at another plate at the same time
-        (`_busy_elsewhere`) weighs on it: a shopper there is here too only with
-        `two_plates_factor`."""
+        (`_busy`) weighs on it: a shopper there is here too only with `two_plates_factor`."""
         q = self.params.two_plates_factor
-        return sum(math.log(1.0 - (1.0 - q) * busy.get(track, 0.0)) for track in {a.track_id for a in acts if a.items and a.session})
+        return sum(math.log(1.0 - (1.0 - q) * busy.get(track, 0.0)) for track in self._movers(acts))
 
     def _beyond_log_like(self, event: PlateEvent, acts: tuple[Act, ...]) -> float:
         """log likelihood of how far the plate went beyond both ends of the change. Any

@@ -42,9 +42,9 @@ def _armed(rec: Any, sessions: set[str]) -> bool:
     return any(c.session_token in sessions and c.features is not None and c.features[near_any] > 0 for c in rec.candidates)
 
 
-def _kind(rec: Any, best: Any, alt: Any) -> str:
+def _kind(rec: Any, alt: Any) -> str:
     """The kind of doubt one other reading of an event stands for (module docstring)."""
-    best_actors, alt_actors = {a.session for a in best.acts}, {a.session for a in alt.acts}
+    best_actors, alt_actors = {a.session for a in rec.best.acts}, {a.session for a in alt.acts}
     if len(alt_actors) != len(best_actors):  # not one shopper's put-back and take: that is `what`
         return "several"
     if alt_actors == best_actors:
@@ -64,7 +64,7 @@ def event_doubt(rec: Any, token: str) -> dict[str, float]:
     mass: dict[str, float] = defaultdict(float)
     for h in rec.hypotheses[1:]:
         if h.effects().get(token, {}) != want:
-            mass[_kind(rec, rec.best, h)] += h.probability
+            mass[_kind(rec, h)] += h.probability
     rest = 1.0 - sum(h.probability for h in rec.hypotheses)
     if rest > 1e-9:
         mass["what"] += rest

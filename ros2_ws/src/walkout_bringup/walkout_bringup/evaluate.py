@@ -173,8 +173,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         other = [x for x in r["review_reasons"] if reason_kind(x) != "low confidence"]
         sessions.append({"token": r["session_token"], "confidence": r["confidence"], "exact": exact, "status": r["status"],
                          "raw": raw, "reasons": r["review_reasons"], "blocking": bool(other),
-                         **(review_pointers(pipeline, r, t) if known and r["status"] == "review" else {}),
-                         **({"doubt": doubt_sources(pipeline.associator, r["session_token"])} if known and r["status"] == "review" else {})})
+                         **({**review_pointers(pipeline, r, t), "doubt": doubt_sources(pipeline.associator, r["session_token"])}
+                            if known and r["status"] == "review" else {})})
     want = {e.event_id: e.want for e in events}
     rng = random.Random(f"{case.kind}-{case.seed}-{case.round}")  # the same slips on every run
     settled = linked_reviews(pipeline, doc, truth_by, want, slips, rng)  # last: reviews change the association's state
