@@ -203,14 +203,34 @@ def test_two_shoppers_taking_at_once_share_the_units(store, catalog):
     assert all(i.quantity == 1 and i.action == ItemEvent.TAKE for i in items)
     assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
     # Two bottles of one product: one bottle each, or both by one of them? Two arms at
-    # one plate are two actors in 16 % of such events (two_actor_prior, fitted), and a
-    # single reach of two units is common: the shared take stays a real alternative and
-    # a reviewer looks.
+    # one plate all through the change are two actors in about 4 of 5 such events
+    # (two_actor_prior, fitted): one each is the likeliest, and a single reach of two
+    # units stays a real alternative, so a reviewer looks.
     a = _two_reaching(store, catalog, (1.8, 2.15))
     a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))
     shared = sum(h.probability for h in a.last_record.hypotheses if sorted(h.effects()) == ["tok-a", "tok-b"])
-    assert shared > 0.1 and a.last_record.best.probability < 0.5
-    assert a.basket("tok-a").confidence < 0.95 and a.basket("tok-b").confidence < 0.95
+    assert 0.5 < shared < 0.98 and sorted(a.last_record.best.effects()) == ["tok-a", "tok-b"]
+    assert a.basket("tok-a").confidence < 0.98 and a.basket("tok-b").confidence < 0.98
+
+
+def test_an_arm_seen_at_the_plate_only_once_the_weight_settled_is_seldom_a_second_taker(store, catalog):
+    # The held-out suite's random_corner 5134: two units gone in 0.3 s, the taker's arm
+    # at the plate all along, a neighbour's seen there only just after the plate settled
+    # (within the clocks' margin). Such a glimpse made a second taker in 2 of 16 events of
+    # the fitting suite; an arm there while the weight changed, in 9 of 11.
+    def shared(b_from: float, b_to: float) -> float:
+        a = make(store, catalog)
+        for track, token, x, hand_from, hand_to in (("A", "tok-a", 1.8, 4.0, 6.0), ("B", "tok-b", 2.15, b_from, b_to)):
+            for s in standing(track, token, 0.0, 8.0, (x, 1.55), hand_at=(x, 2.0, 1.0), hand_from=hand_from, hand_to=hand_to):
+                a.history.add(s)
+            a.open_session(token, 0.0)
+        a.on_plate_event(event(WATER_PLATE, 4.5, -1040.0))  # 4.5 to 5.5 s
+        return sum(h.probability for h in a.last_record.hypotheses if sorted(h.effects()) == ["tok-a", "tok-b"])
+
+    there, briefly, after = shared(4.0, 6.0), shared(4.95, 5.15), shared(5.6, 6.0)
+    assert there > 0.5
+    assert 0.05 < briefly < 0.4 and 0.05 < after < 0.4  # a real alternative still: a reviewer looks
+    assert after < there / 2 and briefly < there / 2
 
 
 def test_colour_seen_once_counts_once_for_two_shoppers_taking_one_product(store, catalog):

@@ -34,6 +34,7 @@ class WhoParams:
     window_before_s: float = 1.0  # history kept around an event (heads, for the reach)
     window_after_s: float = 0.5
     sync_s: float = 0.2  # clocks agree within 50 ms, a depth frame lasts up to 0.1 s, edges found to ~0.05 s
+    during_s: float = 0.05  # "within the change itself": its edges widened by the clocks' agreement only
     look_s: float = 0.1  # snapshots of a track within this long are one look
     # A track no detection matched for this long is not looked at: its head is predicted
     # and its hands are old (depth frames come at 10 Hz or more, one may drop).
@@ -117,6 +118,9 @@ class Candidate:
     likelihood: float = 0.0  # exp(log_ratio)
     share_likelihood: float = 0.0  # reach x capped likelihood ratio of the looks that show its own arm (or hidden_arm_share): for a part beside another
     features: np.ndarray | None = None  # what the choice weighed (CHOICE_FEATURES)
+    near_looks: int = 0  # looks with its own arm at the plate (ArmEvidence.near)
+    during_looks: int = 0  # of those, the ones within the change itself (ArmEvidence.during)
+    arm_shared: bool = False  # a tip at the plate that may be its arm or another's, or another plate's (ArmEvidence.shared)
 
 
 def _reach_factor(d: float, p: WhoParams) -> float:
@@ -201,6 +205,8 @@ class ArmEvidence:
     unseen: bool = False  # not seen during the whole change (lost, or coasting past stale_s)
     elsewhere: bool = False  # an arm tip of it seen at another plate (stacked over this one, beside it) during the change
     shared: bool = False  # a tip at this plate a camera gave to it and another track at once (no look, but maybe its arm)
+    during: int = 0  # near looks within the change itself (its edges widened by during_s), not its sync margins
+
 
     @property
     def near(self) -> int:
@@ -256,6 +262,7 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     looks: dict[int, float] = {}
     with_shared: dict[int, float] = {}  # the looks with the shared tips too (for a part)
     near: set[int] = set()
+    during: set[int] = set()
     unseen = elsewhere = given = False
     z = float(plate.center[2])
     for s in snaps:
@@ -277,6 +284,8 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
         with_shared[k] = min(with_shared.get(k, math.inf), d_own, d_shared)
         if any(_at_plate(h, plate, z, p) for h in hands):
             near.add(k)
+            if event.start - p.during_s <= s.stamp <= event.end + p.during_s:
+                during.add(k)
         given = given or any(_at_plate(h, plate, z, p) for h in shared_here)
     if not looks and unseen:  # nobody saw this shopper during the change: only the prior of a hidden reach
         return ArmEvidence(math.log(p.unseen_p), math.log(p.unseen_p), math.inf, unseen=True)
@@ -284,7 +293,8 @@ def arm_evidence(plate: Plate, event: PlateEvent, snaps: list[TrackSnapshot], p:
     whole = float(np.clip(sum(ratios), p.min_log_ratio, p.max_log_ratio))
     shown = [r for d in with_shared.values() if (r := _look_log_ratio(d, p)) > 0]
     part = float(min(sum(shown), p.max_log_ratio)) if shown else whole  # never seen there: no part either
-    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near), elsewhere=elsewhere, shared=given)
+    return ArmEvidence(whole, part, min(looks.values(), default=math.inf), len(looks), frozenset(near), elsewhere=elsewhere, shared=given,
+                       during=len(during))
 
 
 CHOICE_FEATURES = ("w_near_frac", "w_near_any", "w_unseen", "w_log_reach", "w_head_m", "w_past_frac", "w_old_lr",
@@ -437,7 +447,8 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         scored.append((params.choice_bias + float(w @ x), share, x))
     total = sum(math.exp(u) for u, _, _ in scored) + params.nobody_likelihood
     cands = [
-        Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), share, x)
+        Candidate(f.track_id, f.token, math.exp(u) / total, f.arm.nearest_m, f.head_distance_m, u, math.exp(u), share, x, f.arm.near, f.arm.during,
+                  f.arm.shared)
         for f, (u, share, x) in zip(found, scored, strict=True)
     ]
     cands.sort(key=lambda c: -c.probability)
