@@ -61,7 +61,8 @@ class _OwnParams:
     vision_hand_radius_m: float = 0.35
     sessions_per_event: int = 4  # sessions considered as the actor of one event
     # Two shoppers acting in one disturbance of one plate: P(2 actors) for two arms both at
-    # the cap, by how well the weaker arm was seen at the plate (Associator._arm_seen).
+    # the cap, by how well the weaker arm was seen at the plate (Associator.arm_seen; `./walkout eval`
+    # reports each suite's counts).
     # Fitted on the fitting suite (seeds from 1000), the two strongest arms of each event
     # (Jeffreys estimates): both there in `two_actor_looks` looks or more while the weight
     # changed, 9 of 11 events had two actors; the weaker glimpsed (seen only in the sync
@@ -742,11 +743,11 @@ class Associator:
         p = self.params
         like: dict[str, float] = {}
         share: dict[str, float] = {}
-        seen: dict[str, int] = {}  # how well its arm was seen at the plate (_arm_seen), its best track's
+        seen: dict[str, int] = {}  # how well its arm was seen at the plate (arm_seen), its best track's
         for c in cands:
             like[c.session_token] = like.get(c.session_token, 0.0) + c.likelihood
             share[c.session_token] = share.get(c.session_token, 0.0) + c.share_likelihood
-            seen[c.session_token] = max(seen.get(c.session_token, 0), self._arm_seen(c))
+            seen[c.session_token] = max(seen.get(c.session_token, 0), self.arm_seen(c))
         like[""] = like.get("", 0.0) + self.who_params.nobody_likelihood
         top = sorted(like.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
         # an arm at the plate: evidence for a part of the change outweighs the reach
@@ -757,14 +758,14 @@ class Associator:
         unit = 2.0 * full_arm_likelihood(self.who_params, alone=False) * math.exp(-2.0 * self.who_params.max_log_ratio)
 
         def k(a: str, b: str) -> float:
-            q = min(max(self._two_actor_priors()[min(seen.get(a, 0), seen.get(b, 0))], 0.0), 0.999)
+            q = min(max(self.two_actor_priors()[min(seen.get(a, 0), seen.get(b, 0))], 0.0), 0.999)
             return unit * q / (1.0 - q)
 
         pairs = [((a, b), k(a, b) * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
 
-    def _arm_seen(self, c) -> int:
+    def arm_seen(self, c) -> int:
         """How well a candidate's own arm was seen at the plate: 0 never (its case for a
         part is a hidden arm's, or none), 1 glimpsed (seen, but in fewer than
         `two_actor_looks` looks within the change itself: in its sync margins, or briefly;
@@ -774,8 +775,8 @@ class Associator:
             return 1 if c.arm_shared else 0
         return 2 if c.during_looks >= self.params.two_actor_looks else 1
 
-    def _two_actor_priors(self) -> tuple[float, float, float]:
-        """P(two actors) for two arms at the cap, by how well the weaker one was seen (_arm_seen)."""
+    def two_actor_priors(self) -> tuple[float, float, float]:
+        """P(two actors) for two arms at the cap, by how well the weaker one was seen (arm_seen)."""
         p = self.params
         return p.two_actor_prior_hidden, p.two_actor_prior_glimpsed, p.two_actor_prior
 

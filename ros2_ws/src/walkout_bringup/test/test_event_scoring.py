@@ -119,6 +119,29 @@ def test_two_shoppers_at_one_plate_hold_each_other_for_the_number_of_shoppers():
         assert max(d, key=d.get) == "several"
 
 
+def test_the_eval_counts_two_arms_at_one_plate_by_how_well_the_weaker_was_seen():
+    # the association's own state: both arms there all through the change; in a second
+    # event B's arm only glimpsed after the plate settled; the truth says who acted
+    from walkout_bringup.pair_prior import pair_samples, pair_section
+
+    pipe, _ = _two_bottles_held()
+    a = pipe.associator
+    first = a.last_record
+    for token in ("tok-c", "tok-d"):
+        a.open_session(token, 30.0)
+    for track, token, x, h0, h1 in (("C", "tok-c", 1.8, 31.0, 34.0), ("D", "tok-d", 2.15, 33.05, 33.3)):
+        for t in np.arange(30.0, 36.0, 0.1):
+            hands = [np.array([x, 2.0, 1.0])] if h0 <= t <= h1 else []
+            a.history.add(TrackSnapshot(track, token, CONFIRMED, float(t), np.array([x, 1.55, 1.75]), np.zeros(2), np.eye(2) * 0.01, hands))
+    a.on_plate_event(PlateEvent(PLATE, "G1A-S1", 32.5, 33.0, -1040.0, 1.0))
+    records = [first, a.last_record]
+    events, _ = score_events(records, [truth(11.7, "tok-a"), truth(11.8, "tok-b"), truth(32.8, "tok-c", 2)])
+    assert sorted(pair_samples(a, records, events)) == [(1, False), (2, True)]
+    text = "\n".join(pair_section([(2, True), (2, True), (2, False), (1, False), (0, False)], a.two_actor_priors()))
+    assert "| there while the weight changed | 3 | 2 | 0.625 | 0.790 |" in text
+    assert "| never seen at the plate (a hidden arm's share) | 1 | 0 | 0.250 | 0.160 |" in text
+
+
 def test_the_eval_counts_held_receipts_a_linked_review_settles():
     from walkout_bringup.evaluate import linked_review_line, linked_reviews
 

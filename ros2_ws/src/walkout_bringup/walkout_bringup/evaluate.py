@@ -30,6 +30,7 @@ from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .doubt import doubt_section, doubt_sources
+from .pair_prior import pair_samples, pair_section
 from .score import Score, receipt_items, score_events, score_receipts, truth_lines
 from .track_metrics import rebind_truth, track_metrics
 from .track_plot import plot_tracks
@@ -187,6 +188,8 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
         "sessions": sessions,
         "events": [(e.probability, e.correct) for e in events],
         "choices": choices(pipeline.event_records, events),
+        "pairs": pair_samples(pipeline.associator, pipeline.event_records, events),
+        "pair_priors": pipeline.associator.two_actor_priors(),
         "wrong_events": [{"id": e.event_id, "p": e.probability, "got": e.got, "want": e.want, "kind": error_kind(e.got, e.want)}
                          for e in events if not e.correct],
         "missed_events": missed,
@@ -450,6 +453,8 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False,
     lines += ["", f"Why {len(held)} sessions went to review (a session can have several reasons):", ""]
     lines += [f"- {k}: {v}" for k, v in tally.most_common()]
     lines += ["", *doubt_section(results)]
+    pairs = [tuple(x) for r in results for x in r.get("pairs", [])]
+    lines += ["", *pair_section(pairs, next((tuple(r["pair_priors"]) for r in results if "pair_priors" in r), None))]
     lines += ["", review_pointer_line(sessions), "", linked_review_line(sessions, slips)]
     by_kind = {k: [s for r in results if r["case"]["kind"] == k for s in r["sessions"] if s["status"] == "review" and "settled" in s]
                for k in kinds}
