@@ -62,18 +62,17 @@ class _OwnParams:
     sessions_per_event: int = 4  # sessions considered as the actor of one event
     # Two shoppers acting in one disturbance of one plate: P(2 actors) for two arms both at
     # the cap, by how well the weaker arm was seen at the plate (Associator.arm_seen; `./walkout eval`
-    # reports each suite's counts).
-    # Fitted on the fitting suite (seeds from 1000), the two strongest arms of each event
-    # (Jeffreys estimates): both there in `two_actor_looks` looks or more while the weight
-    # changed, 9 of 11 events had two actors; the weaker glimpsed (seen only in the sync
-    # margins, or in fewer looks), 2 of 16; the weaker never seen there (a hidden arm's
-    # share), 1 of 32. The held-out suite agrees: 8 of 11, 1 of 17, 0 of 33. A hidden arm
-    # keeps the old 0.16, not the fit's 0.045: two fresh suites' takers with hidden arms
-    # (knock 13128, noisy 15014) were charged wrongly at 0.994 before hidden_arm_share,
-    # and at 0.045 the second would be again.
-    two_actor_prior: float = 0.79
+    # reports each suite's counts). Jeffreys estimates on the fitting suite (seeds from
+    # 1000), per event the two sessions weighed as a pair: the weaker there in
+    # `two_actor_looks` looks or more while the weight changed, 10 of 12 events had two
+    # actors; glimpsed (fewer looks, only in the sync margins, or a tip that may be
+    # another's), 3 of 37; never seen there (a hidden arm's share), 0 of 12. A hidden arm
+    # keeps the old 0.16, not the fit's 0.04: two fresh suites' takers with hidden arms
+    # (knock 13128, noisy 15014) were charged wrongly at 0.994 before hidden_arm_share, and
+    # at 0.045 the second would be again.
+    two_actor_prior: float = 0.81
     two_actor_looks: int = 3
-    two_actor_prior_glimpsed: float = 0.15
+    two_actor_prior_glimpsed: float = 0.09
     two_actor_prior_hidden: float = 0.16
     two_take_share: float = 0.5  # of those, both take (else one puts back while the other takes)
     # A swap of two shoppers' tracks when they met moves the events that ended from this

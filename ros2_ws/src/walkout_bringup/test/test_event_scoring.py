@@ -138,7 +138,7 @@ def test_the_eval_counts_two_arms_at_one_plate_by_how_well_the_weaker_was_seen()
     events, _ = score_events(records, [truth(11.7, "tok-a"), truth(11.8, "tok-b"), truth(32.8, "tok-c", 2)])
     assert sorted(pair_samples(a, records, events)) == [(1, False), (2, True)]
     text = "\n".join(pair_section([(2, True), (2, True), (2, False), (1, False), (0, False)], a.two_actor_priors()))
-    assert "| there while the weight changed | 3 | 2 | 0.625 | 0.790 |" in text
+    assert "| there while the weight changed | 3 | 2 | 0.625 | 0.810 |" in text
     assert "| never seen at the plate (a hidden arm's share) | 1 | 0 | 0.250 | 0.160 |" in text
 
 
