@@ -741,16 +741,12 @@ class Associator:
         against either single: it counts only when both show an arm at the plate."""
         p = self.params
         like: dict[str, float] = {}
-        share: dict[str, float] = {}
-        seen: dict[str, int] = {}  # how well its arm was seen at the plate (arm_seen), its best track's
         for c in cands:
             like[c.session_token] = like.get(c.session_token, 0.0) + c.likelihood
-            share[c.session_token] = share.get(c.session_token, 0.0) + c.share_likelihood
-            seen[c.session_token] = max(seen.get(c.session_token, 0), self.arm_seen(c))
         like[""] = like.get("", 0.0) + self.who_params.nobody_likelihood
         top = sorted(like.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
-        # an arm at the plate: evidence for a part of the change outweighs the reach
-        near = sorted((kv for kv in share.items() if kv[0] and kv[1] >= 1.0), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        near = self.pair_candidates(cands)[: p.sessions_per_event]
+        seen = {t: s for t, _, s in near}
         # a single actor with a full arm at the plate, beside the other's in every look, weighs
         # full_arm_likelihood(alone=False); a pair of two arms at the cap weighs
         # k x (its share likelihood)^2: k makes P(pair) = q between them
@@ -760,9 +756,22 @@ class Associator:
             q = min(max(self.two_actor_priors()[min(seen.get(a, 0), seen.get(b, 0))], 0.0), 0.999)
             return unit * q / (1.0 - q)
 
-        pairs = [((a, b), k(a, b) * la * lb) for i, (a, la) in enumerate(near) for b, lb in near[i + 1 :]]
+        pairs = [((a, b), k(a, b) * la * lb) for i, (a, la, _) in enumerate(near) for b, lb, _ in near[i + 1 :]]
         z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
+
+    def pair_candidates(self, cands: list) -> list[tuple[str, float, int]]:
+        """The sessions that may have acted beside another in one change, strongest first:
+        (session, its tracks' summed share likelihood, how well its arm was seen: arm_seen of
+        its best track). Only those with an arm at the plate: evidence for a part of the
+        change outweighs the reach (a share likelihood of 1 or more)."""
+        share: dict[str, float] = {}
+        seen: dict[str, int] = {}
+        for c in cands:
+            if c.session_token:
+                share[c.session_token] = share.get(c.session_token, 0.0) + c.share_likelihood
+                seen[c.session_token] = max(seen.get(c.session_token, 0), self.arm_seen(c))
+        return sorted(((t, v, seen[t]) for t, v in share.items() if v >= 1.0), key=lambda x: -x[1])
 
     def arm_seen(self, c) -> int:
         """How well a candidate's own arm was seen at the plate: 0 never (its case for a

@@ -207,7 +207,6 @@ class ArmEvidence:
     shared: bool = False  # a tip at this plate a camera gave to it and another track at once (no look, but maybe its arm)
     during: int = 0  # near looks within the change itself (its edges widened by during_s), not its sync margins
 
-
     @property
     def near(self) -> int:
         return len(self.near_looks)

@@ -13,25 +13,16 @@ SEEN_NAMES = ("never seen at the plate (a hidden arm's share)", "glimpsed (fewer
 
 
 def pair_samples(associator: Any, records: list, events: list) -> list[tuple[int, bool]]:
-    """Per scored plate event with two sessions the association weighs as a pair (each a
-    share likelihood of 1 or more, the strongest two): how well the weaker one's arm was
-    seen (0-2, `Associator.arm_seen`, per session its best track) and whether both were
-    among the event's true actors."""
+    """Per scored plate event with two sessions the association weighs as a pair (the
+    strongest two of `Associator.pair_candidates`): how well the weaker one's arm was seen
+    (0-2, `Associator.arm_seen`) and whether both were among the event's true actors."""
     by_id = {r.event.event_id: r for r in records}
     out = []
     for ev in events:
         rec = by_id.get(ev.event_id)
-        if rec is None:
-            continue
-        sessions: dict[str, tuple[float, int]] = {}
-        for c in rec.candidates:
-            if not c.session_token:
-                continue
-            share, seen = sessions.get(c.session_token, (0.0, 0))
-            sessions[c.session_token] = (share + c.share_likelihood, max(seen, associator.arm_seen(c)))
-        top = sorted(((t, v) for t, v in sessions.items() if v[0] >= 1.0), key=lambda tv: -tv[1][0])[:2]
+        top = associator.pair_candidates(rec.candidates)[:2] if rec is not None else []
         if len(top) == 2:
-            out.append((min(v[1] for _, v in top), all(t in ev.actors for t, _ in top)))
+            out.append((min(seen for _, _, seen in top), all(t in ev.actors for t, _, _ in top)))
     return out
 
 
