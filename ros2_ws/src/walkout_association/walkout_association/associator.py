@@ -292,6 +292,14 @@ class Session:
     reviewed_from: Counter | None = None  # its basket as recorded when the reviewer decided it
 
 
+def _normalized(pool: list[tuple[float, tuple[Act, ...]]]) -> list[tuple[float, tuple[Act, ...]]]:
+    """(log weight, acts) readings as (probability, acts): their weights normalized."""
+    top = max(lw for lw, _ in pool)
+    weights = [math.exp(lw - top) for lw, _ in pool]
+    total = sum(weights)
+    return [(w / total, acts) for w, (_, acts) in zip(weights, pool, strict=True)]
+
+
 class Associator:
     """Turns settled plate events into item events and per-session baskets."""
 
@@ -619,16 +627,12 @@ class Associator:
         # on the readings as they were before).
         overlapping = self._overlapping(event)
         if overlapping:
-            top = max(lw for lw, _ in pool)
-            weights = [math.exp(lw - top) for lw, _ in pool]
-            here = self._busy([[(w / sum(weights), acts) for w, (_, acts) in zip(weights, pool, strict=True)]])
+            here = self._busy([_normalized(pool)])
             busy = self._busy([[(h.probability, h.acts) for h in rec.hypotheses] for rec in overlapping])
             pool = [(lw + self._elsewhere_log(acts, busy), acts) for lw, acts in pool]
             for rec in overlapping:
                 self._reweigh(rec, here)
-        top = max(lw for lw, _ in pool)
-        norm = sum(math.exp(lw - top) for lw, _ in pool)
-        hyps = [Hypothesis(acts, math.exp(lw - top) / norm) for lw, acts in pool]
+        hyps = [Hypothesis(acts, pr) for pr, acts in _normalized(pool)]
         hyps.sort(key=lambda h: -h.probability)
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
         record = EventRecord(event, action, hyps, candidates=cands)
