@@ -7,7 +7,7 @@ import pytest
 
 from walkout_common.store import Camera, load_store, matrix_to_quaternion
 from walkout_perception.depth import DepthPerceiver
-from walkout_sim.bodies import PersonPose
+from walkout_sim.bodies import BodyBuild, PersonPose
 from walkout_sim.depth_render import DepthRenderer
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -54,6 +54,40 @@ def test_reaching_arm_tip_at_the_shelf_front():
     assert np.linalg.norm(d.head[:2] - [3.5, 3.68]) < 0.06
     (hand,) = d.hands
     assert abs(hand[1] - 4.05) < 0.08 and abs(hand[0] - 3.6) < 0.1
+
+
+# Builds at the edges of the simulator's variety (bodies.varied_build), as another
+# simulator or a real store may show people: slight and thin-armed, broad with a bent
+# elbow, a backpack, a basket in the free hand.
+OTHER_BUILDS = [BodyBuild(head_r=0.085, arm_r=0.033, shoulder_half=0.13, torso_r=0.1),
+                BodyBuild(head_r=0.115, arm_r=0.06, shoulder_half=0.2, torso_r=0.15, elbow_drop=0.15),
+                BodyBuild(backpack=True, basket=True, elbow_drop=0.08),
+                BodyBuild(head_r=0.09, arm_r=0.035, shoulder_half=0.2, basket=True, elbow_drop=0.15)]
+SHELF_FRONT_Y = 4.1  # plates G2-S2-*, under depth5
+
+
+def _at_shelf(hands, near_m=0.15):
+    return [h for h in hands if abs(h[1] - SHELF_FRONT_Y) < near_m]
+
+
+@pytest.mark.parametrize("build", OTHER_BUILDS)
+def test_other_builds_give_one_head_and_the_reaching_arms_tip(build):
+    r, dp = setup("depth5")
+    (d,) = detect(r, dp, [PersonPose(np.array([3.5, 3.68]), 1.68, np.pi / 2, hands=[np.array([3.6, 4.18, 1.57])], build=build)])
+    assert np.linalg.norm(d.head[:2] - [3.5, 3.68]) < 0.06 and d.height_m == pytest.approx(1.68, abs=0.06)
+    (hand,) = _at_shelf(d.hands)  # a broad shopper's hanging arm or basket may read as a tip too, never at the shelf
+    assert abs(hand[1] - 4.05) < 0.08 and abs(hand[0] - 3.6) < 0.1
+
+
+@pytest.mark.parametrize("build", OTHER_BUILDS)
+def test_a_basket_or_hanging_arm_half_a_metre_from_a_shelf_is_no_hand_at_it(build):
+    r, dp = setup("depth5")
+    # side on to the shelf, the free arm (and basket) on its side; closer than about 0.45 m
+    # a broad shopper's hanging arm can read as a hand at the shelf (the README's limits)
+    for y in (3.55, 3.6):
+        (d,) = detect(r, dp, [PersonPose(np.array([3.5, y]), 1.6, 0.0, build=build)])
+        assert np.linalg.norm(d.head[:2] - [3.5, y]) < 0.06
+        assert _at_shelf(d.hands) == []
 
 
 def test_arm_crossing_in_front_of_another_person_stays_with_its_owner():

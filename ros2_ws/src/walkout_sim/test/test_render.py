@@ -1,11 +1,12 @@
 """Depth renderer geometry: bodies, gondolas, the capsule ray test, noise statistics."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from walkout_common.store import load_store
-from walkout_sim.bodies import PersonPose, gondolas
+from walkout_sim.bodies import STANDARD, BodyBuild, PersonPose, gondolas, varied_build
 from walkout_sim.depth_render import DepthRenderer, _ray_capsules
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -74,6 +75,33 @@ def test_shoulders_are_about_045_m_wide_and_arms_reach_their_hands():
     d = r.render([PersonPose(xy, 1.8, 0.0, [hand])])
     v, u = _pixel(r, hand + [0, 0, 0.04])
     assert abs(d[v, u] - (cam.translation[2] - hand[2] - 0.045)) < 0.05
+
+
+def test_varied_builds_are_drawn_per_person_and_show_their_baskets_and_bent_elbows():
+    builds = [varied_build(np.random.default_rng(seed)) for seed in range(200)]
+    assert builds[7] == varied_build(np.random.default_rng(7)) and len(set(builds)) == 200
+    assert 0.2 < np.mean([b.basket for b in builds]) < 0.6 and 0.15 < np.mean([b.backpack for b in builds]) < 0.5
+    assert min(b.arm_r for b in builds) < 0.04 < 0.055 < max(b.arm_r for b in builds)
+    cam = STORE.cameras_of_kind("depth")[0]
+    r = DepthRenderer(STORE, cam, 320, 240)
+    xy = cam.translation[:2].copy()
+    plain = PersonPose(xy, 1.7, 0.0)
+    floor, d0 = r.render([]), r.render([plain])
+    # a basket in the free hand: 0.3 m fore and aft of it, below the hip
+    d1 = r.render([replace(plain, build=BodyBuild(basket=True))])
+    tip = np.array([xy[0], xy[1] + STANDARD.shoulder_half + 0.03, plain.hip_z - 0.02])
+    for fore in (-0.14, 0.14):
+        v, u = _pixel(r, tip + [fore, 0, -0.1])
+        assert d0[v, u] > floor[v, u] - 0.01 and d1[v, u] < floor[v, u] - 0.3
+    # a bent elbow: the arm's middle hangs lower than the straight line, the hand where it was
+    hand = np.array([xy[0] + 0.55, xy[1] + 0.1, 1.2])
+    straight = r.render([PersonPose(xy, 1.7, 0.0, [hand])])
+    bent = r.render([PersonPose(xy, 1.7, 0.0, [hand], build=BodyBuild(elbow_drop=0.15))])
+    mid = (np.array([*xy, 0.818 * 1.7]) + [0, 0.16, 0] + hand) / 2
+    v, u = _pixel(r, mid)
+    assert bent[v, u] > straight[v, u] + 0.1
+    v, u = _pixel(r, hand + [0, 0, 0.04])
+    assert abs(bent[v, u] - straight[v, u]) < 0.03
 
 
 def test_gondolas_cover_their_plates_and_hide_what_is_below_the_top():

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1")
     p.add_argument("--noise", type=float, default=None, help="depth noise, fraction of range (contract: up to 0.015; default: the scenario's)")
     p.add_argument("--holes", type=float, default=None, help="fraction of depth pixels without a reading (contract: up to 0.10; default: the scenario's)")
+    p.add_argument("--varied-bodies", action="store_true",
+                   help="every person of their own build: head, arm and shoulder sizes, bent elbows, backpacks, baskets")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--out", type=Path, required=True)
     return p
@@ -46,7 +48,7 @@ def _sensor_overrides(args: argparse.Namespace, size: tuple[int, ...]) -> dict:
     """The sensor settings given on the command line (the rest stay the scenario's)."""
     given = {"depth_hz": args.depth_hz, "depth_noise_frac": args.noise, "depth_hole_frac": args.holes}
     out = {k: v for k, v in given.items() if v is not None}
-    return {**out, "depth_size": size, "depth_encoding": args.encoding, "color_hz": args.color_hz}
+    return {**out, "depth_size": size, "depth_encoding": args.encoding, "color_hz": args.color_hz, "varied_bodies": args.varied_bodies}
 
 
 def main(argv: list[str]) -> int:

@@ -77,6 +77,9 @@ class SensorConfig:
     gate_stamp_s: float = 0.3
     gate_latency_s: float = 0.0
     dark_cameras: list[tuple[str, float, float]] = field(default_factory=list)  # (camera id, from, to)
+    # How the cameras see people: one build for all (False), or each their own
+    # (bodies.varied_build: sizes, bent elbows, backpacks, baskets).
+    varied_bodies: bool = False
 
 
 @dataclass

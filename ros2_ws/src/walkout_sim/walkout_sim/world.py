@@ -18,6 +18,7 @@ import numpy as np
 
 from walkout_common.store import Catalog, Store
 
+from .bodies import varied_build
 from .depth_render import DepthRenderer
 from .people import PeopleSim, Timeline, TruthEvent
 from .scenario import Scenario, SensorConfig
@@ -59,6 +60,10 @@ class World:
     def __init__(self, store: Store, catalog: Catalog, scenario: Scenario) -> None:
         self.store, self.catalog, self.scenario = store, catalog, scenario
         self.timeline: Timeline = PeopleSim(store, catalog, scenario).run()
+        if scenario.sensors.varied_bodies:
+            for tr in self.timeline.tracks:
+                build = varied_build(np.random.default_rng(_seed(scenario.seed, f"build-{tr.person_id}")))
+                tr.poses = [replace(pose, build=build) for pose in tr.poses]
         self.end = max(self.timeline.end_time + 2.0, scenario.duration_s)
         self.rng = np.random.default_rng(scenario.seed)
 
