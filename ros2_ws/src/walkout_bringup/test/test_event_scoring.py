@@ -211,6 +211,11 @@ def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebin
     assert "Receipts amended: 1 (groups 7 tok-0)." in text
     assert "3 with a true shopper to check, 2 right; predicted P(right) 0.82 on average; of the 2 predicted at 0.9 or more, 1 right." in text
     assert (tmp_path / "report.md").read_text() in text and (tmp_path / "calibration.png").is_file()
+    # the cases to look at, each with how to replay it: here the bags were not kept
+    assert "- approved and WRONG (silent errors): 0, none" in text and "The bags were not kept" in text
+    assert ("- wrong and held, the most confident (the nearest to a silent error): 1\n  - groups seed 7 (nanostore), tok-1 at "
+            "0.600: low confidence 0.600 < 0.98. Tracks: `tracks/groups-7.png`; replay: `./walkout replay DIR/groups-7 --store "
+            "calibration/nanostore/store.yaml --catalog calibration/nanostore/catalog.yaml --out /tmp/groups-7.json`") in text
     # two held receipts of one shared doubt: a perfect reviewer decides one, which settles the other
     decided, settled = {**held, "settled": False}, {**held, "token": "tok-2", "exact": True, "settled": True, "settled_exact": True}
     (tmp_path / "linked").mkdir()
@@ -259,3 +264,24 @@ def test_a_decided_receipt_is_scored_by_units_per_sku():
     lines = [BasketLine(WATER, "Sparkling water", 2, 199, 1.0), BasketLine("049000028911", "Cola", 0, 149, 1.0)]
     assert _lines_are(lines, {"items": [{"sku": WATER, "qty": 1}, {"sku": WATER, "qty": 1}]})
     assert not _lines_are(lines, {"items": [{"sku": WATER, "qty": 1}]})
+
+
+def test_the_cases_to_look_at_put_the_nearest_to_a_wrong_charge_first_and_replay_kept_bags(tmp_path):
+    from walkout_bringup.look_at import cases_section
+
+    def session(token, conf, exact, status):
+        return {"token": token, "confidence": conf, "exact": exact, "status": status, "reasons": [f"r{token}"] if status == "review" else []}
+
+    results = [{"case": {"kind": "twins", "seed": 3, "store": "minimart"},
+                "sessions": [session("a", 0.97, False, "review"), session("b", 0.5, False, "review"), session("c", 0.999, True, "approved")]},
+               {"case": {"kind": "multi", "seed": 4, "store": "nanostore"},
+                "sessions": [session("d", 0.99, False, "approved"), session("e", 0.9, False, "review"), session("f", 0.95, True, "review")]}]
+    lines = cases_section(results, tmp_path / "bags", Path("p.yaml"), per_group=2)
+    text = "\n".join(lines)
+    assert "not kept" not in text
+    assert "- approved and WRONG (silent errors): 1\n  - multi seed 4 (nanostore), d at 0.990: no review reason." in text
+    held_wrong = lines[lines.index("- wrong and held, the most confident (the nearest to a silent error): 3") + 1:][:2]
+    assert [x.split(",")[1].split(" at ")[0].strip() for x in held_wrong] == ["a", "e"]  # two of three, most confident first
+    assert f"`./walkout replay {tmp_path}/bags/twins-3 --store calibration/minimart/store.yaml" in held_wrong[0]
+    assert held_wrong[0].endswith("--out /tmp/twins-3.json --params p.yaml`")
+    assert "- exact and held, the most confident (the nearest to an approval): 1\n  - multi seed 4 (nanostore), f at 0.950: rf." in text

@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color-hz", type=float, default=0.0,
                    help="color images at this rate from the stores that have color cameras (the nanostore; default 0: "
                         "none, as the contract allows); bags kept in --bags keep what they were made with")
+    p.add_argument("--varied-bodies", action="store_true",
+                   help="every simulated person of their own build: head, arm and shoulder sizes, bent elbows, backpacks, "
+                        "baskets (default: one build for all); bags kept in --bags keep what they were made with")
     p.add_argument("--params", type=Path, default=None, help="parameter YAML overriding the nodes' defaults (as replay's)")
     p.add_argument("--reviewer-slips", type=float, default=0.0, metavar="P",
                    help="the reviewers deciding held receipts slip on this share of them (approve as billed); 0: perfect")

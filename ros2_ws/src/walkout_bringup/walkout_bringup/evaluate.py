@@ -30,6 +30,7 @@ from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .doubt import doubt_section, doubt_sources
+from .look_at import cases_section
 from .pair_prior import pair_samples, pair_section
 from .score import Score, receipt_items, score_events, score_receipts, truth_lines
 from .track_metrics import rebind_truth, track_metrics
@@ -108,9 +109,10 @@ class BagOptions:
     clock_edges: bool = False  # shelf clocks up to 50 ms off the cameras', gate stamps up to 0.5 s off
     gate_latency_s: float = 0.0  # every gate stamp this late (early if < 0), jitter cut to stay within 0.5 s
     color_hz: float = 0.0  # color images from the stores' color cameras at this rate (0: none; the contract makes them optional)
+    varied_bodies: bool = False  # each person's own build (bodies.varied_build), not the simulator's one
 
     def apply(self, sensors: SensorConfig) -> SensorConfig:
-        sensors = replace(sensors, depth_hz=self.depth_hz, color_hz=self.color_hz)
+        sensors = replace(sensors, depth_hz=self.depth_hz, color_hz=self.color_hz, varied_bodies=self.varied_bodies)
         if self.load_cells is not None:
             sensors = replace(sensors, load_cell_hz=self.load_cells[0], load_cell_batch=self.load_cells[1])
         if self.clock_edges:
@@ -382,13 +384,13 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz, args.varied_bodies), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
     wall = time.perf_counter() - t0
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    print(write_report(results, out, wall, fit=args.fit, slips=args.reviewer_slips))
+    print(write_report(results, out, wall, fit=args.fit, slips=args.reviewer_slips, bags=args.bags, params=args.params))
     return 0
 
 
@@ -412,7 +414,8 @@ def _calibration_lines(name: str, rel: Reliability, n: int, what: str) -> str:
     return f"{name} over {n} {what}: expected calibration error {rel.ece:.3f}, Brier score {rel.brier:.3f}"
 
 
-def write_report(results: list[dict], out: Path, wall: float, fit: bool = False, slips: float = 0.0) -> str:
+def write_report(results: list[dict], out: Path, wall: float, fit: bool = False, slips: float = 0.0,
+                 bags: Path | None = None, params: Path | None = None) -> str:
     from walkout_sim.library import LIBRARY
 
     kinds = sorted({r["case"]["kind"] for r in results})
@@ -492,6 +495,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False,
     if (out / "tracks" / name).is_file():
         lines += ["", f"Tracks of every scenario: `tracks/` (true paths grey, each track a colour). The worst by IDF1, "
                       f"{worst['case']['kind']} seed {worst['case']['seed']}:", "", f"![worst tracks](tracks/{name})"]
+    lines += ["", *cases_section(results, bags, params)]
     if fit:
         lines += ["", *fit_section(results, out, thr)]
     text = "\n".join(lines) + "\n"
