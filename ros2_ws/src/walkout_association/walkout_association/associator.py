@@ -54,6 +54,7 @@ class _OwnParams:
     handover_hands_m: float = 0.35  # (arm tips this close) may have handed an item over;
     unmet_handover_factor: float = 0.05  # else (the cameras may miss it) the other-basket prior shrinks this much
     left_taker_prior: float = 0.3  # a return of a unit of one's own group whose taker has left
+    taker_doubt_min: float = 0.01  # a group's take recorded to one member may have been another's (one who left, or one still here): from this likely on, a put-back says so
     left_items_s: float = 3600.0  # units of a session that left this long ago may still come back (handed over)
     unowned_return_prior: float = 0.002  # a return of an item no basket holds
     learn_planogram_probability: float = 0.9  # off-planogram takes this sure teach the plate
@@ -930,19 +931,33 @@ class Associator:
             if session.closed is not None and stamp - session.closed > p.left_items_s:
                 continue
             live, kept = self.units(token, stamp)
+            # a group's own units: the member who took each may not be the one recorded
+            away, here = self._taker_doubt(token, stamp, live, kept) if token == actor else ({}, {})
+            stays: dict[str, float] = {}  # sku -> prior of putting back a unit that stays billed
             for sku, n in live.items():
                 if n > 0 and sku in self.catalog.by_sku:
-                    opts.append(self._option(sku, 1.0 if token == actor else self._handover_prior(actor, token, sku, stamp), owner=token))
+                    if token != actor:
+                        opts.append(self._option(sku, self._handover_prior(actor, token, sku, stamp), owner=token))
+                        continue
+                    opts.append(self._option(sku, 1.0 - away.get(sku, 0.0), owner=token))
+                    if sku in away:  # its taker may have been one who has left: it stays billed then
+                        stays[sku] = away[sku]
             if token == actor:  # what another reading of its takes would hold: as likely as that reading
                 opts.extend(self._option(sku, pr, owner=token) for sku, pr in self._maybe_held(token).items()
                             if live.get(sku, 0) <= 0 and sku in self.catalog.by_sku)
+            comes_off: dict[str, float] = {}  # sku -> prior of putting back a kept unit that a member still here took
             for sku, (n, left) in kept.items():
                 if n <= 0 or sku not in self.catalog.by_sku or stamp - left > p.left_items_s:
                     continue
                 if token == actor:
-                    opts.append(self._option(sku, p.left_taker_prior, owner=KEPT + token))
+                    q = here.get(sku, 0.0)
+                    stays[sku] = max(stays.get(sku, 0.0), p.left_taker_prior * (1.0 - q))
+                    if q > 0 and live.get(sku, 0) <= 0:
+                        comes_off[sku] = p.left_taker_prior * q
                 elif arrived < left and left > kept_elsewhere.get(sku, (-math.inf, ""))[0]:
                     kept_elsewhere[sku] = (left, token)
+            opts.extend(self._option(sku, prior, owner=KEPT + token) for sku, prior in stays.items())
+            opts.extend(self._option(sku, prior, owner=token) for sku, prior in comes_off.items())
         # another session's unit whose taker left: one option per SKU (whichever session's
         # it was, putting it back changes no basket), as likely as any handed-over unit
         for sku, (_, token) in kept_elsewhere.items():
@@ -967,6 +982,44 @@ class Associator:
             for sku, pr in more.items():
                 out[sku] = max(out.get(sku, 0.0), pr)
         return out
+
+    def _taker_doubt(self, token: str, stamp: float, live: Counter, kept: dict) -> tuple[dict[str, float], dict[str, float]]:
+        """A group's take is recorded to its likeliest member, but the event's candidates of
+        the session may say another was nearly as likely; whether a unit put back changes
+        the basket depends on it (billing rule: a unit whose taker has left stays billed).
+        Per SKU: (of its `live` units, recorded to members in the store at `stamp`, the
+        share a member who has left took; of its `kept` units, recorded to members who
+        have left, the share a member still in the store took). Each unit of a kind is
+        taken as equally likely the one put back."""
+        session = self.sessions.get(token)
+        if session is None:
+            return {}, {}
+        exits = self.watcher.exit_stamp
+
+        def gone(track: str) -> bool:
+            return track in exits and exits[track] <= stamp
+
+        away: dict[str, float] = defaultdict(float)  # sku -> expected live units whose taker left
+        here: dict[str, float] = defaultdict(float)  # sku -> expected kept units whose taker is here
+        for rec in session.events:
+            mine = [c for c in rec.candidates if c.session_token == token]
+            whole = sum(c.probability for c in mine)
+            if len(mine) < 2 or whole <= 0:
+                continue
+            left = sum(c.probability for c in mine if gone(c.track_id)) / whole
+            for act in rec.best.acts:
+                if act.session == token and act.action == ItemEvent.TAKE:
+                    for sku, _, n in act.items:
+                        if gone(act.track_id):
+                            here[sku] += (1.0 - left) * n
+                        else:
+                            away[sku] += left * n
+        floor = self.params.taker_doubt_min
+
+        def shares(expected: dict[str, float], units: dict[str, int]) -> dict[str, float]:
+            return {sku: min(x / units[sku], 1.0 - floor) for sku, x in expected.items() if units.get(sku, 0) > 0 and x / units[sku] >= floor}
+
+        return shares(away, live), shares(here, {sku: n for sku, (n, _) in kept.items()})
 
     def _handover_prior(self, actor: str, owner: str, sku: str, stamp: float) -> float:
         """Prior of `actor` putting back at `stamp` a unit of `owner`'s: it must have been
