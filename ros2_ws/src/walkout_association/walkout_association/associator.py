@@ -1004,16 +1004,16 @@ class Associator:
         for rec in session.events:
             mine = [c for c in rec.candidates if c.session_token == token]
             whole = sum(c.probability for c in mine)
-            if len(mine) < 2 or whole <= 0:
+            takes = [act for act in rec.best.acts if act.session == token and act.action == ItemEvent.TAKE]
+            if len(mine) < 2 or whole <= 0 or len(takes) != 1:  # two members' takes: the reading names both
                 continue
             left = sum(c.probability for c in mine if gone(c.track_id)) / whole
-            for act in rec.best.acts:
-                if act.session == token and act.action == ItemEvent.TAKE:
-                    for sku, _, n in act.items:
-                        if gone(act.track_id):
-                            here[sku] += (1.0 - left) * n
-                        else:
-                            away[sku] += left * n
+            (act,) = takes
+            for sku, _, n in act.items:
+                if gone(act.track_id):
+                    here[sku] += (1.0 - left) * n
+                else:
+                    away[sku] += left * n
         floor = self.params.taker_doubt_min
 
         def shares(expected: dict[str, float], units: dict[str, int]) -> dict[str, float]:
