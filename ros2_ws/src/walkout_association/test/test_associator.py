@@ -990,6 +990,22 @@ def test_a_session_whose_shopper_was_never_seen_goes_to_review(store, catalog):
     assert seen.review_reasons == []  # a shopper seen shopping: no such doubt
 
 
+def test_a_session_whose_shopper_was_tracked_for_a_moment_at_the_door_goes_to_review(store, catalog):
+    # A crowd at the door: as one shopper leaves and another comes in, a track born at the
+    # door takes the newcomer's token and exits 30 ms later (it was the leaver). The
+    # newcomer shops on another track. An empty basket approved at 1.000 would be wrong
+    # and silent; nobody's visit lasts 30 ms.
+    a = make(store, catalog)
+    a.observe_tracks(standing("A", "tok-a", 0.0, 9.0, (1.95, 1.55)))
+    a.observe_tracks([snap("T", "tok-x", 9.76, (1.86, 0.04))])
+    [basket] = a.observe_tracks([snap("T", "tok-x", 9.79, (1.84, 0.04), state=EXITED)])
+    assert not basket.open and basket.lines == []
+    assert any(r.startswith("binding uncertain: this session's shopper was tracked for 0.03 s in all") for r in basket.review_reasons)
+    # a shopper tracked a whole visit, who took nothing: no such doubt
+    [seen] = a.observe_tracks([snap("A", "tok-a", 10.0, (0.5, 0.0), state=EXITED)])
+    assert not seen.open and seen.review_reasons == []
+
+
 def test_a_session_claiming_its_track_as_it_leaves_was_seen_but_not_for_what_it_did_unclaimed(store, catalog):
     # U walked in and out again before its ENTRY was bound: the tracker binds "tok-u" to
     # U's track only at the EXIT. U was seen all along, so that is no "never tracked"; but

@@ -102,6 +102,11 @@ class _OwnParams:
     # re-binding): the basket is right only if the binding is, or if the swap would bill
     # the same items; a rival this likely is named in the review reasons.
     rival_reason_p: float = 0.02
+    # A session whose every track exited within this of its first snapshot made no visit a
+    # person makes (in over the gate line and out again): its token went to a track born at
+    # the door as someone else crossed it, and the shopper who came in with it shops on
+    # another's track. Held, with why.
+    min_visit_s: float = 1.0
     # Products a basket may hold more of than its lines say (Basket.maybe: another reading
     # of one of its events) are listed from this probability on, for a reviewer.
     maybe_min_p: float = 0.005
@@ -1328,6 +1333,11 @@ class Associator:
                     "entered too close in time to tell apart, seen again after an occlusion (or taken for each other then), "
                     "or passed too close to tell apart")  # a tracker that gives no reason
                 reasons.append(f"binding uncertain: this session's shopper may be session {other}'s (p {p:.2f}): {why}")
+        visit = self._visit_s(token)
+        if (session.closed is not None and visit is not None and visit < self.params.min_visit_s
+                and not any(r.startswith("never tracked") for r in reasons)):
+            reasons.append(f"binding uncertain: this session's shopper was tracked for {visit:.2f} s in all, too short "
+                           "for a visit: its token may be on another shopper's track")
         last = max([rec.event.end for rec in session.events], default=session.opened)
         return Basket(
             session_token=token,
@@ -1339,6 +1349,15 @@ class Associator:
             review_reasons=reasons,
             maybe=self._maybe(final, counts),
         )
+
+    def _visit_s(self, token: str) -> float | None:
+        """How long the session's longest-tracked shopper was tracked, first snapshot to
+        exit (None: a track of it never exited, or none was seen)."""
+        w = self.watcher
+        tracks = w.members.get(token, set())
+        if not tracks or any(t not in w.exit_stamp or t not in w.born for t in tracks):
+            return None
+        return max(w.exit_stamp[t] - w.born[t] for t in tracks)
 
     def _maybe(self, final: dict, counts: Counter) -> list[BasketLine]:
         """The products of which the basket's worlds (`final`) hold more units than its lines

@@ -24,6 +24,7 @@ class SessionWatcher:
     exit_stamp: dict[str, float] = field(default_factory=dict)  # track id -> when it exited
     closed: set[str] = field(default_factory=set)  # tokens
     seen: dict[str, float] = field(default_factory=dict)  # track id -> when last seen (not LOST)
+    born: dict[str, float] = field(default_factory=dict)  # track id -> its first snapshot's stamp
     reach_m: float = 1.6  # two shoppers' heads this close can hand an item over,
     hands_m: float = 0.35  # when arm tips of both are this close
     # two tokens -> the times their shoppers' hands met, as [start, end] intervals
@@ -46,6 +47,7 @@ class SessionWatcher:
         new: list[str] = []
         touched: dict[str, float] = {}
         for s in snaps:
+            self.born.setdefault(s.track_id, s.stamp)
             if s.state not in (LOST, EXITED):
                 self.seen[s.track_id] = s.stamp  # before a session claims it too (bound as it leaves)
             if not s.session_token:
