@@ -30,7 +30,7 @@ from walkout_common.store import load_catalog, load_store
 
 from .calibration import Reliability, approval_threshold, fit_platt, plot_reliability, reliability
 from .doubt import doubt_section, doubt_sources
-from .look_at import cases_section
+from .look_at import case_name, cases_section
 from .pair_prior import pair_samples, pair_section
 from .score import Score, receipt_items, score_events, score_receipts, truth_lines
 from .track_metrics import rebind_truth, track_metrics
@@ -130,7 +130,7 @@ def case_bag(case: Case, folder: Path, options: BagOptions = BagOptions()) -> tu
     from walkout_sim.bag import TRUTH_FILE, record_bag
     from walkout_sim.library import LIBRARY
 
-    bag = folder / f"{case.kind}-{case.seed}"
+    bag = folder / case_name(case.kind, case.seed)
     if (bag / TRUTH_FILE).is_file():
         return bag, json.loads((bag / TRUTH_FILE).read_text())
     kind = LIBRARY[case.kind]
@@ -161,7 +161,7 @@ def run_case(case: Case, bags: Path | None = None, options: BagOptions = BagOpti
     tm = track_metrics(true_log, pipeline.track_log, region=floor)
     if plots is not None:
         plots.mkdir(parents=True, exist_ok=True)
-        plot_tracks(pipeline.store, true_log, pipeline.track_log, str(plots / f"{case.kind}-{case.seed}.png"),
+        plot_tracks(pipeline.store, true_log, pipeline.track_log, str(plots / f"{case_name(case.kind, case.seed)}.png"),
                     f"{case.kind}, seed {case.seed}: MOTA {tm['MOTA']:.2f}, IDF1 {tm['IDF1']:.2f}, HOTA {tm['HOTA']:.2f}")
     truth_by = {r["session_token"]: r for r in truth["receipts"]}
     events, missed = score_events(pipeline.event_records, truth["events"])
@@ -384,7 +384,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(args.depth_hz, args.load_cells, args.clock_edges, args.gate_latency, args.color_hz, args.varied_bodies), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(depth_hz=args.depth_hz, load_cells=args.load_cells, clock_edges=args.clock_edges, gate_latency_s=args.gate_latency, color_hz=args.color_hz, varied_bodies=args.varied_bodies), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)
@@ -491,7 +491,7 @@ def write_report(results: list[dict], out: Path, wall: float, fit: bool = False,
         "![calibration](calibration.png) ![events](events.png)",
     ]
     worst = min(results, key=lambda r: r["tracks"]["IDF1"])
-    name = f"{worst['case']['kind']}-{worst['case']['seed']}.png"
+    name = f"{case_name(worst['case']['kind'], worst['case']['seed'])}.png"
     if (out / "tracks" / name).is_file():
         lines += ["", f"Tracks of every scenario: `tracks/` (true paths grey, each track a colour). The worst by IDF1, "
                       f"{worst['case']['kind']} seed {worst['case']['seed']}:", "", f"![worst tracks](tracks/{name})"]

@@ -9,12 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def case_name(kind: str, seed: int) -> str:
+    """A scenario's name: its bag's folder under `--bags` and its track plot's stem."""
+    return f"{kind}-{seed}"
+
+
 def _name(r: dict) -> str:
-    return f"{r['case']['kind']}-{r['case']['seed']}"
+    return case_name(r["case"]["kind"], r["case"]["seed"])
 
 
-def replay_command(r: dict, bags: Path | None, params: Path | None = None) -> str:
-    """`./walkout replay` of one scenario's kept bag, with its store's files."""
+def replay_command(r: dict, bags: Path, params: Path | None = None) -> str:
+    """`./walkout replay` of one scenario's bag in `bags`, with its store's files."""
     store = Path("calibration") / r["case"]["store"]
     extra = f" --params {params}" if params else ""
     return (f"./walkout replay {bags / _name(r)} --store {store / 'store.yaml'} --catalog {store / 'catalog.yaml'} "

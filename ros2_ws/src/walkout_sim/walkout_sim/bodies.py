@@ -5,9 +5,9 @@ shoulders, a torso as two side-by-side columns (an ellipse seen from above), leg
 arms hanging at the sides or reaching to a hand tip. Every person has the same build
 (`STANDARD`) unless the scenario asks for varied ones (`varied_build`): other head, arm
 and shoulder sizes, arms bent at the elbow, backpacks and carried baskets, the habits of
-another simulator or of real shoppers, to check that perception does not lean on one body. Gondolas are oriented boxes from
-the floor to just above their top plate, one per group of touching plates that face the
-same way, so any store layout renders.
+another simulator or of real shoppers, to check that perception does not lean on one
+body. Gondolas are oriented boxes from the floor to just above their top plate, one per
+group of touching plates that face the same way, so any store layout renders.
 """
 
 from __future__ import annotations
