@@ -999,10 +999,8 @@ class Associator:
         session = self.sessions.get(token)
         if session is None:
             return {}, {}
-        exits = self.watcher.exit_stamp
-
         def gone(track: str) -> bool:
-            return track in exits and exits[track] <= stamp
+            return self.watcher.left_by(track, stamp) is not None
 
         away: dict[str, float] = defaultdict(float)  # sku -> expected live units whose taker left
         here: dict[str, float] = defaultdict(float)  # sku -> expected kept units whose taker is here
@@ -1046,13 +1044,13 @@ class Associator:
         kept: dict[str, tuple[int, float]] = {}
         if session is None:
             return live, kept
-        exits = self.watcher.exit_stamp
         gone = session.closed if session.closed is not None and session.closed <= stamp else None
 
         def left_at(track: str, t: float) -> float | None:
             """When the unit's taker left, if before t (a closed session has all left)."""
-            if track in exits and exits[track] <= t:
-                return exits[track]
+            left = self.watcher.left_by(track, t)
+            if left is not None:
+                return left
             return gone if gone is not None and gone <= t else None
 
         held: Counter = Counter()  # (sku, taker track) -> n

@@ -35,6 +35,11 @@ class SessionWatcher:
     rival_since: dict[str, dict[str, float]] = field(default_factory=dict)
     rival_why: dict[str, dict[str, str]] = field(default_factory=dict)  # token -> rival -> why (its likeliest doubt's cause)
 
+    def left_by(self, track: str, t: float) -> float | None:
+        """When the track exited, if by `t` (else None)."""
+        left = self.exit_stamp.get(track)
+        return left if left is not None and left <= t else None
+
     def met_between(self, a: str, b: str, t0: float, t1: float) -> bool:
         """Whether shoppers of sessions a and b held their hands together in [t0, t1]."""
         return a == b or any(s <= t1 and e >= t0 for s, e in self.met.get(frozenset((a, b)), []))
