@@ -101,6 +101,44 @@ def test_worst_noise_and_holes_still_find_heads_arms_and_close_pairs():
     assert pairs_found >= 11  # heads 0.37 m apart: at most one miss in 12 noisy frames
 
 
+@pytest.mark.parametrize("work_width", [0, 320])
+def test_a_640x480_camera_read_whole_or_at_every_other_pixel(work_width):
+    """A 640x480 camera (many real ones) gives the heads, heights and reach tips a
+    160x120 one gives, whether read at every pixel or, to the working width, at every
+    n-th; the image must still be the size its CameraInfo says."""
+    cam = next(c for c in STORE.cameras if c.id == "depth4")
+    r = DepthRenderer(STORE, cam, 640, 480, noise_frac=0.015, hole_frac=0.10)
+    dp = DepthPerceiver(STORE, cam, DepthParams(work_width_px=work_width))
+    dp.set_camera_info(r.K, 640, 480)
+    assert (dp.intrinsic.width, dp.intrinsic.height) == ((320, 240) if work_width else (640, 480))
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        xy = np.array([1.0, 3.4]) + rng.uniform(-0.4, 0.4, 2) * [1.0, 0.5]
+        ang = rng.uniform(0, 2 * np.pi)
+        tip = np.array([*(xy + 0.6 * np.array([np.cos(ang), np.sin(ang)])), 1.2])
+        (d,) = dp.process(0.0, r.render([PersonPose(xy, 1.7, ang, hands=[tip])], rng)).people
+        assert np.linalg.norm(d.head[:2] - xy) < 0.05 and abs(d.height_m - 1.7) < 0.05
+        assert len(d.hands) == 1 and np.linalg.norm(d.hands[0][:2] - tip[:2]) < 0.1
+    two = [PersonPose(np.array([1.0, 3.4]), 1.75, 0.0), PersonPose(np.array([1.37, 3.4]), 1.6, 0.0)]
+    assert len(dp.process(0.0, r.render(two, rng)).people) == 2
+    with pytest.raises(ValueError, match="CameraInfo says 640x480"):
+        dp.process(0.0, np.zeros((240, 320), np.float32))
+
+
+def test_the_working_width_reads_every_nth_pixel_of_any_size():
+    cam = next(c for c in STORE.cameras if c.id == "depth4")
+    for (w, h), cap, want in [((848, 480), 320, (283, 160)), ((320, 240), 320, (320, 240)), ((1280, 720), 160, (160, 90))]:
+        dp = DepthPerceiver(STORE, cam, DepthParams(work_width_px=cap))
+        k = np.array([[w * 0.6, 0.0, (w - 1) / 2], [0.0, w * 0.6, (h - 1) / 2], [0.0, 0.0, 1.0]])
+        dp.set_camera_info(k, w, h)
+        s = dp.stride
+        assert (dp.intrinsic.width, dp.intrinsic.height) == want and s == math.ceil(w / cap)
+        # a map point lands on the read pixel that holds the camera pixel it lands on
+        u, v, _ = dp._project(np.array([[1.2, 3.1, 0.9]]))
+        full = k @ ((np.linalg.inv(cam.transform) @ [1.2, 3.1, 0.9, 1.0])[:3])
+        assert u[0] * s == pytest.approx(full[0] / full[2]) and v[0] * s == pytest.approx(full[1] / full[2])
+
+
 @pytest.mark.parametrize("old", [False, True])
 def test_a_short_shopper_squeezed_into_a_jam_of_tall_ones_is_seen(old):
     """A jam at the contract's closest heads (0.36-0.38 m): a 1.5 m shopper among 1.85-2.05
