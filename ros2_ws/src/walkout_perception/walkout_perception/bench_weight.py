@@ -2,6 +2,8 @@
 
     ./walkout shell python -m walkout_perception.bench_weight [--trials 20]
 
+`--division 5` rounds the readings to 5 g (a scale that reports in steps).
+
 Every trial is one plate for 30 s: an unknown offset, drift up to 100 g/h, the plate's
 noise, 1 % lost batches, 2 % NaN samples, a knock (a few spiky samples) and a resting hand
 (+300 g for 0.5 s, trembling `--tremor` g sd: a hand is never as still as goods) at random
@@ -26,8 +28,9 @@ STORE_FILE = Path(__file__).resolve().parents[4] / "calibration" / "nanostore" /
 
 
 def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float, rng: np.random.Generator,
-          tremor: float = 15.0):
-    """Events of one synthetic plate, and the take's time."""
+          tremor: float = 15.0, division: float = 0.0):
+    """Events of one synthetic plate, and the take's time; `division`: readings rounded to
+    it (a scale that reports in steps)."""
     t = np.arange(0.0, 30.0, 1.0 / rate)
     sig = rng.uniform(500, 5000) + rng.uniform(-100, 100) / 3600 * t + rng.normal(0, noise, t.size)
     take_at = 12.0
@@ -39,6 +42,8 @@ def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float
     on = (t > press) & (t < press + 0.5)
     sig[on] += 300.0 + rng.normal(0, tremor, int(on.sum()))
     sig[rng.uniform(size=t.size) < 0.02] = np.nan
+    if division > 0:
+        sig = np.round(sig / division) * division
     det = WeightEventDetector(store)
     batch = int(rng.integers(1, 21))
     events = []
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--tremor", type=float, default=15.0, help="the resting hand's tremor, g sd")
+    ap.add_argument("--division", type=float, default=0.0, help="readings rounded to this many grams (a scale's step; 0: none)")
     args = ap.parse_args(argv)
     store = load_store(STORE_FILE)
     plate = store.plates[0]
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                 hits = false = 0
                 errs, starts, ends = [], [], []
                 for _ in range(args.trials):
-                    events, at = trial(store, plate.shelf_id, plate.id, grams, noise, rate, rng, args.tremor)
+                    events, at = trial(store, plate.shelf_id, plate.id, grams, noise, rate, rng, args.tremor, args.division)
                     good = [e for e in events if abs(e.end - at) < 1.0 and abs(e.delta_g + grams) <= max(1.0, 3 * e.delta_std_g)]
                     hits += bool(good)
                     false += len(events) - min(len(good), 1)

@@ -64,6 +64,14 @@ class WeightParams:
     noise_init_g: float = 3.0  # noise guess before the plate has been quiet
     noise_min_g: float = 0.5
     noise_max_g: float = 8.0
+    # A plate that reports in steps (a scale's division: 1, 2, 5 g) shows many sample-to-sample
+    # differences of exactly 0 (a plate read in floats never does: noise) and the others
+    # whole multiples of its step. Above this share of zeros, with step_multiples_frac of
+    # the others within 2 % of a multiple of the smallest, that step sets a noise floor of a
+    # third of it (a reading flickering by one step is no disturbance), and each reported
+    # change's sd counts its levels' rounding (up to half a step each, however long averaged).
+    step_zero_frac: float = 0.3
+    step_multiples_frac: float = 0.9
     drift_tau_s: float = 30.0  # levels average over at most this long, to follow drift
     max_gap_s: float = 5.0  # a longer silence (lost batches) restarts the plate
     shift_window_s: float = 0.5  # a small step shows as this window's mean leaving the level
@@ -124,6 +132,7 @@ class PlateDetector:
     params: WeightParams
     rate_hz: float = 60.0
     noise: float = 0.0
+    step: float = 0.0  # the plate's reading step (weight division), 0 while it shows none (`_noise_now`)
     stable: Level | None = None  # the last settled level
     current: Level | None = None  # the level being formed now (may be `stable` itself)
     left_at: float | None = None  # when the plate last left `stable`
@@ -330,6 +339,7 @@ class PlateDetector:
 
     def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0, beyond_g: float = 0.0) -> PlateEvent:
         delta, std = self._difference(old, new)
+        std = math.hypot(std, self.step / math.sqrt(6.0))  # each level's mean up to half a step off, however long
         return PlateEvent(
             plate_id=self.plate_id,
             shelf_id=self.shelf_id,
@@ -569,7 +579,18 @@ class PlateDetector:
             return self.noise
         d = np.asarray(self.diffs)
         est = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
-        return float(np.clip(est, self.params.noise_min_g, self.params.noise_max_g))
+        self.step = self._step(d) or self.step  # a scale's division stays what it was while its readings hold still
+        return float(np.clip(max(est, self.step / 3.0), self.params.noise_min_g, self.params.noise_max_g))
+
+    def _step(self, diffs: np.ndarray) -> float:
+        """The plate's reading step, from sample-to-sample differences (`step_zero_frac`);
+        0 if it shows none."""
+        moved = np.abs(diffs[diffs != 0.0])
+        if moved.size < 8 or 1.0 - moved.size / diffs.size <= self.params.step_zero_frac:  # too few to tell
+            return 0.0
+        step = float(moved.min())
+        k = moved / step
+        return step if np.mean(np.abs(k - np.round(k)) <= 0.02 * np.maximum(k, 1.0)) >= self.params.step_multiples_frac else 0.0
 
     def unsettled(self) -> PlateEvent | None:
         """The plate's change while it is still to be decided (settled false): from when it
