@@ -20,12 +20,12 @@ NANO = ROOT / "calibration" / "nanostore"
 CORNER = ROOT / "calibration" / "corner_shop"
 
 
-def run(tmp_path, store_dir, scenario, sensors):
+def run(tmp_path, store_dir, scenario, sensors, origin=0.0):
     store = load_store(store_dir / "store.yaml")
     catalog = load_catalog(store_dir / "catalog.yaml", store)
     sc = NAMED[scenario](store, catalog)
     sc.sensors = sensors
-    truth = record_bag(store, catalog, sc, tmp_path / "bag")
+    truth = record_bag(store, catalog, sc, tmp_path / "bag", origin=origin)
     doc, pipeline, timing = replay_bag(tmp_path / "bag", store_dir / "store.yaml", store_dir / "catalog.yaml", progress=False)
     return doc, truth, pipeline, timing
 
@@ -72,3 +72,20 @@ def test_a_different_store_layout_runs_unchanged(tmp_path):
     score = score_receipts(doc, truth)
     assert doc["store_id"] == "corner-shop-7"
     assert score.approved_correct == score.sessions == 2, (score.summary(), doc)
+
+
+def test_a_bag_stamped_by_the_wall_clock_gives_the_same_receipts(tmp_path):
+    # A store's bag is stamped in seconds since 1970 (1.8e9 in 2026), not from 0: no time
+    # may pass through float32 (128 s steps there) or be taken as "since the start". Its
+    # shelves here report in 2 g steps, as many scales do.
+    origin = 1_796_601_600.123
+    sensors = SensorConfig(depth_hz=10.0, depth_encoding="32FC1", load_cell_step_g=2.0)
+    doc, truth, pipeline, _ = run(tmp_path / "epoch", NANO, "two_shoppers", sensors, origin=origin)
+    plain, _, _, _ = run(tmp_path / "zero", NANO, "two_shoppers", sensors)
+    score = score_receipts(doc, truth)
+    assert score.approved_correct == score.sessions == 2, (score.summary(), doc)
+    assert pipeline.stats.errors == {}
+    for a, b in zip(plain["receipts"], doc["receipts"], strict=True):
+        assert (a["session_token"], a["items"], a["status"]) == (b["session_token"], b["items"], b["status"])
+        assert b["exit_stamp"] - origin == pytest.approx(a["exit_stamp"], abs=0.05)
+        assert b["confidence"] == pytest.approx(a["confidence"], abs=0.002)

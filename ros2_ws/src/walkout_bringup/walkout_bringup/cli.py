@@ -64,6 +64,17 @@ def _gate_latency(text: str) -> float:
     return s
 
 
+def _depth_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480), at least the contract's 160x120."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT (e.g. 640x480), got '{text}'") from None
+    if w < 160 or h < 120:
+        raise argparse.ArgumentTypeError(f"depth images are at least 160x120 (the contract), got {w}x{h}")
+    return w, h
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import main as eval_main
 
@@ -113,9 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-hz", type=float, default=10.0,
                    help="depth frame rate of the simulated bags (the contract allows 10 to 30 Hz); "
                         "bags kept in --bags keep the rate they were made at")
+    p.add_argument("--depth-size", type=_depth_size, default=None, metavar="WxH",
+                   help="depth image size of the simulated bags (the contract: at least 160x120; default: each "
+                        "scenario's own, 160x120); bags kept in --bags keep the size they were made at")
     p.add_argument("--load-cells", type=_rate_batch, default=None, metavar="HZ:BATCH",
                    help="load cells at this rate and batch size (the contract allows 30 to 100 Hz, 1 to 20 a "
                         "batch; default: each scenario's own, 60 Hz in 6s)")
+    p.add_argument("--load-cell-step", type=float, default=0.0, metavar="G",
+                   help="load cells that report in steps of G grams (a scale's division, e.g. 2 or 5; default 0: "
+                        "not rounded); bags kept in --bags keep what they were made with")
     p.add_argument("--clock-edges", action="store_true",
                    help="every shelf's clock up to 50 ms off the cameras' and gate events stamped up to 0.5 s off the "
                         "crossing (the contract's edges; default: each scenario's own)")

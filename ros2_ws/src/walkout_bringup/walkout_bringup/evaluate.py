@@ -105,7 +105,9 @@ class BagOptions:
     """How the suite's bags are simulated, over each scenario's own sensor settings."""
 
     depth_hz: float = 10.0  # depth frame rate (the contract allows 10 to 30 Hz)
+    depth_size: tuple[int, int] | None = None  # depth image (width, height); None: the scenario's own
     load_cells: tuple[float, int] | None = None  # (Hz, samples a batch); None: the scenario's own
+    load_cell_step_g: float = 0.0  # load cells that report in steps of this (a scale's division; 0: not rounded)
     clock_edges: bool = False  # shelf clocks up to 50 ms off the cameras', gate stamps up to 0.5 s off
     gate_latency_s: float = 0.0  # every gate stamp this late (early if < 0), jitter cut to stay within 0.5 s
     color_hz: float = 0.0  # color images from the stores' color cameras at this rate (0: none; the contract makes them optional)
@@ -113,6 +115,10 @@ class BagOptions:
 
     def apply(self, sensors: SensorConfig) -> SensorConfig:
         sensors = replace(sensors, depth_hz=self.depth_hz, color_hz=self.color_hz, varied_bodies=self.varied_bodies)
+        if self.depth_size is not None:
+            sensors = replace(sensors, depth_size=self.depth_size)
+        if self.load_cell_step_g > 0:
+            sensors = replace(sensors, load_cell_step_g=self.load_cell_step_g)
         if self.load_cells is not None:
             sensors = replace(sensors, load_cell_hz=self.load_cells[0], load_cell_batch=self.load_cells[1])
         if self.clock_edges:
@@ -329,7 +335,9 @@ def receipt_delay_line(delays: list[float]) -> str:
 
 def amended_line(results: list[dict]) -> str:
     """Which receipts were issued again (a session back open after its receipt: a group
-    member bound to the token after the others had left)."""
+    member bound to the token after the others had left; or an approved receipt held as a
+    correction: its session's basket, read again on what came after the exit, bills other
+    lines)."""
     amended = [f"{r['case']['kind']} {r['case']['seed']} {token}" for r in results for token in r.get("amended", [])]
     return f"Receipts amended: {len(amended)}" + (f" ({', '.join(amended)})." if amended else ".")
 
@@ -383,8 +391,16 @@ def main(args: argparse.Namespace) -> int:
           f"{args.jobs} processes", flush=True)
     t0 = time.perf_counter()
     results = []
+    options = BagOptions(depth_hz=args.depth_hz,
+                         depth_size=args.depth_size,
+                         load_cells=args.load_cells,
+                         load_cell_step_g=args.load_cell_step,
+                         clock_edges=args.clock_edges,
+                         gate_latency_s=args.gate_latency,
+                         color_hz=args.color_hz,
+                         varied_bodies=args.varied_bodies)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=BagOptions(depth_hz=args.depth_hz, load_cells=args.load_cells, clock_edges=args.clock_edges, gate_latency_s=args.gate_latency, color_hz=args.color_hz, varied_bodies=args.varied_bodies), plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
+        for i, res in enumerate(pool.map(partial(run_case, bags=args.bags, options=options, plots=out / "tracks", slips=args.reviewer_slips, params=args.params), cases), 1):
             results.append(res)
             s = _score(res["score"])
             print(f"  [{i}/{len(cases)}] {res['case']['kind']:14s} seed {res['case']['seed']}: {s.summary()}", flush=True)

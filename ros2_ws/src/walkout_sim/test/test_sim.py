@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from walkout_common.bagio import read_messages
 from walkout_common.msgconv import load_cell_batch
@@ -180,6 +181,22 @@ def test_the_suite_bags_carry_color_images_only_when_asked():
 
     assert BagOptions().apply(SensorConfig(color_hz=7.0)).color_hz == 0.0  # the contract makes them optional: none by default
     assert BagOptions(color_hz=5.0).apply(SensorConfig()).color_hz == 5.0
+
+
+def test_the_suite_bags_at_another_depth_size_and_the_option_that_asks_for_it():
+    import argparse
+
+    from walkout_bringup.cli import _depth_size
+    from walkout_bringup.evaluate import BagOptions
+
+    assert BagOptions().apply(SensorConfig()).depth_size == (160, 120)  # the scenario's own
+    big = BagOptions(depth_size=(640, 480)).apply(SensorConfig(depth_hz=1.0))
+    assert big.depth_size == (640, 480)
+    assert World(STORE, CATALOG, random_scenario(STORE, CATALOG, 2, seed=4, sensors=big)).renderers()["depth1"].width == 640
+    assert _depth_size("848X480") == (848, 480)
+    for bad, says in (("640", "WIDTHxHEIGHT"), ("120x90", "at least 160x120")):
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            _depth_size(bad)
 
 
 def test_a_gate_that_reports_late_stamps_every_crossing_late_within_the_contract():

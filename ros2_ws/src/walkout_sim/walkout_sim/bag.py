@@ -18,8 +18,9 @@ from .world import World, world_of
 TRUTH_FILE = "truth.json"
 
 
-def record_bag(*args: object, progress: bool = False, storage: str = "mcap") -> dict:
-    """Writes the bag folder `path` (replacing it) and `path/truth.json`; returns the truth.
+def record_bag(*args: object, progress: bool = False, storage: str = "mcap", origin: float = 0.0) -> dict:
+    """Writes the bag folder `path` (replacing it) and `path/truth.json`; returns the truth
+    (its times from the simulation's start; the bag's are `origin` seconds later).
 
     `record_bag(scenario, config, path)` (config: SensorConfig or None = the scenario's) or
     `record_bag(store, catalog, scenario, path)`.
@@ -37,10 +38,10 @@ def record_bag(*args: object, progress: bool = False, storage: str = "mcap") -> 
         shutil.rmtree(path)
     wall0, last = time.perf_counter(), 0.0
     with BagWriter(path, storage) as writer:
-        enc = Encoder(lambda name: writer.msg(name))
+        enc = Encoder(lambda name: writer.msg(name), origin=origin)
         for m in world.messages():
             msg, _ = enc.encode(m)
-            writer.write(m.topic, msg, int(round(m.stamp * 1e9)))
+            writer.write(m.topic, msg, int(round((m.stamp + origin) * 1e9)))
             now = time.perf_counter()
             if progress and now - last > 1.0:
                 last = now

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--varied-bodies", action="store_true",
                    help="every person of their own build: head, arm and shoulder sizes, bent elbows, backpacks, baskets")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    p.add_argument("--start-stamp", type=float, default=0.0,
+                   help="stamp of the simulation's start, seconds (a store's bag: the wall clock, e.g. 1796601600; default 0)")
     p.add_argument("--out", type=Path, required=True)
     return p
 
@@ -72,7 +74,7 @@ def main(argv: list[str]) -> int:
         print(f"walkout sim: {exc}", file=sys.stderr)
         return 2
     scenario.sensors = replace(scenario.sensors, **_sensor_overrides(args, size))
-    truth = record_bag(store, catalog, scenario, args.out, progress=True, storage=args.storage)
+    truth = record_bag(store, catalog, scenario, args.out, progress=True, storage=args.storage, origin=args.start_stamp)
     for r in truth["receipts"]:
         items = ", ".join(f"{i['qty']}x {catalog.by_sku[i['sku']].name}" for i in r["items"]) or "nothing"
         print(f"  {r['session_token']}: {items} = {r['total_cents'] / 100:.2f} {catalog.currency}")

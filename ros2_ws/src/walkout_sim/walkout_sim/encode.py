@@ -29,12 +29,13 @@ def depth_bytes(depth: np.ndarray, encoding: str) -> tuple[bytes, int]:
 class Encoder:
     """Builds messages from a `types` lookup: typename -> class."""
 
-    def __init__(self, lookup, raw_bytes: bool = False) -> None:
+    def __init__(self, lookup, raw_bytes: bool = False, origin: float = 0.0) -> None:
         self.cls = lookup
         self.raw_bytes = raw_bytes  # rclpy wants bytes for uint8[]; rosbags a numpy array
+        self.origin = origin  # seconds added to every stamp (a store's bag is stamped by the wall clock: 1.7e9 s and on)
 
     def _stamp(self, t: float) -> Any:
-        sec, nsec = sec_to_stamp_fields(t)
+        sec, nsec = sec_to_stamp_fields(t + self.origin)
         return self.cls("builtin_interfaces/msg/Time")(sec=sec, nanosec=nsec)
 
     def _header(self, t: float, frame: str) -> Any:

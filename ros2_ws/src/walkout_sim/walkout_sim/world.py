@@ -118,6 +118,8 @@ class World:
                 m = (t >= tk) & (t < tk + 0.3)
                 grams[m] += (rng.uniform(100, 400) * np.sin(70 * (t[m] - tk)) * np.exp(-(t[m] - tk) * 8))[:, None]
             grams[rng.uniform(size=grams.shape) < cfg.nan_frac] = np.nan
+            if cfg.load_cell_step_g > 0:  # a scale that reports in steps (no draw: the same bags as before)
+                grams = np.round(grams / cfg.load_cell_step_g) * cfg.load_cell_step_g
             ids = [p.id for p in plates]
             # the shelf stamps its samples by its own clock (no draw when exact: the same bags as before)
             skew = float(rng.uniform(-cfg.shelf_clock_s, cfg.shelf_clock_s)) if cfg.shelf_clock_s > 0 else 0.0
