@@ -616,15 +616,22 @@ def test_a_group_put_back_is_as_doubtful_as_which_member_took_the_unit(store, ca
         assert basket.lines == [] and 0.5 < basket.confidence < 0.8 and any(ln.sku == WATER for ln in basket.maybe)
 
 
-def test_an_item_handed_over_and_put_back_after_its_taker_left_stays_billed(store, catalog):
+def _water_taken_and_handed(store, catalog, hands_meet: bool = True) -> Associator:
+    """A takes a water at 4.5 s; from 8.0 s A and B stand side by side, A handing it to B
+    (their hands meet between them) or not."""
     a = make(store, catalog)
     a.observe_tracks([snap("A", "tok-a", 0.0, (1.0, 0.5)), snap("B", "tok-b", 0.0, (1.3, 0.5))])
-    for s in standing("A", "tok-a", 0.1, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+    for s in standing("A", "tok-a", 0.1, 7.9, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
         a.history.add(s)
     a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))
-    # A hands the water to B (their hands meet between them), then leaves
     for t in (8.0, 8.1, 8.2):
-        a.observe_tracks([snap("A", "tok-a", t, (2.5, 1.0), hands=[(2.85, 1.0, 1.1)]), snap("B", "tok-b", t, (3.2, 1.0), hands=[(2.9, 1.0, 1.1)])])
+        a.observe_tracks([snap("A", "tok-a", t, (2.5, 1.0), hands=[(2.85, 1.0, 1.1)] if hands_meet else []),
+                          snap("B", "tok-b", t, (3.2, 1.0), hands=[(2.9, 1.0, 1.1)] if hands_meet else [])])
+    return a
+
+
+def test_an_item_handed_over_and_put_back_after_its_taker_left_stays_billed(store, catalog):
+    a = _water_taken_and_handed(store, catalog)  # then A leaves
     closed = a.observe_tracks([snap("A", "tok-a", 10.0, (5.0, 0.1), state=EXITED)])
     assert [(ln.sku, ln.quantity) for ln in closed[0].lines] == [(WATER, 1)]
     for s in standing("B", "tok-b", 20.0, 28.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=24.0, hand_to=26.0):
@@ -644,6 +651,53 @@ def test_an_item_handed_over_and_put_back_after_its_taker_left_stays_billed(stor
     a.on_plate_event(event(WATER_PLATE, 44.5, +520.0))
     assert all(h.effects() for h in a.last_record.hypotheses if h.session == "tok-c" and not h.is_nothing)
     assert a.basket("tok-c").review_reasons
+
+
+def test_every_shopper_who_may_have_taken_it_has_the_doubt_on_their_receipt(store, catalog):
+    # Seven shoppers stand around a plate, no arm seen at it, when a water is taken: each
+    # may have taken it. Beyond the likeliest four, each shopper this likely (actor_keep_p)
+    # keeps their reading, so their receipt carries its doubt; cut at four, the other
+    # three read 1.000 sure they took nothing, and their share went to the four.
+    spots = [(1.95, 1.55), (1.6, 1.5), (2.3, 1.5), (1.95, 1.2), (1.5, 1.25), (2.45, 1.2), (1.95, 0.9)]
+
+    def read(**params):
+        a = make(store, catalog, **params)
+        for i, xy in enumerate(spots):
+            a.observe_tracks([snap(f"T{i}", f"tok-{i}", 0.0, xy)])
+            for s in standing(f"T{i}", f"tok-{i}", 0.1, 8.0, xy):
+                a.history.add(s)
+        a.on_plate_event(event(WATER_PLATE, 4.5, -520.0))
+        cands = {c.session_token: c.probability for c in a.last_record.candidates}
+        return cands, {t: a.basket(t).confidence for t in cands}
+
+    cands, sure = read()
+    assert len(cands) == 7 and min(cands.values()) > 0.03
+    billed = max(cands, key=cands.get)  # the water goes on the likeliest one's receipt, as sure as that
+    for token, p in cands.items():
+        assert sure[token] == pytest.approx(p if token == billed else 1.0 - p, abs=0.01)
+    _, cut = read(actor_keep_p=1.0)
+    assert sorted(cut.values())[-3:] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("hands_met", [True, False])
+def test_a_hand_over_partners_put_back_still_undecided_at_the_exit_is_waited_for(store, catalog, hands_met):
+    # A takes a water and hands it to B (their hands meet), B puts it back from 13.5 s and
+    # A leaves at 14.0 s, before the plate's change is decided (a second later): A's
+    # session waits for it, and closes without the water. Had their hands never met, B at
+    # the plate is no reason to hold A's receipt.
+    a = _water_taken_and_handed(store, catalog, hands_met)
+    for s in standing("B", "tok-b", 8.3, 15.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=13.0, hand_to=14.0):
+        a.history.add(s)
+    assert a.note_unsettled(replace(event(WATER_PLATE, 13.5, +521.0), settled=False, end=13.9)) == []
+    closed = [b for b in a.observe_tracks([snap("A", "tok-a", 14.0, (5.0, 0.1), state=EXITED)]) if not b.open]
+    if not hands_met:
+        assert [(b.session_token, [(ln.sku, ln.quantity) for ln in b.lines]) for b in closed] == [("tok-a", [(WATER, 1)])]
+        return
+    assert closed == []  # waiting for the plate B is at
+    a.note_unsettled(replace(event(WATER_PLATE, 13.5, +521.0), settled=False, end=14.6))
+    a.on_plate_event(event(WATER_PLATE, 13.5, +521.0))
+    (done,) = [b for b in a.observe_tracks([snap("C", "tok-c", 15.2, (3.0, 0.5))]) if not b.open]
+    assert done.session_token == "tok-a" and done.stamp == 14.0 and done.lines == []
 
 
 def test_an_item_comes_back_from_another_basket_only_after_a_hand_over(store, catalog):

@@ -60,7 +60,13 @@ class _OwnParams:
     learn_planogram_probability: float = 0.9  # off-planogram takes this sure teach the plate
     vision_window_s: float = 1.5
     vision_hand_radius_m: float = 0.35
-    sessions_per_event: int = 4  # sessions considered as the actor of one event
+    sessions_per_event: int = 4  # sessions considered as the actor of one event,
+    # and beyond those any this likely (up to max_sessions_per_event): a shopper's share of a
+    # take, however small, must reach their receipt. Cut at four, a crowd of 22 with varied
+    # builds (`crowd20` 31016) dropped the taker, fifth at 0.03 (its arm given to a
+    # neighbour), and approved its receipt at 0.996 without the item.
+    actor_keep_p: float = 0.005
+    max_sessions_per_event: int = 8
     # Two shoppers acting in one disturbance of one plate: P(2 actors) for two arms both at
     # the cap, by how well the weaker arm was seen at the plate (Associator.arm_seen; `./walkout eval`
     # reports each suite's counts). Jeffreys estimates on the fitting suite (seeds from
@@ -438,10 +444,18 @@ class Associator:
         return self._release(final=True)
 
     def _disturbed_in_reach(self, token: str, stamp: float) -> list[str]:
-        """The disturbed plates a shopper of the session was in reach of while they were disturbed."""
+        """The disturbed plates a shopper of the session was in reach of while they were
+        disturbed, or a shopper of a session whose hands met theirs before `stamp` (one
+        handed an item may put it back: before the exit, it comes off this session's bill).
+        Waiting for that plate was missing: `handoff` 31123 (clock edges) approved two units at
+        0.997 at the exit, 0.2 s after the other shopper put one back (read 1 s later)."""
         wp = self.who_params
         reach = wp.reach_m + wp.reach_soft_m
-        tracks = self.watcher.members.get(token, set())
+        tracks = set(self.watcher.members.get(token, set()))
+        for pair, spans in self.watcher.met.items():
+            if token in pair and any(start <= stamp for start, _ in spans):
+                for other in pair - {token}:
+                    tracks |= self.watcher.members.get(other, set())
         out = []
         for plate_id, d in self.disturbed.items():
             plate = self._plates[plate_id]
@@ -754,7 +768,9 @@ class Associator:
         for c in cands:
             like[c.session_token] = like.get(c.session_token, 0.0) + c.likelihood
         like[""] = like.get("", 0.0) + self.who_params.nobody_likelihood
-        top = sorted(like.items(), key=lambda kv: -kv[1])[: p.sessions_per_event]
+        z = sum(like.values())
+        ranked = sorted(like.items(), key=lambda kv: -kv[1])
+        top = [kv for i, kv in enumerate(ranked[: p.max_sessions_per_event]) if i < p.sessions_per_event or kv[1] >= p.actor_keep_p * z]
         near = self.pair_candidates(cands)[: p.sessions_per_event]
         seen = {t: s for t, _, s in near}
         # a single actor with a full arm at the plate, beside the other's in every look, weighs
@@ -767,7 +783,6 @@ class Associator:
             return unit * q / (1.0 - q)
 
         pairs = [((a, b), k(a, b) * la * lb) for i, (a, la, _) in enumerate(near) for b, lb, _ in near[i + 1 :]]
-        z = sum(like.values())
         return [(t, w / z) for t, w in top if w > 0], [(ab, w / z) for ab, w in pairs if w > 0]
 
     def pair_candidates(self, cands: list) -> list[tuple[str, float, int]]:
