@@ -107,6 +107,25 @@ def test_a_reviewers_word_on_events_is_kept_with_the_decision_only(any_store):
     assert any_store.first_verdicts([]) == {}
 
 
+def test_an_approved_receipt_the_association_reads_otherwise_later_is_held_as_a_correction(any_store):
+    # Approved at the exit with two waters; a put-back of one, read after the exit (a plate
+    # settles a second later), leaves one. Charged already, maybe: the correction goes to
+    # a reviewer, and once decided the outbox delivers it again.
+    bridge = CheckoutBridge("s1", db=any_store)
+    first = bridge.on_basket(basket("d", stamp=3.0))
+    assert first.status == "approved" and first.revision == 1
+    any_store.mark_delivered("d", 100.0)
+    assert bridge.on_basket(basket("d", confidence=0.9, stamp=3.0)) is None  # the same bill, less sure: it stands
+    one = [BasketLine("012000286209", "Sparkling water", 1, 199, 0.93)]
+    fixed = bridge.on_basket(basket("d", confidence=0.93, stamp=3.0, lines=one))
+    assert fixed.status == "review" and fixed.revision == 2 and fixed.total_cents == 199
+    assert "changed after it was approved (revision 1: 2x Sparkling water; confidence 0.999)" in fixed.review_reasons[0]
+    assert [r.session_token for r in any_store.review_queue()] == ["d"] and any_store.due_outbox(now=1e12) == []
+    assert bridge.on_basket(basket("d", confidence=0.93, stamp=3.0, lines=one)) is None  # once
+    any_store.decide("d", "alice", one)
+    assert [r.session_token for r in any_store.due_outbox(now=1e12)] == ["d"]  # the decided bill goes out again
+
+
 def test_a_readers_decision_cursor_outlives_it(any_store):
     bridge = CheckoutBridge("s1", db=any_store)
     for t in ("a", "b", "c"):

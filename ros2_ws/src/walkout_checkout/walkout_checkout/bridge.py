@@ -63,12 +63,19 @@ class CheckoutBridge:
         """Records the change; issues the receipt when the session closes (once; again, as
         an amendment, if it closes again later). A later basket for the same exit revises a
         held receipt no reviewer has decided yet (`ReceiptStore.revise_held`): a reviewer's
-        decision on a session it shared an event with may have settled it."""
+        decision on a session it shared an event with may have settled it; one that bills
+        other lines than an approved receipt holds it for a reviewer as a correction
+        (`ReceiptStore.correct_approved`), unless the session was in the store again (that
+        basket is its old exit heard again)."""
+        before = self.db.basket(basket.session_token)
         self.db.record_basket(basket)
         if basket.open:
             return None
         receipt = self.decide(basket)
-        return self.db.issue(receipt) or self.db.revise_held(receipt)
+        out = self.db.issue(receipt) or self.db.revise_held(receipt)
+        if out is None and before is not None and not before.open:
+            out = self.db.correct_approved(receipt)
+        return out
 
     def open_receipts(self, stamp: float) -> list[Receipt]:
         """'open' receipts for sessions still in the store (at the end of a bag)."""

@@ -117,6 +117,11 @@ def basket_from_json(text: str) -> Basket:
                   d["review_reasons"], [BasketLine(**ln) for ln in d.get("maybe", [])])  # older rows have none
 
 
+def _bill(lines: list[BasketLine]) -> list[tuple[str, int]]:
+    """What a receipt charges: (sku, quantity) in order."""
+    return sorted((ln.sku, ln.quantity) for ln in lines if ln.quantity)
+
+
 def receipt_to_json(r: Receipt) -> str:
     return json.dumps({"store_id": r.store_id, "session_token": r.session_token, "exit_stamp": r.exit_stamp, "status": r.status,
                        "confidence": r.confidence, "currency": r.currency, "review_reasons": r.review_reasons,
@@ -356,6 +361,35 @@ class ReceiptStore:
                 return None
             db.execute("UPDATE outbox SET next_try=0 WHERE token=?", (new.session_token,))
             db.execute("UPDATE sessions SET version=version + 1 WHERE token=?", (new.session_token,))
+        self._notify()
+        return new
+
+    def correct_approved(self, receipt: Receipt) -> Receipt | None:
+        """An approved receipt whose session's later basket, for the same exit, bills other
+        lines (a change read after the exit, a review of a session it shared events with):
+        it may be charged already, so the correction is never charged silently. It is stored
+        as the next revision, held for a reviewer with what was approved, and the outbox
+        delivers the reviewer's decision again. Returns it as stored, or None when there is
+        nothing to correct (no such receipt, not approved or a reviewer's, another exit, the
+        same lines). Why it is held stays with the session (as a shopper's flag does), so each
+        later basket of it is held for the same reason."""
+        with self._tx() as db:
+            rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status=?", (receipt.session_token, FINAL)).fetchall()
+            if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
+                return None
+            old = receipt_from_json(rows[0][0])
+            if receipt.exit_stamp != old.exit_stamp or _bill(old.lines) == _bill(receipt.lines):
+                return None
+            was = ", ".join(f"{ln.quantity}x {ln.name}" for ln in old.lines) or "nothing"
+            why = (f"changed after it was approved (revision {old.revision}: {was}; confidence {old.confidence:.3f}): "
+                   "read again on what came after the exit")
+            new = replace(receipt, status="review", revision=old.revision + 1, review_reasons=[why, *receipt.review_reasons])
+            cur = db.execute("UPDATE receipts SET status=?, confidence=?, receipt=?, issued_at=? WHERE token=? AND status=?",
+                             (new.status, new.confidence, receipt_to_json(new), time.time(), new.session_token, FINAL))
+            if cur.rowcount != 1:
+                return None
+            db.execute("UPDATE outbox SET delivered_at=NULL, attempts=0, next_try=0, last_error=NULL WHERE token=?", (new.session_token,))
+            db.execute("UPDATE sessions SET flagged=COALESCE(flagged, ?), version=version + 1 WHERE token=?", (why, new.session_token))
         self._notify()
         return new
 
