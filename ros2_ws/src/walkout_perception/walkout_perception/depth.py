@@ -74,7 +74,7 @@ class DepthParams:
     max_range_m: float = 8.0
     # Images wider than this are read at every n-th pixel (row and column), n the smallest
     # whole number that brings them to this width or less: the height map's 4 cm cells and
-    # the arm test need no more (0: every pixel). The held-out suite's first 63 sessions
+    # the arm test need no more (0: every pixel). The fitting suite's first 63 sessions
     # recorded at 640x480: read whole, 27 approved and right and F1 0.966 at 0.6x real
     # time; at 320 wide 32, 0.983, 2.3x; at 160 wide 26, 0.937, 3.6x (160x120 cameras: 27).
     work_width_px: int = 320

@@ -590,7 +590,7 @@ class PlateDetector:
             return 0.0
         step = float(moved.min())
         k = moved / step
-        return step if np.mean(np.abs(k - np.round(k)) <= 0.02 * np.maximum(k, 1.0)) >= self.params.step_multiples_frac else 0.0
+        return step if np.mean(np.abs(k - np.round(k)) <= 0.02) >= self.params.step_multiples_frac else 0.0
 
     def unsettled(self) -> PlateEvent | None:
         """The plate's change while it is still to be decided (settled false): from when it
