@@ -726,7 +726,8 @@ class Tracker:
         contract's bound of the stamp (the nearest in time), else the one nearest the line
         at the stamp. By time, a gate that reports late can't give a shopper's EXIT to
         the next one still walking up to the line while the first is already out."""
-        recent = stamp - self.sessions.last_exit.get(gate.id, -np.inf) < self.p.duplicate_exit_s
+        previous = self.sessions.last_exit.get(gate.id, -np.inf)
+        recent = stamp - previous < self.p.duplicate_exit_s
         self.sessions.last_exit[gate.id] = stamp
         # Right after an EXIT only someone right at the line, or across it, makes a second one.
         near_m = self.p.gate_reach_m + 0.6
@@ -746,7 +747,17 @@ class Tracker:
         if leaving:
             cands = leaving
         if not cands and recent:
-            return []  # the same person's EXIT twice
+            # The same person's EXIT twice, unless another was seen crossing out within the
+            # bound of the last one: a late gate gave that EXIT to the later of two leaving
+            # close together (crossed nearer its stamp), and this one is the other's
+            # (`touch` 33008: 0.4 s apart, stamps 0.4-0.5 s late; the first stayed open).
+            other = [(abs(out_at - previous), o) for o in self.tracks
+                     if o.token and o.exited_at is None and o.state != TENTATIVE
+                     and (out_at := o.crossing_seen(gate, outward=True)) is not None
+                     and abs(out_at - previous) <= self._swap_s and out_at <= stamp]
+            if not other:
+                return []
+            cands = other
         lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
         if not cands and lost:
             # Nobody tracked at the gate: the nearest LOST member of an open session left.
