@@ -67,10 +67,11 @@ class CheckoutBridge:
         other lines than an approved receipt holds it for a reviewer as a correction
         (`ReceiptStore.correct_approved`), unless the session was in the store again (that
         basket is its old exit heard again)."""
+        if basket.open:
+            self.db.record_basket(basket)
+            return None
         before = self.db.basket(basket.session_token)
         self.db.record_basket(basket)
-        if basket.open:
-            return None
         receipt = self.decide(basket)
         out = self.db.issue(receipt) or self.db.revise_held(receipt)
         if out is None and before is not None and not before.open:

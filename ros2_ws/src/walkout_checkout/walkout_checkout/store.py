@@ -118,8 +118,8 @@ def basket_from_json(text: str) -> Basket:
 
 
 def _bill(lines: list[BasketLine]) -> list[tuple[str, int]]:
-    """What a receipt charges: (sku, quantity) in order."""
-    return sorted((ln.sku, ln.quantity) for ln in lines if ln.quantity)
+    """What a receipt's lines charge: (sku, quantity), line by line."""
+    return [(ln.sku, ln.quantity) for ln in lines]
 
 
 def receipt_to_json(r: Receipt) -> str:
@@ -348,8 +348,7 @@ class ReceiptStore:
             if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
                 return None
             old = receipt_from_json(rows[0][0])
-            same = ([(ln.sku, ln.quantity) for ln in old.lines] == [(ln.sku, ln.quantity) for ln in receipt.lines]
-                    and old.status == receipt.status and old.review_reasons == receipt.review_reasons)
+            same = _bill(old.lines) == _bill(receipt.lines) and old.status == receipt.status and old.review_reasons == receipt.review_reasons
             if receipt.exit_stamp != old.exit_stamp or same:
                 return None
             new = replace(receipt, revision=old.revision)  # never delivered while held: the same revision

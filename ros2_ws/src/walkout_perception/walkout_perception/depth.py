@@ -146,12 +146,12 @@ class DepthPerceiver:
         width, height = int(width), int(height)
         cap = self.params.work_width_px
         stride = max(1, math.ceil(width / cap)) if cap > 0 else 1
+        read_w, read_h = -(-width // stride), -(-height // stride)  # the image as read: every stride-th pixel
         if self.size != (width, height) or self.stride != stride:
-            self.background = self._new_background((-(-height // stride), -(-width // stride)))
+            self.background = self._new_background((read_h, read_w))
         self.size, self.stride = (width, height), stride
         # pixel (u, v) of the strided image is (stride u, stride v) of the camera's
-        self.intrinsic = o3d.camera.PinholeCameraIntrinsic(-(-width // stride), -(-height // stride), k[0, 0] / stride, k[1, 1] / stride,
-                                                           k[0, 2] / stride, k[1, 2] / stride)
+        self.intrinsic = o3d.camera.PinholeCameraIntrinsic(read_w, read_h, k[0, 0] / stride, k[1, 1] / stride, k[0, 2] / stride, k[1, 2] / stride)
 
     def points(self, depth_m: np.ndarray, organized: bool = False) -> np.ndarray:
         """(n, 3) points in map of every valid pixel; `organized`: one per pixel, row-major,

@@ -574,7 +574,8 @@ class PlateDetector:
 
     def _noise_now(self) -> float:
         """The noise sd from the recent sample-to-sample differences (robust to the few
-        big ones), or the last estimate while there are too few of them."""
+        big ones), or the last estimate while there are too few of them; never under a
+        third of the plate's reading step, which it updates from the same differences."""
         if len(self.diffs) < 30:
             return self.noise
         d = np.asarray(self.diffs)

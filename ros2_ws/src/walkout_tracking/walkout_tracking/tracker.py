@@ -732,13 +732,15 @@ class Tracker:
         # Right after an EXIT only someone right at the line, or across it, makes a second one.
         near_m = self.p.gate_reach_m + 0.6
         reach = 0.8 if recent else near_m
-        cands, leaving = [], []
+        cands, leaving, crossed = [], [], []
         for tr in self.tracks:
             if tr.exited_at is not None or tr.state == TENTATIVE:
                 continue
             penalty = (0.5 if tr.state == LOST else 0.0) + (0.0 if tr.token else 0.3)  # metres, or seconds at a walk
             xy = tr.xy_at(stamp)
             out_at = tr.crossing_seen(gate, outward=True)
+            if out_at is not None:
+                crossed.append((out_at, tr))
             if out_at is not None and abs(out_at - stamp) <= self._swap_s and gate_distance(xy, gate, near_m) is not None:
                 leaving.append((abs(out_at - stamp) + penalty, tr))
             d = gate_distance(xy, gate, reach)
@@ -751,10 +753,8 @@ class Tracker:
             # bound of the last one: a late gate gave that EXIT to the later of two leaving
             # close together (crossed nearer its stamp), and this one is the other's
             # (`touch` 33008: 0.4 s apart, stamps 0.4-0.5 s late; the first stayed open).
-            other = [(abs(out_at - previous), o) for o in self.tracks
-                     if o.token and o.exited_at is None and o.state != TENTATIVE
-                     and (out_at := o.crossing_seen(gate, outward=True)) is not None
-                     and abs(out_at - previous) <= self._swap_s and out_at <= stamp]
+            other = [(abs(out_at - previous), o) for out_at, o in crossed
+                     if o.token and abs(out_at - previous) <= self._swap_s and out_at <= stamp]
             if not other:
                 return []
             cands = other
