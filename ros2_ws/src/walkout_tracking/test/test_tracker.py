@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from walkout_common.store import load_store
 from walkout_common.types import CONFIRMED, ENTRY, EXIT, EXITED, TENTATIVE, DetectionFrame, GateEvent, PersonDetection
@@ -564,3 +565,68 @@ def test_a_short_shopper_seen_once_in_a_jam_is_found_again_where_last_seen():
     for seed in range(8):
         ids, now = seen_once_in_a_jam(seed)
         assert len(set(ids.values())) == 2 and now == ids, (seed, ids, now)
+
+
+def test_a_meeting_with_a_shopper_already_out_of_the_exit_names_no_rival():
+    # A leaves through gate-out and stands just outside (its track lingers there); B leaves
+    # 0.6 s behind and passes A 0.3 m away, both read as one head for 0.2 s. A's shopper is
+    # out: whoever follows whom, nothing billable moves, and neither session is in doubt.
+    tr, rng = Tracker(STORE, seed=3), np.random.default_rng(4)
+    rivals: dict[str, set] = {}
+    exited: set[str] = set()
+    for k in range(int(10 / 0.05)):
+        t = k * 0.05
+        if t < 2:
+            a = walk((0.9, -1.0), (0.9, 1.0), 0, 2, t)
+        elif t < 6:
+            a = walk((0.9, 1.0), (5.0, 1.0), 2, 6, t)
+        else:
+            a = walk((5.0, 1.0), (5.0, -0.6), 6, 7.6, t)  # out across y = 0 at 7.0 s
+        if t < 4:
+            b = walk((0.9, -1.0), (0.9, 1.0), 2, 4, t)
+        else:
+            b = walk((0.9, 1.0), (5.3, 1.0), 4, 6.4, t) if t < 6.6 else walk((5.3, 1.0), (5.3, -1.4), 6.6, 9.0, t)  # out at 7.6 s
+        heads = [a, b] if abs(t - 8.2) >= 0.1 else [(np.asarray(a) + np.asarray(b)) / 2]
+        tr.update(frame(t, [np.asarray(h) + rng.normal(0, 0.02, 2) for h in heads], noise=0.0))
+        for stamp, gate, kind, token in ((1.0, "gate-in", ENTRY, "tok-a"), (3.0, "gate-in", ENTRY, "tok-b"),
+                                         (7.0, "gate-out", EXIT, ""), (7.6, "gate-out", EXIT, "")):
+            if abs(t - stamp) < 0.025:
+                exited |= {c.token for c in tr.on_gate(GateEvent(t, gate, kind, token))}
+        for x in tr.tracks:
+            if x.token:
+                rivals.setdefault(x.token, set()).update(x.rivals)
+    assert exited == {"tok-a", "tok-b"} and set(rivals) == {"tok-a", "tok-b"}
+    assert rivals == {"tok-a": set(), "tok-b": set()}
+
+
+def leaving_with_a_split_off(spare_exits=True, seed=6):
+    """B (tok-b) leaves through gate-out at 7.0 s, read as two heads 0.35 m apart from 3 s on
+    (a split-off that no ENTRY binds, out at 7.35 s); A (tok-a) leaves 0.6 m beside them,
+    out at 8.0 s. Two EXITs, one per person: B's at 7.1 s, and A's stamped 0.4 s early at
+    7.6 s, when B's split-off has just crossed and A is 0.4 m short of the line. Returns
+    the sessions closed."""
+    tr, closed, rng = Tracker(STORE, seed=5), set(), np.random.default_rng(seed)
+    if not spare_exits:
+        tr._spend_spare_exits = lambda t: None
+    for k in range(int(11 / 0.05)):
+        t = k * 0.05
+        a = walk((0.9, -1.0), (0.9, 1.0), 0, 2, t) if t < 2 else (
+            walk((0.9, 1.0), (5.2, 1.0), 2, 6, t) if t < 7 else walk((5.2, 1.0), (5.2, -1.0), 7, 9, t))
+        b = walk((0.9, -1.0), (0.9, 1.0), 0.5, 2.5, t) if t < 2.5 else (
+            walk((0.9, 1.0), (4.6, 1.0), 2.5, 5.5, t) if t < 6 else walk((4.6, 1.0), (4.6, -1.0), 6, 8, t))
+        heads = [a, b] + ([np.asarray(b) + (0.0, 0.35)] if t >= 3 else [])
+        tr.update(frame(t, [np.asarray(h) + rng.normal(0, 0.01, 2) for h in heads], noise=0.0))
+        for stamp, gate, kind, token in ((1.0, "gate-in", ENTRY, "tok-a"), (1.5, "gate-in", ENTRY, "tok-b"),
+                                         (7.1, "gate-out", EXIT, ""), (7.6, "gate-out", EXIT, "")):
+            if abs(t - stamp) < 0.025:
+                closed |= {c.token for c in tr.on_gate(GateEvent(t, gate, kind, token))}
+        closed |= {x.token for x in tr.tracks if x.token and x.exited_at is not None}
+    return closed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_an_exit_a_split_off_took_goes_to_the_shopper_crossing_out_next(seed):
+    # A's EXIT came while B's split-off had just crossed the line: it closed no session.
+    # Each EXIT is someone leaving; A, crossing out 0.4 s later, is that someone.
+    assert leaving_with_a_split_off(seed=seed) == {"tok-a", "tok-b"}
+    assert leaving_with_a_split_off(spare_exits=False, seed=seed) == {"tok-b"}  # A's session stayed open

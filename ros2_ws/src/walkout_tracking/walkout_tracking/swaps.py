@@ -101,9 +101,10 @@ class SwapShadow:
     since: float
     crossed: bool = True
 
-    def step(self, t: float, tracker_heads: tuple[Head, Head], seen: tuple[Seen, Seen], p: SwapParams) -> None:
+    def step(self, t: float, tracker_heads: tuple[Head, Head], seen: tuple[Seen, Seen], p: SwapParams, weight: float = 1.0) -> None:
         """One frame: `tracker_heads`, the two tracks' filters predicted to t (before this
-        frame's update); `seen`, the detections the tracker gave each."""
+        frame's update); `seen`, the detections the tracker gave each; `weight`, how much of
+        an independent look the frame is (a camera's frames soon after its last say less)."""
         for h in self.heads:
             h.predict(t, p)
         if seen[0] is None and seen[1] is None:
@@ -119,7 +120,7 @@ class SwapShadow:
             theirs = options[int(self.crossed)][0]
         else:
             theirs, self.crossed = min(options, key=lambda o: o[0])
-        self.log_odds += 0.5 * (ours - theirs)
+        self.log_odds += weight * 0.5 * (ours - theirs)
         for h, s in zip(self.heads, (seen[1], seen[0]) if self.crossed else seen, strict=True):
             if s is not None:
                 h.update(*s, p)
@@ -153,10 +154,10 @@ class Encounter:
         del self.shadows[most:]
         self.last = shadow.since
 
-    def step(self, t: float, tracker_heads: tuple[Head, Head], seen: tuple[Seen, Seen], p: SwapParams) -> None:
+    def step(self, t: float, tracker_heads: tuple[Head, Head], seen: tuple[Seen, Seen], p: SwapParams, weight: float = 1.0) -> None:
         for sh in self.shadows:
             if sh.since < t:
-                sh.step(t, tracker_heads, seen, p)
+                sh.step(t, tracker_heads, seen, p, weight)
         self.agreed += sum(math.exp(min(sh.log_odds, _MAX_LOG_ODDS)) for sh in self.shadows if not sh.crossed)
         self.shadows = [sh for sh in self.shadows if sh.crossed and sh.log_odds >= math.log(p.dead_p)]
 
