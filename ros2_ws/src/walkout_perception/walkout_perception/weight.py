@@ -36,6 +36,13 @@ Likewise a change whose plate went well beyond both its ends for a moment (above
 below the lower) carries `beyond_g`: a put-back and a take overlapping leave that, and so do
 a hand pressing and a fumble; the associator weighs which.
 
+A hand leaning on a plate for seconds holds a level of its own, but it trembles: a new
+level that scatters well beyond the plate's own scatter at rest waits (`tremble_ratio`),
+and a plateau heavier than the plate at rest that does so is no plateau. Readings need not
+be independent sample to sample (a load cell's filter, a shelf's sway): readings 0.5 s apart
+then differ more than consecutive ones, and the noise and the variance of every mean are
+raised to match (`kappa`), or a level's mean would look sure to a fraction of a gram.
+
 Detection limit (bench_weight.py): with 5 g sd noise, 5 g items at 60-100 Hz and 8 g
 items at 30 Hz; with 1 g sd noise, 4 g items. Changes near the threshold wait up to
 `settle_max_s` for a longer average of the new level before they are decided.
@@ -82,6 +89,27 @@ class WeightParams:
     trend_min_g: float = 1.0  # a slope changing the level less than this over its samples is flat
     trend_max_s: float = 5.0  # a level still moving is waited for at most this long, then taken as it is
     busy_frac: float = 0.1  # a level whose last settle_s has more spikes than this is still disturbed
+    # Readings correlated sample to sample (filtered load cells): readings far apart differ
+    # more than consecutive ones (white noise: as much, give or take sampling); the noise
+    # and its means' variance are raised to match, the latter up to kappa_max times.
+    # Counted as independent, AR(1) noise of 5 g with lag-1 correlation 0.5 made 9-16
+    # phantom changes in four 40 s runs at 30-100 Hz (none with white noise).
+    colored_lag_s: float = 0.5  # readings this far apart are as good as independent (a filter's memory is shorter)
+    # White noise samples r^2 about 1 with sd 3 / sqrt(n) on n readings (measured, 30 and
+    # 100 Hz): below 1 + colored_sds * 3 / sqrt(n) kappa is 1, as it is till the plate has
+    # given colored_min_samples readings (10 s at 30 Hz, 3 s at 100 Hz)
+    colored_sds: float = 3.5
+    colored_min_samples: int = 300
+    colored_jump_sds: float = 5.0  # consecutive readings further apart than this many sd are a jump, not noise
+    kappa_max: float = 50.0
+    # A hand leaning on a plate is no level, however long it holds: its tremble scatters the
+    # samples well beyond the plate's own scatter at rest (goods lie still). A new level whose
+    # last settle_s scatters (robustly, about a line, its skipped spikes too) more than this
+    # many times the old stable level's last samples waits, up to tremble_max_s. At 30 Hz a
+    # lean of 1030 g held 2.3 s with few samples out of the level's tolerance, and became a
+    # put-back and a take of two 520 g units at p 1.00 (touch 35008).
+    tremble_ratio: float = 1.8
+    tremble_max_s: float = 10.0
     plateau_min_s: float = 0.25  # a level held this long between two changes may be what the plate held
     plateau_min_samples: int = 15  # and over this many samples: fewer can't tell a hand's tremor from noise
     plateau_quiet: float = 1.6  # if its samples scatter (about a line) at most this many noise sd
@@ -133,11 +161,18 @@ class PlateDetector:
     rate_hz: float = 60.0
     noise: float = 0.0
     step: float = 0.0  # the plate's reading step (weight division), 0 while it shows none (`_noise_now`)
+    # Readings that are not independent (a load cell's filter, a shelf's slow sway): a level's
+    # scatter `level_sd` then exceeds what sample-to-sample differences show, and a mean of n
+    # samples varies `kappa` times as much as n independent ones would (_update_noise).
+    level_sd: float = 0.0
+    kappa: float = 1.0
     stable: Level | None = None  # the last settled level
     current: Level | None = None  # the level being formed now (may be `stable` itself)
     left_at: float | None = None  # when the plate last left `stable`
     outliers: list[tuple[float, float]] = field(default_factory=list)
     diffs: deque = field(default_factory=lambda: deque(maxlen=600))
+    readings: deque = field(default_factory=lambda: deque(maxlen=1200))  # recent samples (t, g), for _update_colored
+    _since_colored: int = 0  # readings since _update_colored last ran
     window: deque = field(default_factory=deque)  # recent quiet samples (t, g)
     last: tuple[float, float] | None = None
     moving_since: float | None = None  # when the level being formed was first found still moving
@@ -207,6 +242,11 @@ class PlateDetector:
                 self._forget_dip()
             elif abs(g - self.last[1]) < 6 * p.noise_max_g:
                 self.diffs.append(g - self.last[1])
+        self.readings.append((t, g))
+        self._since_colored += 1
+        if self._since_colored >= self.params.colored_min_samples // 2:
+            # also while the plate is disturbed for long: till its noise is known it may not settle
+            self._update_colored()
         self.last = (t, g)
         if self.current is None:
             self.current = self._new_level(t)
@@ -253,7 +293,7 @@ class PlateDetector:
             return False
         w_mean = sum(x for _, x, _ in self.window) / n_win
         # Against the level as it was before the window, which its samples already pull.
-        if abs(w_mean - self.window[0][2]) <= p.shift_sigmas * self.noise / math.sqrt(n_win):
+        if abs(w_mean - self.window[0][2]) <= p.shift_sigmas * self.noise * math.sqrt(self.kappa / n_win):
             return False
         # Split the window where the step is (best two-segment fit); the old level gets
         # back its part before the step, the new level starts after it.
@@ -282,7 +322,7 @@ class PlateDetector:
         assert cur is not None
         if cur is self.stable or cur.end - cur.start < p.settle_s:
             return []
-        if self._moving(t):
+        if self._moving(t) or self._trembling(cur, t):
             return []
         if self.stable is not None and cur.end - cur.start < p.settle_max_s:
             # A change near the threshold (a 5 g item in 5 g noise) waits for a longer
@@ -293,12 +333,16 @@ class PlateDetector:
         old, self.stable = self.stable, cur
         self.moving_since = None
         self.transition.clear()
-        self._update_noise()
         start, self.left_at = self.left_at, None
+        self._update_noise()
         plateaus, self.plateaus = self.plateaus, []
         if old is None:
             return []  # the plate's first level: nothing to compare with
         start = start if start is not None else old.end
+        return self._decide(old, cur, plateaus, start)
+
+    def _decide(self, old: Level, cur: Level, plateaus: list[Level], start: float) -> list[PlateEvent]:
+        """The changes from the stable level `old`, left at `start`, to the new one `cur`."""
         if split := self._split(old, cur, plateaus, start, cur.start):  # in, then out (or out, then in): two changes or more
             return split
         delta, std = self._difference(old, cur)
@@ -332,7 +376,7 @@ class PlateDetector:
         """`depth`, how far a window's mean lay beyond a level, if that is clear of the
         noise and of `sds` times the window's own scatter (a knock's swing); else 0."""
         _mean, sd, n = window
-        std = math.hypot(self.noise / math.sqrt(old.n_eff), max(self.noise, sd) / math.sqrt(n))
+        std = math.hypot(self.noise / math.sqrt(old.n_eff), max(self.noise, sd) / math.sqrt(n)) * math.sqrt(self.kappa)
         if depth < self._threshold(std) or depth < sds * sd:
             return 0.0
         return depth
@@ -372,7 +416,11 @@ class PlateDetector:
             g = gs[lo:hi]
             tc, sxx, slope = _line(ts[lo:hi], g)
             res = g - g.mean() - slope * tc
-            quiet_enough = float(np.std(res)) <= p.plateau_quiet * noise
+            # Heavier than the plate at rest and shakier than it: a hand leaning (its tremble fills
+            # the differences the noise is taken from within seconds), not goods between two
+            # changes. Lighter, it is items gone, however a hand fumbles meanwhile.
+            leaning = self.stable is not None and g.mean() > self.stable.mean and self._shakier(list(zip(ts[lo:hi], g, strict=True)))
+            quiet_enough = float(np.std(res)) <= p.plateau_quiet * noise and not leaning
             if quiet_enough and abs(self._trend(slope, sxx, float(ts[hi - 1] - ts[lo]), noise)) < p.trend_wait_sigmas:
                 quiet = Level(float(ts[lo]), float(ts[lo]), cap=hi - lo)
                 for st, sg in zip(ts[lo:hi], g, strict=True):
@@ -444,6 +492,28 @@ class PlateDetector:
             self.moving_since = t
         self._restart(cur, k)
         return True
+
+    def _trembling(self, cur: Level, t: float) -> bool:
+        """Does the level being formed scatter like a hand on the plate (`tremble_ratio`)?
+        Measured alike on both levels (every sample, spikes too), so a plate whose noise is
+        not white (filtered, or shaken by a fridge) is compared with itself, never with its
+        sample-to-sample noise."""
+        p = self.params
+        if self.stable is None or t - cur.start > p.tremble_max_s:
+            return False
+        return self._shakier([(st, sg) for st, sg, _ in cur.recent if st > t - p.settle_s])
+
+    def _shakier(self, samples: list[tuple[float, float]]) -> bool:
+        """Do `samples` scatter over `tremble_ratio` times the stable level's last ones?
+        (Never, with too few of either.) The noise estimate can't judge that: a lean of
+        seconds fills the sample-to-sample differences it is taken from."""
+        p = self.params
+        if self.stable is None:
+            return False
+        rest = [(st, sg) for st, sg, _ in self.stable.recent]
+        if len(samples) < p.plateau_min_samples or len(rest) < p.plateau_min_samples:
+            return False
+        return _scatter(samples) > p.tremble_ratio * max(_scatter(rest), p.noise_min_g)
 
     def _ramp_into(self, cur: Level, ts: np.ndarray, gs: np.ndarray) -> bool:
         """A flat level (samples `ts`, `gs`) may still begin with the last of a ramp, too
@@ -539,7 +609,7 @@ class PlateDetector:
         change = slope * span
         if sxx <= 0.0 or abs(change) < self.params.trend_min_g:
             return 0.0
-        return change / (noise / math.sqrt(sxx) * span)
+        return change / (noise * math.sqrt(self.kappa / sxx) * span)
 
     @staticmethod
     def _ramp_end(ts: np.ndarray, gs: np.ndarray) -> int:
@@ -563,14 +633,44 @@ class PlateDetector:
 
     def _difference(self, old: Level, new: Level) -> tuple[float, float]:
         """New minus old level, and its standard deviation from the two averages."""
-        std = math.hypot(self.noise / math.sqrt(old.n_eff), self.noise / math.sqrt(new.n_eff))
+        std = math.hypot(self.noise / math.sqrt(old.n_eff), self.noise / math.sqrt(new.n_eff)) * math.sqrt(self.kappa)
         return new.mean - old.mean, std
 
     def _threshold(self, std: float) -> float:
         return max(self.params.min_event_g, self.params.event_sigmas * std)
 
     def _update_noise(self) -> None:
+        self._update_colored()
         self.noise = self._noise_now()
+
+    def _update_colored(self) -> None:
+        """How far the noise is from independent sample to sample, from the recent readings:
+        differences `colored_lag_s` apart against those of consecutive readings (robust, and
+        none across a jump: a hand's tremor, an item lifted). For white noise the two agree;
+        AR(1) readings with lag-1 correlation phi differ over the long lag 1/sqrt(1 - phi)
+        times as much (r), scatter that much more than consecutive differences show
+        (`level_sd`), and their means vary (1 + phi) / (1 - phi) = 2 r^2 - 1 times as much
+        (`kappa`). Within what sampling alone gives white noise (`colored_sds`) the two are
+        taken to agree."""
+        p = self.params
+        self._since_colored = 0
+        rows = np.asarray(self.readings, float).reshape(-1, 2)
+        if len(rows) < p.colored_min_samples:
+            return
+        ts, gs = rows.T
+        dt = 1.0 / self.rate_hz
+        near = _lagged(ts, gs, dt)
+        if near.size < p.colored_min_samples // 2:  # not across lost batches
+            return
+        sd_near = _robust_sd(near)
+        jumps = np.concatenate([[0], np.cumsum(np.abs(np.diff(gs)) > p.colored_jump_sds * sd_near)])
+        far = _lagged(ts, gs, max(p.colored_lag_s, 2 * dt), jumps)
+        if far.size < p.colored_min_samples // 2:
+            return
+        r2 = (_robust_sd(far) / max(sd_near, 1e-6)) ** 2
+        white = 1.0 + p.colored_sds * 3.0 / math.sqrt(len(rows))
+        self.kappa = float(min(2.0 * r2 - 1.0, p.kappa_max)) if r2 >= white else 1.0
+        self.level_sd = _robust_sd(far) if self.kappa > 1.0 else 0.0
 
     def _noise_now(self) -> float:
         """The noise sd from the recent sample-to-sample differences (robust to the few
@@ -578,10 +678,15 @@ class PlateDetector:
         third of the plate's reading step, which it updates from the same differences."""
         if len(self.diffs) < 30:
             return self.noise
+        est = self._diff_noise()
+        return float(np.clip(max(est, self.step / 3.0, self.level_sd), self.params.noise_min_g, self.params.noise_max_g))
+
+    def _diff_noise(self) -> float:
+        """The noise sd as sample-to-sample differences show it (robust to the few big
+        ones); updates the reading step from them."""
         d = np.asarray(self.diffs)
-        est = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
         self.step = self._step(d) or self.step  # a scale's division stays what it was while its readings hold still
-        return float(np.clip(max(est, self.step / 3.0), self.params.noise_min_g, self.params.noise_max_g))
+        return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
 
     def _step(self, diffs: np.ndarray) -> float:
         """The plate's reading step, from sample-to-sample differences (`step_zero_frac`);
@@ -604,6 +709,32 @@ class PlateDetector:
         start = self.left_at if self.left_at is not None else self.current.start
         return PlateEvent(self.plate_id, self.shelf_id, start, self.last[0], float(delta), float(self.noise), False, "",
                           beyond_g=self._excursion(self.stable, self.current))
+
+
+def _lagged(ts: np.ndarray, gs: np.ndarray, lag: float, jumps: np.ndarray | None = None) -> np.ndarray:
+    """Differences of samples `lag` s apart (give or take a third of a sample period, or
+    20 ms; none across a gap in the samples), none across a jump (`jumps`: how many so far)."""
+    j = np.searchsorted(ts, ts + lag - 1e-6)
+    ok = j < ts.size
+    i, j = np.flatnonzero(ok), j[ok]
+    keep = np.abs(ts[j] - ts[i] - lag) < min(lag / 3.0, 0.02)
+    if jumps is not None:
+        keep &= jumps[i] == jumps[j]
+    return gs[j[keep]] - gs[i[keep]]
+
+
+def _robust_sd(x: np.ndarray) -> float:
+    """sd of differences of two readings as one reading's sd: scaled MAD over sqrt 2."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) / math.sqrt(2.0)
+
+
+def _scatter(samples: list[tuple[float, float]]) -> float:
+    """Robust sd (scaled MAD) of samples (t, g) about their least-squares line: a knock's
+    few spikes barely move it, a trembling hand's every sample does."""
+    ts, gs = np.asarray(samples, float).T
+    tc, _, slope = _line(ts, gs)
+    res = gs - gs.mean() - slope * tc
+    return 1.4826 * float(np.median(np.abs(res - np.median(res))))
 
 
 def _line(ts: np.ndarray, gs: np.ndarray) -> tuple[np.ndarray, float, float]:
