@@ -195,7 +195,7 @@ def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebin
                           "review": sum(s["status"] == "review" for s in sessions), "tp": sum(exact), "fn": len(exact) - sum(exact)},
                 "tracks": {"MOTA": 0.9, "IDF1": 0.95, "HOTA": 0.9}, "sessions": sessions,
                 "events": [(s["confidence"], s["exact"]) for s in sessions], "choices": [], "wrong_events": [], "missed_events": 0,
-                "speed": 5.0, "receipt_delays": [0.01, 1.5][: len(sessions)], "amended": list(amended), "units_per_act": [1],
+                "speed": 5.0, "receipt_delays": [0.01, 1.5][: len(sessions)], "approved_delays": [0.01], "amended": list(amended), "units_per_act": [1],
                 "rebinds": list(rebinds)}
 
     ok = {"token": "tok-0", "confidence": 0.99, "exact": True, "status": "approved", "raw": 0.99, "reasons": [], "blocking": False}
@@ -208,6 +208,7 @@ def test_the_report_counts_reviews_calibration_delays_amended_receipts_and_rebin
     assert "Receipt confidence calibration over 3 closed sessions: expected calibration error" in text
     assert "Plate event calibration (P of the recorded reading) over 3 events: expected" in text
     assert "3 receipts): median 0.01 s" in text and "1 later than 1 s" in text
+    assert "Of the 2 approved when issued: median 0.01 s, longest 0.01 s, 0 later than 1 s." in text
     assert "Receipts amended: 1 (groups 7 tok-0)." in text
     assert "3 with a true shopper to check, 2 right; predicted P(right) 0.82 on average; of the 2 predicted at 0.9 or more, 1 right." in text
     assert (tmp_path / "report.md").read_text() in text and (tmp_path / "calibration.png").is_file()

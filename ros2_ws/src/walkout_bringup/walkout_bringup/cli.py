@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load-cell-step", type=float, default=0.0, metavar="G",
                    help="load cells that report in steps of G grams (a scale's division, e.g. 2 or 5; default 0: "
                         "not rounded); bags kept in --bags keep what they were made with")
+    p.add_argument("--load-cell-filter", type=float, default=0.0, metavar="PHI",
+                   help="load-cell noise correlated from reading to reading, as a load cell's filter makes it (AR(1), "
+                        "PHI of the last reading's noise, its sd kept; default 0: independent)")
     p.add_argument("--clock-edges", action="store_true",
                    help="every shelf's clock up to 50 ms off the cameras' and gate events stamped up to 0.5 s off the "
                         "crossing (the contract's edges; default: each scenario's own)")

@@ -90,6 +90,7 @@ class Pipeline:
         self.track_log: list[tuple[float, str, float, float]] = []  # (t, id, x, y) at ~10 Hz, for scoring
         self.event_records: list = []  # every settled plate event's hypotheses, for scoring
         self.receipt_delays: list[float] = []  # per issued receipt: seconds from the exit to its decision (sensor time)
+        self.approved_delays: list[float] = []  # of those, the ones approved when issued (the shopper's charge)
         self._last_logged = -1e9
 
     def _color_perceivers(self, params_file: Path | None) -> dict[str, Any]:
@@ -208,6 +209,8 @@ class Pipeline:
             self.receipts.append(receipt)
             if not before or before[0].exit_stamp != receipt.exit_stamp:  # not a held receipt revised (revise_held)
                 self.receipt_delays.append(self.now - receipt.exit_stamp)  # sensor time from the exit to the receipt
+                if receipt.status == "approved":
+                    self.approved_delays.append(self.now - receipt.exit_stamp)
 
     def review(self, token: str, lines: list[BasketLine], reviewer: str = "reviewer",
                verdicts: list[tuple[str, str]] = ()) -> Receipt | None:

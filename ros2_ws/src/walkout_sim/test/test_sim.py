@@ -111,6 +111,23 @@ def test_load_cells_follow_their_config_and_noise_bounds():
         assert np.nanstd(np.nanmean(rows, axis=0)) > 50  # offsets differ: readings are not zeroed
 
 
+def test_load_cells_whose_filter_correlates_their_readings():
+    # `load_cell_filter` 0.8: each reading's noise is 0.8 of the last one's (AR(1)), its sd
+    # kept; consecutive readings then differ far less than the plate scatters
+    def noise(phi):
+        cfg = SensorConfig(depth_hz=1.0, knocks_per_min=0.0, lost_batch_frac=0.0, nan_frac=0.0, drift_g_per_h=0.0,
+                           load_cell_noise_g=(4.0, 4.0), load_cell_filter=phi)
+        sc = random_scenario(STORE, CATALOG, 0, seed=3, duration_s=30.0, sensors=cfg)
+        shelf = sorted(STORE.shelves)[0]
+        rows = np.concatenate([np.asarray(m.fields["grams"]).reshape(-1, len(m.fields["plate_ids"]))
+                               for m in World(STORE, CATALOG, sc).messages() if m.kind == "load_cells" and m.fields["shelf_id"] == shelf])
+        x = rows[:, 0] - rows[:, 0].mean()
+        return float(x.std()), float(np.corrcoef(x[:-1], x[1:])[0, 1])
+    (sd0, r0), (sd8, r8) = noise(0.0), noise(0.8)
+    assert abs(r0) < 0.1 and r8 == pytest.approx(0.8, abs=0.05)
+    assert sd0 == pytest.approx(4.0, rel=0.1) and sd8 == pytest.approx(4.0, rel=0.15)
+
+
 def test_record_bag_with_the_scenario_signature(tmp_path):
     from walkout_sim.scenario import group_token
 

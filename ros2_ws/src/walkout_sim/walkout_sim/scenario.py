@@ -64,6 +64,7 @@ class SensorConfig:
     shelf_rates: dict[str, tuple[float, int]] = field(default_factory=dict)  # shelf id -> (Hz, batch), overrides
     load_cell_noise_g: tuple[float, float] = (1.0, 5.0)  # per plate, drawn in this range
     load_cell_step_g: float = 0.0  # readings rounded to this (a scale's division; 0: not rounded)
+    load_cell_filter: float = 0.0  # each reading's noise is this much of the last one's (AR(1), its sd kept; 0: independent)
     drift_g_per_h: float = 100.0  # each plate drifts at up to this rate, random sign
     drift_full: bool = False  # every plate drifts at exactly drift_g_per_h (the envelope's edge)
     lost_batch_frac: float = 0.005

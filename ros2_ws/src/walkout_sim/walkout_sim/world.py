@@ -8,6 +8,7 @@ receipts per token by the contract's billing rule, true tracks and item events.
 from __future__ import annotations
 
 import heapq
+import math
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.signal import lfilter
 
 from walkout_common.store import Catalog, Store
 
@@ -99,7 +101,11 @@ class World:
                 u = rng.uniform(-1, 1)
                 drift = (np.sign(u) if cfg.drift_full else u) * cfg.drift_g_per_h / 3600.0
                 sigma = rng.uniform(*cfg.load_cell_noise_g)
-                g = offset + drift * t + rng.normal(0, sigma, t.size)
+                noise = rng.normal(0, sigma, t.size)
+                if cfg.load_cell_filter > 0:  # a load cell's filter: readings not independent (no draw: the same bags as before)
+                    phi = cfg.load_cell_filter
+                    noise = lfilter([math.sqrt(1.0 - phi * phi)], [1.0, -phi], noise)
+                g = offset + drift * t + noise
                 for ch in self.timeline.plate_changes:
                     if ch.plate_id != p.id:
                         continue
