@@ -96,10 +96,12 @@ class WeightParams:
     # phantom changes in four 40 s runs at 30-100 Hz (none with white noise).
     colored_lag_s: float = 0.5  # readings this far apart are as good as independent (a filter's memory is shorter)
     # White noise samples r^2 about 1 with sd 3 / sqrt(n) on n readings (measured, 30 and
-    # 100 Hz): below 1 + colored_sds * 3 / sqrt(n) kappa is 1, as it is till the plate has
-    # given colored_min_samples readings (10 s at 30 Hz, 3 s at 100 Hz)
+    # 100 Hz): below 1 + colored_sds * 3 / sqrt(n) kappa is 1, once the plate has given
+    # colored_min_samples readings (10 s at 30 Hz, 3 s at 100 Hz)
     colored_sds: float = 3.5
     colored_min_samples: int = 300
+    colored_first_samples: int = 60  # before that, from this many on, with a looser bar
+    colored_first_sds: float = 1.5
     colored_jump_sds: float = 5.0  # consecutive readings further apart than this many sd are a jump, not noise
     kappa_max: float = 50.0
     # A hand leaning on a plate is no level, however long it holds: its tremble scatters the
@@ -244,7 +246,8 @@ class PlateDetector:
                 self.diffs.append(g - self.last[1])
         self.readings.append((t, g))
         self._since_colored += 1
-        if self._since_colored >= self.params.colored_min_samples // 2:
+        if self._since_colored >= (self.params.colored_min_samples // 2 if len(self.readings) >= self.params.colored_min_samples
+                                   else self.params.colored_first_samples // 2):
             # also while the plate is disturbed for long: till its noise is known it may not settle
             self._update_colored()
         self.last = (t, g)
@@ -339,7 +342,10 @@ class PlateDetector:
         if old is None:
             return []  # the plate's first level: nothing to compare with
         start = start if start is not None else old.end
-        return self._decide(old, cur, plateaus, start)
+        events = self._decide(old, cur, plateaus, start)
+        if events:  # a change's transition (a ramp, the hands) says nothing of the noise
+            self.readings = deque((r for r in self.readings if not start <= r[0] < cur.start), maxlen=self.readings.maxlen)
+        return events
 
     def _decide(self, old: Level, cur: Level, plateaus: list[Level], start: float) -> list[PlateEvent]:
         """The changes from the stable level `old`, left at `start`, to the new one `cur`."""
@@ -655,22 +661,27 @@ class PlateDetector:
         p = self.params
         self._since_colored = 0
         rows = np.asarray(self.readings, float).reshape(-1, 2)
-        if len(rows) < p.colored_min_samples:
+        if self.left_at is not None:  # disturbed: not the change under way (a ramp, the hands)
+            rows = rows[rows[:, 0] < self.left_at]
+        if len(rows) < p.colored_first_samples:
             return
         ts, gs = rows.T
         dt = 1.0 / self.rate_hz
         near = _lagged(ts, gs, dt)
-        if near.size < p.colored_min_samples // 2:  # not across lost batches
+        if near.size < len(rows) // 2:  # not across lost batches
             return
         sd_near = _robust_sd(near)
         jumps = np.concatenate([[0], np.cumsum(np.abs(np.diff(gs)) > p.colored_jump_sds * sd_near)])
         far = _lagged(ts, gs, max(p.colored_lag_s, 2 * dt), jumps)
-        if far.size < p.colored_min_samples // 2:
+        if far.size < len(rows) // 4:
             return
         r2 = (_robust_sd(far) / max(sd_near, 1e-6)) ** 2
-        white = 1.0 + p.colored_sds * 3.0 / math.sqrt(len(rows))
-        self.kappa = float(min(2.0 * r2 - 1.0, p.kappa_max)) if r2 >= white else 1.0
-        self.level_sd = _robust_sd(far) if self.kappa > 1.0 else 0.0
+        # Till the plate has given colored_min_samples readings, a looser bar (a store's first
+        # shoppers come in its first seconds; white noise pays a little sensitivity then)
+        sds = p.colored_sds if len(rows) >= p.colored_min_samples else p.colored_first_sds
+        white = 1.0 + sds * 3.0 / math.sqrt(len(rows))
+        self.kappa = float(np.clip(2.0 * r2 - 1.0, 1.0, p.kappa_max)) if r2 >= white else 1.0
+        self.level_sd = _robust_sd(far) if self.kappa > 1.0 and len(rows) >= p.colored_min_samples else 0.0
 
     def _noise_now(self) -> float:
         """The noise sd from the recent sample-to-sample differences (robust to the few
