@@ -122,6 +122,16 @@ def _bill(lines: list[BasketLine]) -> list[tuple[str, int]]:
     return [(ln.sku, ln.quantity) for ln in lines]
 
 
+def _undecided(db: Any, receipt: Receipt, status: str) -> Receipt | None:
+    """The stored receipt of `receipt`'s session with `status`, for the same exit, that no
+    reviewer decided (what revise_held and correct_approved may replace); else None."""
+    rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status=?", (receipt.session_token, status)).fetchall()
+    if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
+        return None
+    old = receipt_from_json(rows[0][0])
+    return old if old.exit_stamp == receipt.exit_stamp else None
+
+
 def receipt_to_json(r: Receipt) -> str:
     return json.dumps({"store_id": r.store_id, "session_token": r.session_token, "exit_stamp": r.exit_stamp, "status": r.status,
                        "confidence": r.confidence, "currency": r.currency, "review_reasons": r.review_reasons,
@@ -344,12 +354,9 @@ class ReceiptStore:
         the console shows the new lines and reasons. Returns it as stored, or None when there
         is nothing to revise (no such receipt, decided already, approved, another exit, no change)."""
         with self._tx() as db:
-            rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status='review'", (receipt.session_token,)).fetchall()
-            if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
-                return None
-            old = receipt_from_json(rows[0][0])
-            same = _bill(old.lines) == _bill(receipt.lines) and old.status == receipt.status and old.review_reasons == receipt.review_reasons
-            if receipt.exit_stamp != old.exit_stamp or same:
+            old = _undecided(db, receipt, "review")
+            if old is None or (_bill(old.lines) == _bill(receipt.lines) and old.status == receipt.status
+                               and old.review_reasons == receipt.review_reasons):
                 return None
             new = replace(receipt, revision=old.revision)  # never delivered while held: the same revision
             if new.status == FINAL:
@@ -373,11 +380,8 @@ class ReceiptStore:
         same lines). Why it is held stays with the session (as a shopper's flag does), so each
         later basket of it is held for the same reason."""
         with self._tx() as db:
-            rows = db.execute("SELECT receipt FROM receipts WHERE token=? AND status=?", (receipt.session_token, FINAL)).fetchall()
-            if not rows or db.execute("SELECT 1 FROM review_decisions WHERE token=?", (receipt.session_token,)).fetchall():
-                return None
-            old = receipt_from_json(rows[0][0])
-            if receipt.exit_stamp != old.exit_stamp or _bill(old.lines) == _bill(receipt.lines):
+            old = _undecided(db, receipt, FINAL)
+            if old is None or _bill(old.lines) == _bill(receipt.lines):
                 return None
             was = ", ".join(f"{ln.quantity}x {ln.name}" for ln in old.lines) or "nothing"
             why = (f"changed after it was approved (revision {old.revision}: {was}; confidence {old.confidence:.3f}): "

@@ -425,8 +425,8 @@ class PlateDetector:
             # Heavier than the plate at rest and shakier than it: a hand leaning (its tremble fills
             # the differences the noise is taken from within seconds), not goods between two
             # changes. Lighter, it is items gone, however a hand fumbles meanwhile.
-            leaning = self.stable is not None and g.mean() > self.stable.mean and self._shakier(list(zip(ts[lo:hi], g, strict=True)))
-            quiet_enough = float(np.std(res)) <= p.plateau_quiet * noise and not leaning
+            quiet_enough = float(np.std(res)) <= p.plateau_quiet * noise and not (
+                self.stable is not None and g.mean() > self.stable.mean and self._shakier(list(zip(ts[lo:hi], g, strict=True))))
             if quiet_enough and abs(self._trend(slope, sxx, float(ts[hi - 1] - ts[lo]), noise)) < p.trend_wait_sigmas:
                 quiet = Level(float(ts[lo]), float(ts[lo]), cap=hi - lo)
                 for st, sg in zip(ts[lo:hi], g, strict=True):
@@ -675,18 +675,20 @@ class PlateDetector:
         far = _lagged(ts, gs, max(p.colored_lag_s, 2 * dt), jumps)
         if far.size < len(rows) // 4:
             return
-        r2 = (_robust_sd(far) / max(sd_near, 1e-6)) ** 2
+        sd_far = _robust_sd(far)
+        r2 = (sd_far / max(sd_near, 1e-6)) ** 2
         # Till the plate has given colored_min_samples readings, a looser bar (a store's first
         # shoppers come in its first seconds; white noise pays a little sensitivity then)
         sds = p.colored_sds if len(rows) >= p.colored_min_samples else p.colored_first_sds
         white = 1.0 + sds * 3.0 / math.sqrt(len(rows))
         self.kappa = float(np.clip(2.0 * r2 - 1.0, 1.0, p.kappa_max)) if r2 >= white else 1.0
-        self.level_sd = _robust_sd(far) if self.kappa > 1.0 and len(rows) >= p.colored_min_samples else 0.0
+        self.level_sd = sd_far if self.kappa > 1.0 and len(rows) >= p.colored_min_samples else 0.0
 
     def _noise_now(self) -> float:
         """The noise sd from the recent sample-to-sample differences (robust to the few
         big ones), or the last estimate while there are too few of them; never under a
-        third of the plate's reading step, which it updates from the same differences."""
+        third of the plate's reading step, which it updates from the same differences, nor
+        under the scatter of readings that are not independent (`level_sd`)."""
         if len(self.diffs) < 30:
             return self.noise
         est = self._diff_noise()
@@ -697,7 +699,7 @@ class PlateDetector:
         ones); updates the reading step from them."""
         d = np.asarray(self.diffs)
         self.step = self._step(d) or self.step  # a scale's division stays what it was while its readings hold still
-        return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+        return _robust_sd(d)
 
     def _step(self, diffs: np.ndarray) -> float:
         """The plate's reading step, from sample-to-sample differences (`step_zero_frac`);
@@ -734,9 +736,14 @@ def _lagged(ts: np.ndarray, gs: np.ndarray, lag: float, jumps: np.ndarray | None
     return gs[j[keep]] - gs[i[keep]]
 
 
+def _mad_sd(x: np.ndarray) -> float:
+    """Robust sd: the median absolute deviation, scaled to a normal's sd."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
 def _robust_sd(x: np.ndarray) -> float:
-    """sd of differences of two readings as one reading's sd: scaled MAD over sqrt 2."""
-    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) / math.sqrt(2.0)
+    """sd of differences of two readings as one reading's sd."""
+    return _mad_sd(x) / math.sqrt(2.0)
 
 
 def _scatter(samples: list[tuple[float, float]]) -> float:
@@ -744,8 +751,7 @@ def _scatter(samples: list[tuple[float, float]]) -> float:
     few spikes barely move it, a trembling hand's every sample does."""
     ts, gs = np.asarray(samples, float).T
     tc, _, slope = _line(ts, gs)
-    res = gs - gs.mean() - slope * tc
-    return 1.4826 * float(np.median(np.abs(res - np.median(res))))
+    return _mad_sd(gs - gs.mean() - slope * tc)
 
 
 def _line(ts: np.ndarray, gs: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -785,7 +785,7 @@ class Tracker:
             self._left_unseen_among(member, lost)
             cands = [(0.0, member)]
         if not cands:
-            return self._closed_or_spare(self._close_untracked(gate, stamp), gate, stamp)
+            return self._close_untracked(gate, stamp)
         _, tr = min(cands, key=lambda c: c[0])
         closed: list[SessionClosed] = []
         twin = None if tr.token else self._bound_twin(tr, stamp)
@@ -802,7 +802,7 @@ class Tracker:
         if not tr.token and not lost:
             # An unbound track leaving with no session's member LOST: the shopper whose
             # ENTRY found no track, if any such session is open.
-            return self._closed_or_spare(self._close_untracked(gate, stamp, tr), gate, stamp)
+            return self._close_untracked(gate, stamp, tr)
         if not tr.token and lost:
             # An unbound track leaving while a session's member is LOST: that is the
             # member, seen again under a new track; close the member.
@@ -814,11 +814,6 @@ class Tracker:
         self._mark_exited(tr, stamp)
         if tr.token:
             closed += self.sessions.mark_exited(tr.id, tr.token, stamp)
-        return closed
-
-    def _closed_or_spare(self, closed: list[SessionClosed], gate: Gate, stamp: float) -> list[SessionClosed]:
-        if not closed:
-            self._spare_exits.append((gate, stamp))
         return closed
 
     def _spend_spare_exits(self, t: float) -> None:
@@ -876,7 +871,12 @@ class Tracker:
                 self.tracks.append(stand_in)
                 self.sessions.bind(token, stand_in.id)
                 self._mark_exited(stand_in, stamp)
-                return self.sessions.mark_exited(stand_in.id, token, stamp)
+                if closed := self.sessions.mark_exited(stand_in.id, token, stamp):
+                    return closed
+                break
+        # Closed nobody: still someone leaving, who may be a session's shopper crossing out
+        # within the contract's bound (_spend_spare_exits).
+        self._spare_exits.append((gate, stamp))
         return []
 
     def _entry_of(self, tr: _Track, stamp: float) -> PendingEntry | None:
