@@ -271,6 +271,53 @@ def test_a_bystander_never_shares_a_take(store, catalog):
     assert a.basket("tok-b").confidence > 0.98
 
 
+LIP_BALM, LIP_PLATE = "071641007803", "G2-S2-P4"  # 8 g, front edge at y = 4.10
+
+
+def _at_the_lip_balm(store, catalog):
+    a = make(store, catalog)
+    a.open_session("tok-a", 0.0)
+    for s in standing("A", "tok-a", 0.0, 8.0, (4.4, 3.65), hand_at=(4.4, 4.1, 1.5), hand_from=4.0, hand_to=5.5):
+        a.history.add(s)
+    return a
+
+
+@pytest.mark.parametrize("std", [0.6, 3.0])
+def test_a_plate_that_settled_back_may_hide_a_unit_too_light_for_it(store, catalog, std):
+    # A shopper's hand in the lip balm plate, and the plate back where it was (-1 g). Where
+    # its level means scatter 0.6 g an 8 g unit would have shown: a touch, nothing to say.
+    # Where they scatter 3 g (a load cell's filter), it may not have: the receipt without it
+    # is no longer sure (random_nano 5017 approved one at 1.000), and says what may be missing.
+    a = _at_the_lip_balm(store, catalog)
+    items, baskets = a.on_plate_event(replace(event(LIP_PLATE, 4.5, -1.0, std), unchanged=True))
+    basket = a.basket("tok-a")
+    assert basket.lines == []
+    if std < 1.0:
+        assert items == [] and baskets == [] and basket.confidence > 0.99
+        return
+    assert 0.5 < basket.confidence < 0.98
+    assert [(m.sku, m.quantity) for m in basket.maybe] == [(LIP_BALM, 1)]
+    assert "settled back" in items[0].note and items[0].sku == ""
+    # the same difference with nobody in reach is a knock: nobody's receipt doubts it
+    far = make(store, catalog)
+    far.open_session("tok-a", 0.0)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.0, 1.0)):
+        far.history.add(s)
+    far.on_plate_event(replace(event(LIP_PLATE, 4.5, -1.0, std), unchanged=True))
+    assert far.basket("tok-a").confidence > 0.99
+
+
+def test_a_unit_put_back_on_a_plate_too_noisy_to_show_it_may_have_come_off_the_bill(store, catalog):
+    a = _at_the_lip_balm(store, catalog)
+    a.on_plate_event(event(LIP_PLATE, 1.0, -8.2, 0.6))  # taken, and seen: billed
+    assert [(ln.sku, ln.quantity) for ln in a.basket("tok-a").lines] == [(LIP_BALM, 1)]
+    sure = a.basket("tok-a").confidence
+    a.on_plate_event(replace(event(LIP_PLATE, 4.5, 1.5, 3.0), unchanged=True))
+    basket = a.basket("tok-a")
+    assert [(ln.sku, ln.quantity) for ln in basket.lines] == [(LIP_BALM, 1)]
+    assert basket.confidence < min(sure, 0.98)
+
+
 def test_a_basket_names_what_it_may_hold_beyond_its_lines(store, catalog):
     # Both bottles read as A's; B, at the plate with no arm seen, may have taken one. B's
     # basket has no line for it, so Basket.maybe names it (with the chance it is B's), and
@@ -730,6 +777,49 @@ def test_unexplained_change_sends_to_review(store, catalog):
     assert basket.review_reasons or basket.confidence < 0.9
 
 
+def test_a_change_no_unit_could_be_holds_no_receipt(store, catalog):
+    # -6 g on the water plate (520 g bottles): no bottle, whoever's hand it was (a noisy
+    # plate's phantom held `lost` 5013's exact receipt at 1.000 as "unexplained"; half a
+    # bottle still is, test_unexplained_change_sends_to_review).
+    a = make(store, catalog)
+    a.open_session("tok-a", 0.0)
+    for s in standing("A", "tok-a", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        a.history.add(s)
+    a.on_plate_event(event(WATER_PLATE, 4.5, -6.0))
+    basket = a.basket("tok-a")
+    assert basket.review_reasons == [] and basket.lines == []
+    assert basket.confidence > 0.95  # (an off-planogram 8 g lip balm keeps a little doubt: the what-model's)
+    # +5 g put down by a shopper holding nothing under 10 g: no unit of theirs either; one
+    # holding a lip balm (8 g) may have put it back, and the receipt says so
+    for light in (False, True):
+        a = make(store, catalog)
+        a.open_session("tok-a", 0.0)
+        plate, hand, xy = (LIP_PLATE, (4.4, 4.1, 1.5), (4.4, 3.65)) if light else (WATER_PLATE, (1.95, 2.0, 1.0), (1.95, 1.55))
+        for s in standing("A", "tok-a", 0.0, 3.0, xy, hand_at=hand, hand_from=1.0, hand_to=2.5):
+            a.history.add(s)
+        for s in standing("A", "tok-a", 3.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+            a.history.add(s)
+        a.on_plate_event(event(plate, 1.2, -8.1 if light else -520.0, 0.5))
+        before = a.basket("tok-a").confidence
+        a.on_plate_event(event(WATER_PLATE, 4.5, 5.0))
+        basket = a.basket("tok-a")
+        assert before > 0.98
+        if light:
+            assert basket.review_reasons or basket.confidence < 0.98
+        else:
+            assert len(basket.lines) == 1 and basket.review_reasons == [] and basket.confidence > 0.95
+    # Nor a shopper whose track was not yet bound then (crowding 5349): the little doubt
+    # that they took something billed to nobody is in their confidence, not a reason.
+    u = make(store, catalog)
+    for s in standing("U", "", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        u.observe_tracks([s])
+    u.on_plate_event(event(WATER_PLATE, 4.5, -5.0))
+    lip = sum(h.probability for h in u.last_record.hypotheses if not h.is_nothing)
+    *_, basket = u.observe_tracks([snap("U", "tok-u", 8.0, (1.95, 1.0), state=EXITED)])
+    assert not basket.open and basket.review_reasons == [] and 0.0 < lip < 0.02
+    assert 0.95 < basket.confidence < 1.0 - 0.5 * lip
+
+
 def test_session_closes_when_all_members_exit(store, catalog):
     a = make(store, catalog)
     a.observe_tracks([snap("A", "grp", 1.0, (1.0, 0.5)), snap("B", "grp", 1.0, (1.3, 0.5))])
@@ -1076,6 +1166,13 @@ def test_a_session_claiming_its_track_as_it_leaves_was_seen_but_not_for_what_it_
     b = make(store, catalog)  # the same visit without the take: nothing to doubt
     b.observe_tracks(standing("U", "", 0.0, 8.0, (1.95, 1.55)))
     *_, basket = b.observe_tracks([snap("U", "tok-u", 8.0, (1.95, 1.0), state=EXITED)])
+    assert not basket.open and basket.review_reasons == [] and basket.lines == []
+    # nor with only a touch, the plate back where it was (knock 5011 held a receipt so)
+    c = make(store, catalog)
+    for s in standing("U", "", 0.0, 8.0, (1.95, 1.55), hand_at=(1.95, 2.0, 1.0), hand_from=4.0, hand_to=6.0):
+        c.observe_tracks([s])
+    c.on_plate_event(replace(event(WATER_PLATE, 4.5, -2.0, 4.0), unchanged=True))
+    *_, basket = c.observe_tracks([snap("U", "tok-u", 8.0, (1.95, 1.0), state=EXITED)])
     assert not basket.open and basket.review_reasons == [] and basket.lines == []
 
 

@@ -52,7 +52,7 @@ class Reading:
         return " + ".join(f"{n}x {sku}" + (f" (of {owner})" if owner else "") for sku, owner, n in self.items)
 
 
-def _gauss_log(x: float, mean: float, var: float) -> float:
+def gauss_log(x: float, mean: float, var: float) -> float:
     return -0.5 * (x - mean) ** 2 / var - 0.5 * math.log(2 * math.pi * var)
 
 
@@ -82,7 +82,7 @@ def read_weight(
             continue
         best = -math.inf
         for n in range(1, params.max_units + 1):
-            ll = _gauss_log(delta_abs_g, n * opt.weight_g, base_var + n * opt.std_g**2)
+            ll = gauss_log(delta_abs_g, n * opt.weight_g, base_var + n * opt.std_g**2)
             lp = math.log(opt.prior) + (n - 1) * math.log(params.count_decay) + vision_log(vision, opt.sku, params)
             readings.append(Reading(((opt.sku, opt.owner, n),), log_like=ll + lp))
             best = max(best, ll + lp)
@@ -99,7 +99,7 @@ def read_weight(
                 mean = na * a.weight_g + nb * b.weight_g
                 if mean > delta_abs_g + 6 * math.sqrt(base_var + na * a.std_g**2 + nb * b.std_g**2):
                     break
-                ll = _gauss_log(delta_abs_g, mean, base_var + na * a.std_g**2 + nb * b.std_g**2)
+                ll = gauss_log(delta_abs_g, mean, base_var + na * a.std_g**2 + nb * b.std_g**2)
                 lp = (
                     math.log(a.prior * b.prior * params.mixed_prior)
                     + (na + nb - 2) * math.log(params.count_decay)
@@ -109,7 +109,7 @@ def read_weight(
                 readings.append(Reading(((a.sku, a.owner, na), (b.sku, b.owner, nb)), log_like=ll + lp))
     # "Nothing": changes that are no product are small, half-normal around zero.
     scale = max(params.nothing_scale * delta_std_g, params.nothing_floor_g)
-    ll_nothing = math.log(2.0) + _gauss_log(delta_abs_g, 0.0, scale**2) + math.log(params.nothing_prior)
+    ll_nothing = math.log(2.0) + gauss_log(delta_abs_g, 0.0, scale**2) + math.log(params.nothing_prior)
     readings.append(Reading((), log_like=ll_nothing))
 
     top = max(r.log_like for r in readings)

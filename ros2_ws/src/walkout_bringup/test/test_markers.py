@@ -45,6 +45,10 @@ def test_plates_glow_after_events_then_fade_and_gates_are_lines():
     lifted = replace(event("G1A-S1-P3", 2.0, 10.0), dip_g=480.0)
     (spec,) = [s for s in plate_markers(STORE, {"G1A-S1-P3": lifted}, now=10.0) if s.type == TEXT]
     assert spec.text == "480 g lifted, put back" and spec.color[0] > 0.9 and spec.color[1] > 0.7 > spec.color[2]  # yellow
+    # settled back unchanged: a touch, with how sure the plate is of that
+    touched = replace(event("G1A-S1-P3", 1.0, 10.0), unchanged=True, delta_std_g=2.4)
+    (spec,) = [s for s in plate_markers(STORE, {"G1A-S1-P3": touched}, now=10.0) if s.type == TEXT]
+    assert spec.text == "touched (+1 ± 2 g)" and spec.color[0] > 0.9 and spec.color[1] > 0.7 > spec.color[2]
     lines = [s for s in gate_markers(STORE) if s.type == LINE_LIST]
     assert len(lines) == len(STORE.gates) and all(len(s.points) == 2 for s in lines)
     for g, line in zip(STORE.gates, lines, strict=True):

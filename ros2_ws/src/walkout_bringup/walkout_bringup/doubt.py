@@ -10,11 +10,14 @@ their probability, and each reading is of one kind:
   gave to two shoppers is neither's), lost from view, or nobody tracked (`who_armless`);
 - another number of shoppers in the change: two where one is recorded, or one where two
   are (`several`);
-- the same shoppers moved other products or another count (`what`).
+- the same shoppers moved other products or another count (`what`);
+- a plate settled back unchanged, and a unit too light for it to show may have moved
+  (`too_light`).
 
 What the events do not explain (a binding that may be another session's, a swap, the
-events' joint worlds; and the events it does not divide: decided by a reviewer, or
-restored after a restart) is `binding`. Never imports rclpy: it reads the association's state.
+events' joint worlds, a change its track may have made before the session claimed it;
+and the events it does not divide: decided by a reviewer, or restored after a restart)
+is `binding`. Never imports rclpy: it reads the association's state.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
-DOUBT_KINDS = ("who_armed", "who_armless", "several", "what", "binding")
+DOUBT_KINDS = ("who_armed", "who_armless", "several", "what", "too_light", "binding")
 DOUBT_NAMES = {
     "who_armed": "another shopper, arm seen at the plate",
     "who_armless": "another shopper, no arm of theirs seen there",
     "several": "how many shoppers in the change",
     "what": "product or count",
+    "too_light": "a unit too light for the plate",
     "binding": "binding, swaps, joint worlds",
 }
 
@@ -44,6 +48,8 @@ def _armed(rec: Any, sessions: set[str]) -> bool:
 
 def _kind(rec: Any, alt: Any) -> str:
     """The kind of doubt one other reading of an event stands for (module docstring)."""
+    if rec.event.unchanged:
+        return "too_light"
     best_actors, alt_actors = {a.session for a in rec.best.acts}, {a.session for a in alt.acts}
     if len(alt_actors) != len(best_actors):  # not one shopper's put-back and take: that is `what`
         return "several"

@@ -44,7 +44,8 @@ def _blend(a: tuple[float, ...], b: tuple[float, ...], w: float) -> tuple[float,
 def plate_markers(store: Store, events: dict[str, PlateEvent], now: float, glow_s: float = 3.0) -> list[MarkerSpec]:
     """Plates as thin boxes. A disturbed plate (unsettled event) is yellow; after a settled
     event it glows red (take) or green (return), or yellow again when items were lifted and
-    put back (a dip, no change), fading back to grey over `glow_s`."""
+    put back (a dip, no change) or it settled back unchanged (a touch), fading back to grey
+    over `glow_s`."""
     out = []
     for i, p in enumerate(store.plates):
         color, text = IDLE, ""
@@ -52,9 +53,10 @@ def plate_markers(store: Store, events: dict[str, PlateEvent], now: float, glow_
         if ev is not None and not ev.settled:
             color, text = DISTURBED, f"{ev.delta_g:+.0f} g"
         elif ev is not None and 0.0 <= now - ev.end <= glow_s:
-            glow = DISTURBED if ev.dip_g > 0 else TAKEN if ev.delta_g < 0 else RETURNED
+            glow = DISTURBED if ev.dip_g > 0 or ev.unchanged else TAKEN if ev.delta_g < 0 else RETURNED
             color = _blend(glow, IDLE, (now - ev.end) / glow_s)
-            text = f"{ev.dip_g:.0f} g lifted, put back" if ev.dip_g > 0 else f"{ev.delta_g:+.0f} g"
+            text = (f"{ev.dip_g:.0f} g lifted, put back" if ev.dip_g > 0 else
+                    f"touched ({ev.delta_g:+.0f} ± {ev.delta_std_g:.0f} g)" if ev.unchanged else f"{ev.delta_g:+.0f} g")
         yaw = float(np.arctan2(p.along[1], p.along[0]))
         x, y, z = (float(v) for v in p.center)
         out.append(MarkerSpec("plates", i, CUBE, (x, y, z - 0.01), yaw, (float(p.size[0]), float(p.size[1]), 0.02), color))

@@ -143,7 +143,7 @@ class Pipeline:
         for event in events:
             if not event.settled:
                 continue
-            self.stats.plate_events += 1
+            self.stats.plate_events += not event.unchanged
             items, baskets = self.associator.on_plate_event(event)
             if self.associator.last_record is not None and self.associator.last_record.event is event:
                 self.event_records.append(self.associator.last_record)

@@ -142,6 +142,8 @@ def score_events(records: list, truth_events: list[dict], slack_s: float = 0.5) 
         ev = rec.event
         mine = [i for i, e in enumerate(truth_events)
                 if i not in used and e["plate"] == ev.plate_id and ev.start - slack_s <= e["t"] <= ev.end + slack_s]
+        if ev.unchanged and not mine:
+            continue  # a touch that stayed one: no event to score
         used.update(mine)
         want = _truth_effects([truth_events[i] for i in mine])
         best = {tok: dict(v) for tok, v in rec.best.effects().items() if tok}

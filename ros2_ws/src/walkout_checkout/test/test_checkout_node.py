@@ -9,6 +9,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 
 from walkout_bringup.testing import spin_until, wait_matched
+from walkout_checkout import evidence
 from walkout_checkout.checkout_node import EVENT_QOS, LATCHED_QOS, CheckoutNode
 from walkout_common.msgconv import set_stamp
 from walkout_common.ros import basket_msg
@@ -73,6 +74,16 @@ def test_closed_basket_gives_one_receipt_even_after_restart(tmp_path):
         assert held.status == "review" and list(held.review_reasons) == ["low confidence 0.950 < 0.98: maybe also 1x Cola 330 ml can (0.05)"]
     finally:
         rclpy.try_shutdown()
+
+
+def test_a_touch_is_kept_as_evidence_with_how_sure_the_plate_was():
+    # a plate that settled back: a reviewer asking "did they take the lip balm?" sees the
+    # touch, and how light a unit the plate could have missed
+    pe = wm.PlateEvent(plate_id="P1", delta_g=-1.5, delta_std_g=2.5, settled=True, unchanged=True)
+    set_stamp(pe.end, 12.0)
+    stamp, payload = evidence.plate_event(pe)
+    assert stamp == pytest.approx(12.0) and payload["unchanged"] and payload["delta_std_g"] == pytest.approx(2.5)
+    assert "unchanged" not in evidence.plate_event(wm.PlateEvent(plate_id="P1", delta_g=-520.0, settled=True))[1]
 
 
 def test_node_keeps_evidence_serves_the_shopper_and_calls_the_webhook(tmp_path, commerce):

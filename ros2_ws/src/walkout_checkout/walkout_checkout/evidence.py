@@ -23,6 +23,9 @@ def plate_event(msg: Any) -> tuple[float, dict] | None:
     beyond = float(getattr(msg, "beyond_g", 0.0))
     if beyond > 0:
         payload["beyond_g"] = beyond
+    if getattr(msg, "unchanged", False):  # settled back: a touch, or a unit too light for the plate
+        payload["unchanged"] = True
+        payload["delta_std_g"] = float(msg.delta_std_g)
     return stamp_to_sec(msg.end), payload
 
 

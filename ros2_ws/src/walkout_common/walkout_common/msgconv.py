@@ -83,6 +83,7 @@ def plate_event(msg: Any) -> PlateEvent:
         event_id=f"{msg.plate_id}@{stamp_to_sec(msg.end):.3f}",
         dip_g=float(msg.dip_g),
         beyond_g=float(getattr(msg, "beyond_g", 0.0)),  # bags recorded before it carry none
+        unchanged=bool(getattr(msg, "unchanged", False)),
     )
 
 

@@ -53,6 +53,9 @@ class PlateEvent:
     # A change whose plate went this far beyond both ends for a moment (above the higher or
     # below the lower): a put-back and a take overlapping, a hand pressing, a fumble; 0: none.
     beyond_g: float = 0.0
+    # The plate settled back where it was (no change it can show): a touch, a knock, a hand
+    # resting, or a unit too light for its noise; delta_g and delta_std_g say which may be.
+    unchanged: bool = False
 
 
 @dataclass

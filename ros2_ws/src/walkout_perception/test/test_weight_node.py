@@ -101,4 +101,5 @@ def test_a_plate_event_keeps_every_field_through_its_message():
     assert back.beyond_g == 0.0 and plate_event(plate_event_msg(replace(ev, beyond_g=1493.0))).beyond_g == pytest.approx(1493.0)
     assert back.dip_g == pytest.approx(697.0) and back.delta_g == pytest.approx(3.2) and back.delta_std_g == pytest.approx(1.5)
     assert (back.plate_id, back.shelf_id, back.settled, back.event_id) == (ev.plate_id, ev.shelf_id, True, ev.event_id)
+    assert not back.unchanged and plate_event(plate_event_msg(replace(ev, dip_g=0.0, unchanged=True))).unchanged
     assert (back.start, back.end) == (pytest.approx(11.65), pytest.approx(15.985))

@@ -51,7 +51,7 @@ def trial(store, shelf: str, plate: str, grams: float, noise: float, rate: float
         if rng.uniform() < 0.01:
             continue
         events += det.add_batch(LoadCellBatch(float(t[i]), shelf, rate, [plate], sig[i : i + batch, None]))
-    return events, take_at
+    return [e for e in events if not e.unchanged], take_at  # changes: a touch that settled back is none
 
 
 def _median(xs: list[float]) -> str:

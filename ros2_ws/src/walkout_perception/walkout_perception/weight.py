@@ -6,7 +6,10 @@ levels, each averaged over its length (so 5 g items stand out of 5 g noise), rep
 once the new level has held for `settle_s`. Isolated spikes and NaN samples are skipped,
 slow drift is followed while the plate is stable (levels average over at most
 `drift_tau_s`), and a disturbance after which the plate returns to its old level (a hand
-resting for a moment, a knock) gives no event. Offsets never matter: only differences.
+resting for a moment, a knock) gives no change: an event marked `unchanged`, whose
+difference and spread say how light a unit could have moved unseen (an 8 g lip balm taken
+from a plate whose readings are filtered read -6.3 +- 1.5 g, under the 5 sd bar). Offsets
+never matter: only differences.
 
 A ramp is not a level. A slow, careful pick moves the weight over 2-3 s, slowly enough
 that part way down a level can hold for `settle_s`; so a new level counts only once its
@@ -343,7 +346,7 @@ class PlateDetector:
             return []  # the plate's first level: nothing to compare with
         start = start if start is not None else old.end
         events = self._decide(old, cur, plateaus, start)
-        if events:  # a change's transition (a ramp, the hands) says nothing of the noise
+        if any(not e.unchanged for e in events):  # a change's transition (a ramp, the hands) says nothing of the noise
             self.readings = deque((r for r in self.readings if not start <= r[0] < cur.start), maxlen=self.readings.maxlen)
         return events
 
@@ -356,7 +359,9 @@ class PlateDetector:
             return [self._event(old, cur, start, cur.start, beyond_g=self._beyond(old, cur))]
         if dip := self._dip(old, cur):  # lifted and put back: one event with no change
             return [self._event(old, cur, start, cur.start, dip_g=dip)]
-        return []  # back where it was: a resting hand, a knock, drift
+        # Back where it was: a resting hand, a knock, or a unit lighter than this plate can
+        # show (the associator weighs which from delta_g and its spread).
+        return [self._event(old, cur, start, cur.start, unchanged=True)]
 
     def _dip(self, old: Level, new: Level) -> float:
         """How far the disturbance between `old` and `new` dipped below both (0: not
@@ -387,7 +392,8 @@ class PlateDetector:
             return 0.0
         return depth
 
-    def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0, beyond_g: float = 0.0) -> PlateEvent:
+    def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0, beyond_g: float = 0.0,
+               unchanged: bool = False) -> PlateEvent:
         delta, std = self._difference(old, new)
         std = math.hypot(std, self.step / math.sqrt(6.0))  # each level's mean up to half a step off, however long
         return PlateEvent(
@@ -401,6 +407,7 @@ class PlateDetector:
             event_id=f"{self.plate_id}@{new.start:.3f}",
             dip_g=float(dip_g),
             beyond_g=float(beyond_g),
+            unchanged=unchanged,
         )
 
     def _quiet(self, lvl: Level) -> Level | None:
@@ -773,7 +780,8 @@ class WeightEventDetector:
         self.rejected: list[str] = []
 
     def add_batch(self, batch: LoadCellBatch) -> list[PlateEvent]:
-        """Settled events this batch completes, in time order.
+        """Settled events this batch completes, in time order: changes, and disturbances
+        that settled back unchanged (PlateEvent.unchanged).
 
         Bad input never raises: a malformed batch, an unknown plate id, a plate of another
         shelf, or a batch older than what a plate has already seen (duplicate, out of

@@ -46,7 +46,8 @@ class WeightNode(WarnOnce, Node):
             self.warn_once(f"skipped columns on /shelves/load_cells: {reason}")
         for ev in events:
             self.pub.publish(plate_event_msg(ev))
-            self.get_logger().info(f"{ev.plate_id}: {ev.delta_g:+.1f} g (sd {ev.delta_std_g:.1f}) at {ev.end:.2f} s")
+            if not ev.unchanged:
+                self.get_logger().info(f"{ev.plate_id}: {ev.delta_g:+.1f} g (sd {ev.delta_std_g:.1f}) at {ev.end:.2f} s")
 
     def publish_unsettled(self) -> None:
         for ev in self.core.unsettled():
@@ -55,7 +56,7 @@ class WeightNode(WarnOnce, Node):
 
 def plate_event_msg(ev: PlateEvent) -> wm.PlateEvent:
     m = wm.PlateEvent(plate_id=ev.plate_id, shelf_id=ev.shelf_id, delta_g=float(ev.delta_g), delta_std_g=float(ev.delta_std_g), settled=ev.settled,
-                     dip_g=float(ev.dip_g), beyond_g=float(ev.beyond_g))
+                     dip_g=float(ev.dip_g), beyond_g=float(ev.beyond_g), unchanged=ev.unchanged)
     msgconv.set_stamp(m.header.stamp, ev.end)
     m.header.frame_id = "map"
     msgconv.set_stamp(m.start, ev.start)
