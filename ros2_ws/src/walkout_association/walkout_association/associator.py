@@ -324,7 +324,8 @@ class Session:
     reviewed: Counter | None = None  # the basket a reviewer decided (settle): known, no longer inferred
     reviewed_events: int = 0  # how many of its events that decision covered (a group member may come back in)
     reviewed_from: Counter | None = None  # its basket as recorded when the reviewer decided it
-    unclaimed: list[float] = field(default_factory=list)  # P(its shopper made a change while no session claimed their track)
+    # (plate, stamp) -> P(its shopper made that change while no session claimed their track)
+    unclaimed: dict[tuple[str, float], float] = field(default_factory=dict)
 
 
 def _normalized(pool: list[tuple[float, tuple[Act, ...]]]) -> list[tuple[float, tuple[Act, ...]]]:
@@ -417,9 +418,12 @@ class Associator:
                 self.open_session(token, stamp)
                 self.sessions[token].reasons.append("never tracked: no shopper was seen under this session (its entry found "
                                                     "nobody at the gate); what they took is unknown")
+            unclaimed: dict[tuple[str, float], float] = defaultdict(float)  # members' shares of one change add up
             for plate_id, t, pr in (a for tid in sorted(self.watcher.members.get(token, ())) for a in self.unbound_acts.get(tid, ())):
                 self.open_session(token, stamp)  # bound only as they left: billed to nobody then
-                self.sessions[token].unclaimed.append(pr)
+                unclaimed[(plate_id, t)] += pr
+            for (plate_id, t), pr in unclaimed.items():
+                self.sessions[token].unclaimed[(plate_id, t)] = pr  # once, however often the session closes
                 if pr >= self.params.unclaimed_reason_p:
                     self.sessions[token].reasons.append(f"plate {plate_id} changed at t={t:.1f} s, maybe by this session's shopper "
                                                         f"before the session claimed their track (p {pr:.2f})")
@@ -1446,7 +1450,7 @@ class Associator:
             prod = self.catalog.by_sku[sku]
             prob = self._confidence(token, sku, final) * self._bound_right(bills, sku)
             lines.append(BasketLine(sku, prod.name, n, prod.price_cents, prob))
-        confidence = self._confidence(token, final=final) * self._bound_right(bills) * math.prod(1.0 - p for p in session.unclaimed)
+        confidence = self._confidence(token, final=final) * self._bound_right(bills) * math.prod(1.0 - p for p in session.unclaimed.values())
         for other, p in self._rivals(bills).items():
             if p >= self.params.rival_reason_p:
                 why = self.watcher.rival_why.get(token, {}).get(other) or (
