@@ -328,6 +328,12 @@ class Session:
     unclaimed: dict[tuple[str, float], float] = field(default_factory=dict)
 
 
+def _log_sum_exp(logs: list[float]) -> float:
+    """log(sum(exp(x))) of log weights, without overflow."""
+    top = max(logs)
+    return top + math.log(sum(math.exp(x - top) for x in logs))
+
+
 def _normalized(pool: list[tuple[float, tuple[Act, ...]]]) -> list[tuple[float, tuple[Act, ...]]]:
     """(log weight, acts) readings as (probability, acts): their weights normalized."""
     top = max(lw for lw, _ in pool)
@@ -915,8 +921,7 @@ class Associator:
         lifted = lifts(take_options)
         if not lifted:
             return [(math.log(pw), (act(token, ItemEvent.TAKE, ()),)) for token, pw in actors]
-        top = max(lw for _, lw in lifted)
-        mass = top + math.log(sum(math.exp(lw - top) for _, lw in lifted))
+        mass = _log_sum_exp([lw for _, lw in lifted])
         sku, _, n = max(lifted, key=lambda x: x[1])[0]
         # Two shoppers who both lifted and put back change no basket either: their share
         # goes to each one's lift (the first act of a hypothesis names one actor).
@@ -964,8 +969,7 @@ class Associator:
             else:
                 out.append((lw, acts))
         if still:
-            top = max(lw for lw, _ in still)
-            out.append((top + math.log(sum(math.exp(lw - top) for lw, _ in still)), (Act("", "", still[0][1], ()),)))
+            out.append((_log_sum_exp([lw for lw, _ in still]), (Act("", "", still[0][1], ()),)))
         return out
 
     def _too_light_bound(self, event: PlateEvent) -> float:
@@ -973,10 +977,9 @@ class Associator:
         the plate's lightest products taken, or any product put back, by whoever was there."""
         q, base = self.params.light_move_prior, event.delta_std_g**2 + self.what_params.min_std_g**2
         still = (1.0 - q) * math.exp(gauss_log(event.delta_g, 0.0, base))
-        moved = max((math.exp(gauss_log(event.delta_g, grams, base + var))
-                     for parts in (self._parts(self._take_options(event.plate_id), ItemEvent.TAKE),
-                                   [(None, g, v, 0.0) for g, v in self._put_back_weights])
-                     for _, grams, var, _ in parts), default=0.0)
+        takes = [(grams, var) for _, grams, var, _ in self._parts(self._take_options(event.plate_id), ItemEvent.TAKE)]
+        moved = max((math.exp(gauss_log(event.delta_g, grams, base + var)) for grams, var in takes + self._put_back_weights),
+                    default=0.0)
         return q * moved / (q * moved + still) if moved > 0 else 0.0
 
     def _too_light(self, event: PlateEvent, actors: list[tuple[str, float]], take_options: list[Option], returnable,
@@ -994,8 +997,7 @@ class Associator:
             for kind, parts in ((ItemEvent.TAKE, takes), (ItemEvent.RETURN, self._parts(returnable(token), ItemEvent.RETURN) if token else [])):
                 if not parts:
                     continue
-                top = max(lp for *_, lp in parts)
-                norm = top + math.log(sum(math.exp(lp - top) for *_, lp in parts))
+                norm = _log_sum_exp([lp for *_, lp in parts])
                 pool.extend((math.log(pw * q * share[kind]) + lp - norm + gauss_log(event.delta_g, grams, base + var), (act(token, kind, (item,)),))
                             for item, grams, var, lp in parts)
         return pool
