@@ -52,6 +52,8 @@ class PlateEvent:
     dip_g: float = 0.0
     # A change whose plate went this far beyond both ends for a moment (above the higher or
     # below the lower): a put-back and a take overlapping, a hand pressing, a fumble; 0: none.
+    # With `unchanged`: how far it held above both as quietly as goods lie (no hand trembling
+    # on it): units put down and lifted again, by one shopper or by two.
     beyond_g: float = 0.0
     # The plate settled back where it was (no change it can show): a touch, a knock, a hand
     # resting, or a unit too light for its noise; delta_g and delta_std_g say which may be.

@@ -187,6 +187,7 @@ class PlateDetector:
     dip_sums: tuple[float, float] = (0.0, 0.0)  # their sum and sum of squares
     dip_low: tuple[float, float, int] | None = None  # lowest window so far: (mean, sd, samples)
     dip_high: tuple[float, float, int] | None = None  # highest window so far
+    bump_high: tuple[float, float, int] | None = None  # highest quiet window so far (goods lying still, no hand)
 
     def __post_init__(self) -> None:
         self.noise = self.params.noise_init_g
@@ -210,7 +211,8 @@ class PlateDetector:
 
     def _follow_dip(self, g: float) -> None:
         """Keeps the lowest and highest means over `dip_window_s` while the plate is
-        disturbed (running sums: this runs for every sample)."""
+        disturbed (running sums: this runs for every sample), and the quiet window standing
+        highest (`_bump_score`)."""
         if self.stable is None or (self.current is self.stable and not self.outliers):
             if self.dip_window:
                 self._forget_dip()
@@ -227,13 +229,20 @@ class PlateDetector:
             return
         mean = s / n
         low, high = self.dip_low is None or mean < self.dip_low[0], self.dip_high is None or mean > self.dip_high[0]
-        if low or high:
-            window = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
-            self.dip_low, self.dip_high = (window if low else self.dip_low), (window if high else self.dip_high)
+        window = (mean, math.sqrt(max(sq / n - mean * mean, 0.0)), n)
+        self.dip_low, self.dip_high = (window if low else self.dip_low), (window if high else self.dip_high)
+        if window[1] <= self.params.plateau_quiet * max(self.noise, self.step / 3.0, self.level_sd) and (
+                self.bump_high is None or self._bump_score(window) > self._bump_score(self.bump_high)):
+            self.bump_high = window
+
+    def _bump_score(self, window: tuple[float, float, int]) -> float:
+        """How high a quiet window stands clear of its own scatter (`_past`'s test): of two
+        near the top, the steadier one (goods lying still, not the hands' jostle after)."""
+        return window[0] - self.params.quiet_sigmas * window[1]
 
     def _forget_dip(self) -> None:
         self.dip_window.clear()
-        self.dip_sums, self.dip_low, self.dip_high = (0.0, 0.0), None, None
+        self.dip_sums, self.dip_low, self.dip_high, self.bump_high = (0.0, 0.0), None, None, None
 
     def _add(self, t: float, g: float) -> list[PlateEvent]:
         p = self.params
@@ -360,8 +369,9 @@ class PlateDetector:
         if dip := self._dip(old, cur):  # lifted and put back: one event with no change
             return [self._event(old, cur, start, cur.start, dip_g=dip)]
         # Back where it was: a resting hand, a knock, or a unit lighter than this plate can
-        # show (the associator weighs which from delta_g and its spread).
-        return [self._event(old, cur, start, cur.start, unchanged=True)]
+        # show (the associator weighs which from delta_g and its spread); or, if the plate
+        # held more for a moment as quietly as goods lie, units put down and lifted again.
+        return [self._event(old, cur, start, cur.start, beyond_g=self._bump(old, cur), unchanged=True)]
 
     def _dip(self, old: Level, new: Level) -> float:
         """How far the disturbance between `old` and `new` dipped below both (0: not
@@ -369,11 +379,19 @@ class PlateDetector:
         low, self.dip_low = self.dip_low, None
         return self._past(old, low, min(old.mean, new.mean) - low[0], self.params.quiet_sigmas) if low else 0.0
 
+    def _bump(self, old: Level, new: Level) -> float:
+        """How far the disturbance between `old` and `new` rose above both in a window as
+        quiet as the plate at rest (0: not significantly). A hand on a plate trembles, goods
+        lying on it do not: a quiet bump is units put down and lifted again (by one shopper,
+        or one put back what another took at once, too briefly for a plateau)."""
+        high, self.bump_high, self.dip_high = self.bump_high, None, None
+        return self._past(old, high, high[0] - max(old.mean, new.mean), self.params.quiet_sigmas) if high else 0.0
+
     def _beyond(self, old: Level, new: Level) -> float:
         """How far the disturbance of a change went above the higher of `old` and `new` or
         below the lower, whichever is further (0: neither significantly)."""
         beyond = self._excursion(old, new)
-        self.dip_low, self.dip_high = None, None
+        self.dip_low, self.dip_high, self.bump_high = None, None, None
         return beyond
 
     def _excursion(self, old: Level, new: Level) -> float:
@@ -395,7 +413,6 @@ class PlateDetector:
     def _event(self, old: Level, new: Level, start: float, end: float, dip_g: float = 0.0, beyond_g: float = 0.0,
                unchanged: bool = False) -> PlateEvent:
         delta, std = self._difference(old, new)
-        std = math.hypot(std, self.step / math.sqrt(6.0))  # each level's mean up to half a step off, however long
         return PlateEvent(
             plate_id=self.plate_id,
             shelf_id=self.shelf_id,
@@ -645,9 +662,12 @@ class PlateDetector:
         return int(k[np.argmin(line + const)])
 
     def _difference(self, old: Level, new: Level) -> tuple[float, float]:
-        """New minus old level, and its standard deviation from the two averages."""
+        """New minus old level, and its standard deviation from the two averages and their
+        rounding: each level's mean up to half a step off (a scale's division), however long
+        averaged. A plate read in 5 g steps flickering between two of them made +4 to +5 g
+        phantom changes, read as light units put back (fresh suite from 39000, `crowding`)."""
         std = math.hypot(self.noise / math.sqrt(old.n_eff), self.noise / math.sqrt(new.n_eff)) * math.sqrt(self.kappa)
-        return new.mean - old.mean, std
+        return new.mean - old.mean, math.hypot(std, self.step / math.sqrt(6.0))
 
     def _threshold(self, std: float) -> float:
         return max(self.params.min_event_g, self.params.event_sigmas * std)
@@ -744,8 +764,17 @@ def _lagged(ts: np.ndarray, gs: np.ndarray, lag: float, jumps: np.ndarray | None
 
 
 def _mad_sd(x: np.ndarray) -> float:
-    """Robust sd: the median absolute deviation, scaled to a normal's sd."""
-    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+    """Robust sd: the median absolute deviation, scaled to a normal's sd. Readings in steps
+    (a scale's division) tie: when many equal the median the MAD says 0 or a whole step
+    whatever the scatter, so the root mean square of all but the furthest tenth is taken
+    then, scaled alike (robust to fewer than a tenth of spikes). A 5 g-step plate taken as
+    quieter than it was made phantom changes and slopes out of its flicker (fresh suite
+    from 39000, `crowding`: one reach held open for 5 s, all neighbours' reaches in it)."""
+    dev = np.abs(x - np.median(x))
+    if x.size >= 10 and np.count_nonzero(dev == 0.0) > 0.3 * x.size:
+        kept = np.sort(dev)[: int(0.9 * x.size)]
+        return float(np.sqrt(np.mean(kept * kept))) / 0.789  # a normal's sd within its central 90 %
+    return 1.4826 * float(np.median(dev))
 
 
 def _robust_sd(x: np.ndarray) -> float:

@@ -48,6 +48,8 @@ class WeightNode(WarnOnce, Node):
             self.pub.publish(plate_event_msg(ev))
             if not ev.unchanged:
                 self.get_logger().info(f"{ev.plate_id}: {ev.delta_g:+.1f} g (sd {ev.delta_std_g:.1f}) at {ev.end:.2f} s")
+            elif ev.beyond_g > 0:  # settled back, but something lay on it for a moment
+                self.get_logger().info(f"{ev.plate_id}: held {ev.beyond_g:+.0f} g for a moment, settled back at {ev.end:.2f} s")
 
     def publish_unsettled(self) -> None:
         for ev in self.core.unsettled():
