@@ -49,6 +49,10 @@ def test_plates_glow_after_events_then_fade_and_gates_are_lines():
     touched = replace(event("G1A-S1-P3", 1.0, 10.0), unchanged=True, delta_std_g=2.4)
     (spec,) = [s for s in plate_markers(STORE, {"G1A-S1-P3": touched}, now=10.0) if s.type == TEXT]
     assert spec.text == "touched (+1 ± 2 g)" and spec.color[0] > 0.9 and spec.color[1] > 0.7 > spec.color[2]
+    # settled back after holding 110 g more, quietly: units laid down and lifted again
+    laid = replace(touched, beyond_g=110.0)
+    (spec,) = [s for s in plate_markers(STORE, {"G1A-S1-P3": laid}, now=10.0) if s.type == TEXT]
+    assert spec.text == "110 g laid down, lifted"
     lines = [s for s in gate_markers(STORE) if s.type == LINE_LIST]
     assert len(lines) == len(STORE.gates) and all(len(s.points) == 2 for s in lines)
     for g, line in zip(STORE.gates, lines, strict=True):

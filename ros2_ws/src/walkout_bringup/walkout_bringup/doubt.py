@@ -48,7 +48,7 @@ def _armed(rec: Any, sessions: set[str]) -> bool:
 
 def _kind(rec: Any, alt: Any) -> str:
     """The kind of doubt one other reading of an event stands for (module docstring)."""
-    if rec.event.unchanged:
+    if rec.event.unchanged and rec.event.beyond_g <= 0:  # a quiet bump's readings are shoppers' and units as a change's
         return "too_light"
     best_actors, alt_actors = {a.session for a in rec.best.acts}, {a.session for a in alt.acts}
     if len(alt_actors) != len(best_actors):  # not one shopper's put-back and take: that is `what`

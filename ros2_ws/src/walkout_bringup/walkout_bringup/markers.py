@@ -56,6 +56,7 @@ def plate_markers(store: Store, events: dict[str, PlateEvent], now: float, glow_
             glow = DISTURBED if ev.dip_g > 0 or ev.unchanged else TAKEN if ev.delta_g < 0 else RETURNED
             color = _blend(glow, IDLE, (now - ev.end) / glow_s)
             text = (f"{ev.dip_g:.0f} g lifted, put back" if ev.dip_g > 0 else
+                    f"{ev.beyond_g:.0f} g laid down, lifted" if ev.unchanged and ev.beyond_g > 0 else
                     f"touched ({ev.delta_g:+.0f} ± {ev.delta_std_g:.0f} g)" if ev.unchanged else f"{ev.delta_g:+.0f} g")
         yaw = float(np.arctan2(p.along[1], p.along[0]))
         x, y, z = (float(v) for v in p.center)
