@@ -954,19 +954,18 @@ class Associator:
                    pairs: list[tuple[tuple[str, str], float]], returnable, act,
                    vision: dict[str, float] | None) -> list[tuple[float, tuple[Act, ...]]]:
         """Hypotheses of a plate that settled back, beyond the `touched` ones (`_too_light`):
-        one shopper put a unit back while another took it at once (their net change is
-        none however heavy the unit): something moved (`light_move_prior`), by the two (their
+        one shopper put a unit back while another took it at once (their net change is none
+        however heavy the unit): something moved (`light_move_prior`), by the two (their
         pair's share of the reach), a unit of the giver's put back (`light_return_share`),
-        each of the giver's units as likely. After a quiet bump of `beyond_g` (units lay on the
-        plate for a moment, `bump_units_prior`, or a hand held still: the bump a hand's,
+        each of the giver's units as likely. After a quiet bump of `beyond_g` (units lay on
+        the plate for a moment, `bump_units_prior`, or a hand held still: the bump a hand's,
         `hand_beyond_g`) also one shopper putting a unit down and lifting it again (no
-        basket changes, as often as a light move); as a dip's depth, the bump is a lower bound of what lay there: n
-        units of w g explain it if n w reaches it, every height up to n w as likely. With no
-        bump, the hands overlapped: that weighs nothing either way (`_beyond_log_like`).
-        Found: an orange juice put back and taken at once in two slow reaches, the plate in
-        5 g steps settling back -5 g (`slow` 39127), and the same with a bump (`putback`
-        39004: both receipts approved wrong).
-        """
+        basket changes, as often as a light move); as a dip's depth, the bump is a lower
+        bound of what lay there: n units of w g explain it if n w reaches it, every height up
+        to n w as likely. With no bump, the hands overlapped: that weighs nothing either way
+        (`_beyond_log_like`). Found: an orange juice put back and taken at once in two slow
+        reaches, the plate in 5 g steps settling back -5 g (`slow` 39127), and the same with
+        a bump (`putback` 39004: both receipts approved wrong)."""
         p, wp = self.params, self.what_params
         base = event.delta_std_g**2 + wp.min_std_g**2
         bump = event.beyond_g > 0

@@ -57,6 +57,17 @@ def test_one_shoppers_put_back_and_take_is_what_not_several() -> None:
     assert set(event_doubt(rec, "u")) == {"what"}
 
 
+def test_a_plate_that_settled_back_doubts_a_light_unit_or_a_hand_over() -> None:
+    # nothing moved (best); u took a light unit unseen; or v put a unit back that u took
+    ev = PlateEvent("P1", "S1", 1.0, 1.5, 0.5, 2.0, event_id="P1@1.0", unchanged=True)
+    nothing = Act("", "", ItemEvent.TAKE, ())
+    handed = (Act("v", "t-v", ItemEvent.RETURN, (("b", "v", 1),)), _take("u", "b"))
+    rec = EventRecord(ev, TAKE, [Hypothesis((nothing,), 0.9), Hypothesis((_take("u", "a"),), 0.06), Hypothesis(handed, 0.04)],
+                      candidates=[_cand("u", True), _cand("v", True)])
+    d = event_doubt(rec, "u")
+    assert d["too_light"] == pytest.approx(-math.log(0.9) * 0.6) and d["several"] == pytest.approx(-math.log(0.9) * 0.4)
+
+
 def test_section_divides_each_types_held_doubt() -> None:
     results = [{"case": {"kind": "k1"}, "sessions": [
         {"status": "review", "doubt": {"what": 0.3, "several": 0.1}},

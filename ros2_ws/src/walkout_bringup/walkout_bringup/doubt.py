@@ -12,7 +12,7 @@ their probability, and each reading is of one kind:
   are (`several`);
 - the same shoppers moved other products or another count (`what`);
 - a plate settled back unchanged, and a unit too light for it to show may have moved
-  (`too_light`).
+  (`too_light`; a unit one shopper may have handed another across it is `several`).
 
 What the events do not explain (a binding that may be another session's, a swap, the
 events' joint worlds, a change its track may have made before the session claimed it;
@@ -48,9 +48,9 @@ def _armed(rec: Any, sessions: set[str]) -> bool:
 
 def _kind(rec: Any, alt: Any) -> str:
     """The kind of doubt one other reading of an event stands for (module docstring)."""
-    if rec.event.unchanged and rec.event.beyond_g <= 0:  # a quiet bump's readings are shoppers' and units as a change's
-        return "too_light"
     best_actors, alt_actors = {a.session for a in rec.best.acts}, {a.session for a in alt.acts}
+    if rec.event.unchanged and len(alt_actors) < 2:  # a unit handed across the plate is two shoppers' doubt
+        return "too_light"
     if len(alt_actors) != len(best_actors):  # not one shopper's put-back and take: that is `what`
         return "several"
     if alt_actors == best_actors:
