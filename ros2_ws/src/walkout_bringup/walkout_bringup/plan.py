@@ -19,7 +19,7 @@ class NodeSpec:
 
 
 STACK: tuple[NodeSpec, ...] = (
-    NodeSpec("walkout_perception", "weight_node", "weight_node"),
+    NodeSpec("walkout_perception", "weight_node", "weight_node", needs_catalog=True),
     NodeSpec("walkout_perception", "depth_node", "depth_node"),
     NodeSpec("walkout_perception", "camera_node", "camera_node", needs_catalog=True),
     NodeSpec("walkout_tracking", "tracker_node", "tracker_node"),

@@ -94,6 +94,42 @@ def test_weight_node_publishes_a_settled_event_and_survives_bad_batches():
         rclpy.try_shutdown()
 
 
+def test_weight_node_reports_each_plates_health_on_diagnostics():
+    # The lip balm plate reads in 5 g steps: the smallest change it shows is over 8 g, a
+    # warning naming the product; a plate read finely is OK; one never read is stale.
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    rclpy.init()
+    try:
+        catalog = STORE_FILE.parent / "catalog.yaml"
+        node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("catalog_file", value=str(catalog)),
+                                               Parameter("unsettled_period_s", value=0.0), Parameter("diagnostics_period_s", value=0.1)])
+        probe = rclpy.create_node("probe")
+        reports: list[DiagnosticArray] = []
+        diag = probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
+        pub = probe.create_publisher(wm.LoadCellBatch, "/shelves/load_cells", QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE))
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        ex.add_node(probe)
+        wait_matched(ex, [pub, diag])
+        rng = np.random.default_rng(1)
+        plates = ["G2-S2-P3", "G2-S2-P4"]  # batteries (110 g), read finely; lip balm (8 g), in 5 g steps
+        t = np.arange(0, 20, 1 / 30)
+        g = np.stack([800.0 + rng.normal(0, 1.0, t.size), np.round((1002.4 + rng.normal(0, 2.0, t.size)) / 5) * 5], 1)
+        for k in range(0, t.size, 6):
+            pub.publish(batch(t[k], g[k : k + 6], plates, "G2-S2", 30.0))
+        assert spin_until(ex, lambda: node.core.detectors.get("G2-S2-P4") is not None and node.core.detectors["G2-S2-P4"].last is not None
+                          and node.core.detectors["G2-S2-P4"].last[0] > 19.0)
+        reports.clear()
+        assert spin_until(ex, lambda: bool(reports))
+        status = {s.hardware_id: s for s in reports[-1].status}
+        assert status["G2-S2-P4"].level == DiagnosticStatus.WARN and "Lip balm (8 g)" in status["G2-S2-P4"].message
+        assert status["G2-S2-P3"].level == DiagnosticStatus.OK and {v.key for v in status["G2-S2-P3"].values} >= {"noise_g", "smallest_change_g"}
+        assert status["G1A-S1-P1"].level == DiagnosticStatus.STALE
+    finally:
+        rclpy.try_shutdown()
+
+
 def test_a_plate_event_keeps_every_field_through_its_message():
     # a lifted-and-put-back event: no change, but its dip is what the associator weighs
     ev = PlateEvent("G1A-S2-P1", "G1A-S2", 11.65, 15.985, 3.2, 1.5, True, "G1A-S2-P1@15.985", dip_g=697.0)

@@ -240,6 +240,15 @@ class PlateDetector:
         near the top, the steadier one (goods lying still, not the hands' jostle after)."""
         return window[0] - self.params.quiet_sigmas * window[1]
 
+    def status(self) -> PlateStatus:
+        """The plate's noise, step, correlation and the smallest change it reports as one
+        (`_difference`'s spread between levels as long as `drift_tau_s` and `settle_s`)."""
+        p = self.params
+        old, new = max(p.drift_tau_s * self.rate_hz, 1.0), max(p.settle_s * self.rate_hz, 1.0)
+        std = math.hypot(self.noise / math.sqrt(old), self.noise / math.sqrt(new)) * math.sqrt(self.kappa)
+        return PlateStatus(self.plate_id, self.last[0] if self.last else None, self.noise, self.step, self.kappa,
+                           self._threshold(math.hypot(std, self.step / math.sqrt(6.0))))
+
     def _forget_dip(self) -> None:
         self.dip_window.clear()
         self.dip_sums, self.dip_low, self.dip_high, self.bump_high = (0.0, 0.0), None, None, None
@@ -798,6 +807,20 @@ def _line(ts: np.ndarray, gs: np.ndarray) -> tuple[np.ndarray, float, float]:
     return tc, sxx, float(tc @ (gs - gs.mean())) / sxx if sxx > 0.0 else 0.0
 
 
+@dataclass
+class PlateStatus:
+    """A plate as its readings show it, for a store engineer (the weight node's
+    diagnostics): none yet, or its noise, its reading step, how far its noise is from
+    independent reading to reading, and the smallest change it reports as one."""
+
+    plate_id: str
+    last_stamp: float | None = None  # its last reading's time; None: none yet
+    noise_g: float = 0.0  # sd of one reading
+    step_g: float = 0.0  # the scale's division it reports in; 0: none seen
+    correlation: float = 1.0  # an average's variance against independent readings' (a load cell's filter)
+    smallest_change_g: float = 0.0  # a change settled for settle_s after a level of drift_tau_s: less settles back unchanged
+
+
 class WeightEventDetector:
     """All plates of a store; feed it LoadCellBatch after LoadCellBatch."""
 
@@ -856,3 +879,8 @@ class WeightEventDetector:
     def unsettled(self, shelf_id: str | None = None) -> list[PlateEvent]:
         """Changes not decided yet (settled false), of one shelf's plates or all."""
         return [e for d in self.detectors.values() if (shelf_id is None or d.shelf_id == shelf_id) and (e := d.unsettled()) is not None]
+
+    def status(self) -> list[PlateStatus]:
+        """What each plate of the store shows of itself now (`PlateStatus`), in store order."""
+        return [d.status() if (d := self.detectors.get(p.id)) is not None else PlateStatus(p.id)
+                for p in self.store.plates]
