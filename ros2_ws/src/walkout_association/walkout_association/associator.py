@@ -22,6 +22,7 @@ changes no basket, only the plate's stock.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -477,13 +478,14 @@ class Associator:
             self.disturbed[event.plate_id] = Disturbance(min(known.start, event.start), max(known.seen, event.end))
         return self._release()
 
-    def _lightest(self, plate_id: str, taking: bool) -> float:
+    def _lightest(self, plate_id: str, taking: bool, take_options: list[Option] | None = None) -> float:
         """The lightest unit a change of the plate may be: taking, of what lies on it (its
-        products, learned and foreign ones); else of anything (a put-back from a basket)."""
+        products, learned and foreign ones: `take_options`, if the caller holds them); else
+        of anything (a put-back from a basket)."""
         if not taking:
             return self._least_unit_g
-        return min((o.weight_g for o in self._take_options(plate_id) if o.prior >= self.params.multi_min_prior),
-                   default=self._least_unit_g)
+        options = take_options if take_options is not None else self._take_options(plate_id)
+        return min((o.weight_g for o in options if o.prior >= self.params.multi_min_prior), default=self._least_unit_g)
 
     def release_held(self) -> list[Basket]:
         """Closes every session still waiting for a plate (the end of a recording)."""
@@ -662,7 +664,8 @@ class Associator:
         window = self.history.window(event.start - p.window_before_s, event.end + p.window_after_s)
         cands = who_made(plate, event, window, self.who_params, self._above[event.plate_id], self._beside[event.plate_id])
         actors, pairs = self._actors_and_pairs(cands)
-        if event.unchanged and event.beyond_g <= 0 and not pairs and self._too_light_bound(event) < p.light_min_p:
+        take_options = self._take_options(event.plate_id)
+        if event.unchanged and event.beyond_g <= 0 and not pairs and self._too_light_bound(event, take_options) < p.light_min_p:
             return [], []  # a touch, a knock: no unit the plate could have missed, nobody's hand-over
         track_of = {}
         for c in cands:
@@ -670,7 +673,6 @@ class Associator:
 
         action = ItemEvent.TAKE if event.delta_g < 0 else ItemEvent.RETURN
         vision = self._vision(plate, event)
-        take_options = self._take_options(event.plate_id)
         return_options: dict[str, list[Option]] = {}
 
         def returnable(token: str) -> list[Option]:
@@ -693,7 +695,7 @@ class Associator:
             if event.beyond_g > 0:
                 pool = [(lw + self._beyond_log_like(event, acts), acts) for lw, acts in pool]
             else:
-                pool = self._no_unit_is_nobodys(event, pool, returnable)
+                pool = self._no_unit_is_nobodys(event, pool, take_options, returnable)
         # One reach at a time: a shopper likely moving products at another plate meanwhile
         # is less likely to be moving them here, and the other way round (one step each way,
         # on the readings as they were before).
@@ -709,7 +711,7 @@ class Associator:
         hyps = [h for h in hyps[: p.hypotheses_kept] if h.probability > 1e-6] or hyps[:1]
         # what an unbound track may have done, for its session once it binds: as far as the
         # event may have moved a unit, or been an unexplained change one could have made
-        anyones = self._unit_could(event, "", returnable)
+        anyones = self._unit_could(event, "", take_options, returnable)
         moved = sum(h.probability for h in hyps if not h.is_nothing or h.effects() or anyones)
         for c in cands:
             if not c.session_token and c.probability * moved > p.nobody_review_p:
@@ -796,6 +798,12 @@ class Associator:
         q = self.params.two_plates_factor
         return sum(math.log(1.0 - (1.0 - q) * busy.get(track, 0.0)) for track in self._movers(acts))
 
+    def _hand_beyond(self, grams: float) -> float:
+        """Density of a plate going `grams` past its ends under a hand pressing or fumbling
+        (exponential, mean `hand_beyond_g`)."""
+        s = self.params.hand_beyond_g
+        return math.exp(-grams / s) / s
+
     def _beyond_log_like(self, event: PlateEvent, acts: tuple[Act, ...]) -> float:
         """log likelihood of how far the plate went beyond both ends of the change. Any
         reading: a hand pressing or fumbling. A put-back and a take in one disturbance: that
@@ -803,8 +811,7 @@ class Associator:
         the lighter side, less as the hands overlap (uniform), taken to be seen as often as a
         hand's (the library: 1 of 6 such events, 24 of 388 any excursion). None seen weighs
         nothing either way: the hands overlap and the window smooths it."""
-        s = self.params.hand_beyond_g
-        hand = math.exp(-event.beyond_g / s) / s
+        hand = self._hand_beyond(event.beyond_g)
         grams = {ItemEvent.TAKE: 0.0, ItemEvent.RETURN: 0.0}
         for a in acts:
             for sku, _owner, n in a.items:
@@ -971,10 +978,10 @@ class Associator:
         bump = event.beyond_g > 0
         pool = list(touched)
         if bump:
-            s = p.hand_beyond_g
-            hand = math.log(1.0 - p.bump_units_prior) - event.beyond_g / s - math.log(s)
+            hand = math.log((1.0 - p.bump_units_prior) * self._hand_beyond(event.beyond_g))
             pool = [(lw + hand, acts) for lw, acts in touched]
 
+        @functools.cache  # once per shopper: a giver in several pairs, a lone shopper's lay-down
         def laid(token: str) -> list[tuple[Item, float]]:
             """(item, log P(this one, of the units `token`'s basket holds) + colour evidence
             + log likelihood of the net change and of the bump) of those that fit."""
@@ -1012,7 +1019,7 @@ class Associator:
                             for item, lw in laid(giver))
         return pool
 
-    def _unit_could(self, event: PlateEvent, token: str, returnable) -> bool:
+    def _unit_could(self, event: PlateEvent, token: str, take_options: list[Option], returnable) -> bool:
         """Whether `token`'s shopper could have moved a unit in the event's change: it went
         past its ends, or it is at least half the lightest unit it may be (taken: of what
         lies on the plate; put back: of what the session holds, or of anything for an unbound
@@ -1022,12 +1029,12 @@ class Associator:
         if event.dip_g > 0 or event.beyond_g > 0:
             return True
         if event.delta_g < 0 or not token:
-            least = self._lightest(event.plate_id, taking=event.delta_g < 0)
+            least = self._lightest(event.plate_id, event.delta_g < 0, take_options)
         else:
             least = min((o.weight_g for o in returnable(token) if o.prior >= self.params.multi_min_prior), default=math.inf)
         return abs(event.delta_g) >= 0.5 * least
 
-    def _no_unit_is_nobodys(self, event: PlateEvent, pool: list[tuple[float, tuple[Act, ...]]],
+    def _no_unit_is_nobodys(self, event: PlateEvent, pool: list[tuple[float, tuple[Act, ...]]], take_options: list[Option],
                             returnable) -> list[tuple[float, tuple[Act, ...]]]:
         """A shopper's "nothing" reading of a change no unit of theirs could be (a knock, a
         hand, a noisy plate's phantom) is nobody's: whoever made it changed no receipt. Read
@@ -1036,7 +1043,7 @@ class Associator:
         out, still = [], []
         for lw, acts in pool:
             (act, *more) = acts
-            if not more and not act.items and act.session and not self._unit_could(event, act.session, returnable):
+            if not more and not act.items and act.session and not self._unit_could(event, act.session, take_options, returnable):
                 still.append((lw, act.action))
             else:
                 out.append((lw, acts))
@@ -1044,12 +1051,12 @@ class Associator:
             out.append((_log_sum_exp([lw for lw, _ in still]), (Act("", "", still[0][1], ()),)))
         return out
 
-    def _too_light_bound(self, event: PlateEvent) -> float:
+    def _too_light_bound(self, event: PlateEvent, take_options: list[Option]) -> float:
         """An upper bound of P(a unit moved) in a disturbance that settled back unchanged:
         the plate's lightest products taken, or any product put back, by whoever was there."""
         q, base = self.params.light_move_prior, event.delta_std_g**2 + self.what_params.min_std_g**2
         still = (1.0 - q) * math.exp(gauss_log(event.delta_g, 0.0, base))
-        takes = [(grams, var) for _, grams, var, _ in self._parts(self._take_options(event.plate_id), ItemEvent.TAKE)]
+        takes = [(grams, var) for _, grams, var, _ in self._parts(take_options, ItemEvent.TAKE)]
         moved = max((math.exp(gauss_log(event.delta_g, grams, base + var)) for grams, var in takes + self._put_back_weights),
                     default=0.0)
         return q * moved / (q * moved + still) if moved > 0 else 0.0

@@ -244,10 +244,9 @@ class PlateDetector:
         """The plate's noise, step, correlation and the smallest change it reports as one
         (`_difference`'s spread between levels as long as `drift_tau_s` and `settle_s`)."""
         p = self.params
-        old, new = max(p.drift_tau_s * self.rate_hz, 1.0), max(p.settle_s * self.rate_hz, 1.0)
-        std = math.hypot(self.noise / math.sqrt(old), self.noise / math.sqrt(new)) * math.sqrt(self.kappa)
+        spread = self._spread(max(p.drift_tau_s * self.rate_hz, 1.0), max(p.settle_s * self.rate_hz, 1.0))
         return PlateStatus(self.plate_id, self.last[0] if self.last else None, self.noise, self.step, self.kappa,
-                           self._threshold(math.hypot(std, self.step / math.sqrt(6.0))))
+                           self._threshold(spread))
 
     def _forget_dip(self) -> None:
         self.dip_window.clear()
@@ -675,8 +674,13 @@ class PlateDetector:
         rounding: each level's mean up to half a step off (a scale's division), however long
         averaged. A plate read in 5 g steps flickering between two of them made +4 to +5 g
         phantom changes, read as light units put back (fresh suite from 39000, `crowding`)."""
-        std = math.hypot(self.noise / math.sqrt(old.n_eff), self.noise / math.sqrt(new.n_eff)) * math.sqrt(self.kappa)
-        return new.mean - old.mean, math.hypot(std, self.step / math.sqrt(6.0))
+        return new.mean - old.mean, self._spread(old.n_eff, new.n_eff)
+
+    def _spread(self, n_old: float, n_new: float) -> float:
+        """sd of the difference of two level means over this many effective readings each,
+        their rounding included (`_difference`)."""
+        std = math.hypot(self.noise / math.sqrt(n_old), self.noise / math.sqrt(n_new)) * math.sqrt(self.kappa)
+        return math.hypot(std, self.step / math.sqrt(6.0))
 
     def _threshold(self, std: float) -> float:
         return max(self.params.min_event_g, self.params.event_sigmas * std)
