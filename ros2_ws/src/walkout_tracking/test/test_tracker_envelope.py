@@ -139,6 +139,50 @@ def test_duplicate_exit_leaves_the_next_shopper_in_line_alone():
     assert [(c.token, c.stamp) for c in closed] == [("A", 5.0), ("B", 7.7)]
 
 
+def test_a_shopper_walking_in_as_another_walks_out_gets_a_track_of_their_own():
+    # The cameras see the floor inside the door only. A walks out as B walks in 0.35 m
+    # beside them: A's track, lingering past its EXIT, is nearest B's head as B appears.
+    # It took B along (an exited track absorbs its own leaver), B never had a track, and
+    # B's session stayed open after B turned back and left (`random_corner` 43134).
+    corner = load_store(ROOT / "calibration" / "corner_shop" / "store.yaml")
+    cams = [CameraView("c0", (0.0, 0.0, 5.0, 4.0), 10.0, 0.0), CameraView("c1", (0.0, 0.0, 5.0, 4.0), 10.0, 0.05)]
+    for seed in range(3):
+        a = Walker("a", [(0.0, 2.4, -0.5), (1.5, 2.4, 1.5), (4.0, 2.4, 1.5), (5.5, 2.4, 0.0), (5.8, 2.4, -0.35)])
+        b = Walker("b", [(5.45, 2.75, -0.5), (6.45, 2.75, 0.8), (6.5, 2.75, 0.8), (7.5, 2.75, -0.5)])
+        gates = [GateEvent(0.5, "door", ENTRY, "A"), GateEvent(5.6, "door", EXIT, ""), GateEvent(5.9, "door", ENTRY, "B"),
+                 GateEvent(7.3, "door", EXIT, "")]
+        tr = Tracker(corner, seed=seed)
+        _, closed = run(tr, [a, b], frames([a, b], cams, 0.0, 9.0, np.random.default_rng(seed)), gates)
+        assert [(c.token, c.stamp) for c in closed] == [("A", 5.6), ("B", 7.3)]
+        (b_track,) = tr.sessions.members["B"]
+        assert len(tr.history.of(b_track, 5.0, 9.0)) > 10  # B's own track, seen walking in and out
+
+
+def test_an_exit_while_an_entry_waits_for_a_track_it_never_finds_closes_that_session():
+    # Nobody tracked comes in ("ghost", a dark entrance) and leaves 1 s later, before
+    # the ENTRY gave up waiting for a track: that EXIT closed nobody then, and the session
+    # stayed open. When the ENTRY gives up, the EXIT is theirs: a stand-in leaves.
+    tr = Tracker(STORE, seed=12)
+    tr.on_gate(GateEvent(0.0, "gate-in", ENTRY, "ghost"))
+    assert tr.on_gate(GateEvent(1.0, "gate-out", EXIT, "")) == []
+    for k in range(40):
+        tr.update(DetectionFrame(1.0 + 0.1 * k, "d0", []))
+    # reported when the ENTRY gave up (binding_window_s after its stamp)
+    assert [(s.session_token, s.state, s.stamp) for s in tr.history.window(0.0, 10.0).popitem()[1]] == [("ghost", EXITED, 3.0)]
+
+
+def test_a_second_exit_soon_after_is_a_shopper_unseen_near_the_line():
+    # A leaves; B, 1.1 m short of the line, goes unseen 0.5 s before the next EXIT (their
+    # head taken by A's lingering track, `slow` 43010). That EXIT is B's, not A's twice.
+    a = Walker("a", [(0.0, 1.0, -0.2), (1.5, 1.0, 1.2), (4.0, 4.8, 1.2), (5.2, 5.0, -0.3)])
+    b = Walker("b", [(0.5, 1.0, -0.2), (2.0, 1.0, 1.2), (4.9, 4.6, 1.1)])  # unseen from 4.9 s
+    gates = [GateEvent(0.2, "gate-in", ENTRY, "A"), GateEvent(0.7, "gate-in", ENTRY, "B"),
+             GateEvent(5.0, "gate-out", EXIT, ""), GateEvent(5.45, "gate-out", EXIT, "")]
+    tr = Tracker(STORE, seed=7)
+    _, closed = run(tr, [a, b], frames([a, b], SIX, 0.0, 5.5, np.random.default_rng(8)), gates)
+    assert [(c.token, c.stamp) for c in closed] == [("A", 5.0), ("B", 5.45)]
+
+
 def test_exit_with_nobody_tracked_closes_the_lost_member():
     tr = Tracker(STORE, seed=8)
     a = Walker("a", [(0.0, 1.0, -0.2), (2.0, 1.0, 1.5), (3.0, 2.0, 1.5)])

@@ -97,6 +97,11 @@ class TrackerParams:
     delete_lost_after_s: float = 600.0
     delete_unbound_lost_after_s: float = 3.0
     exited_linger_s: float = 1.5  # an exited track still absorbs its person walking out
+    # ... who walks out, never in: not a head farther into the store than the track stood
+    # at its EXIT by more than this (head noise, a sway). A shopper walking in through the
+    # door as another walked out was taken by the leaver's track, never got one of their
+    # own, and their session stayed open (`random_corner` 43134).
+    exited_inward_m: float = 0.3
     birth_clearance_m: float = 0.34  # no new track this close to an existing one (heads keep 0.35 m apart)
     # A track born beside a confirmed one, away from the gates, is most often a raised arm
     # or a shoulder split off that person: it must last this long before it counts.
@@ -127,6 +132,7 @@ class TrackerParams:
     # full made a family's two tracks swapped at p 1.00 that were not (groups 35005).
     encounter_look_s: float = 0.1
     duplicate_exit_s: float = 1.0  # a second EXIT at a gate this soon, with nobody new there, is a duplicate
+    exit_unseen_s: float = 0.3  # ... unless a session's track unseen this long (3 frames at 10 Hz) is near its line
     rebind_window_s: float = 30.0
     rebind_margin_m: float = 1.0
     # A person seen again keeps their height: the reborn track's head height is compared
@@ -204,6 +210,7 @@ class _Track:
     trail: deque = field(default_factory=deque)  # (t, x, y) of recent matches, a few seconds
     crowded_birth: bool = False  # born beside a confirmed track, away from the gates
     entry: tuple[Gate, float] | None = None  # the gate and stamp of the ENTRY that bound it
+    exit: tuple[Gate, float] | None = None  # the gate it left by, and how far inside its line it stood then
     rivals: dict[str, float] = field(default_factory=dict)  # other sessions it may belong to -> probability
     rival_since: dict[str, float] = field(default_factory=dict)  # rival -> from when its doubt holds (-inf: the whole visit)
     rival_why: dict[str, str] = field(default_factory=dict)  # rival -> why, for a reviewer (its likeliest doubt's cause)
@@ -356,7 +363,8 @@ class Tracker:
         self.now = max(self.now, t)
         dets = [d for d in frame.people if np.all(np.isfinite(d.head)) and np.isfinite(d.height_m)]
         live = [tr for tr in self.tracks if not tr.left_unseen and (tr.exited_at is None or t - tr.exited_at < self.p.exited_linger_s)]
-        pairs, stood = self._associate(live, dets, t)
+        walking_in = self._walking_in(live, dets)
+        pairs, stood = self._associate(live, dets, t, walking_in)
         since = t - self._last_frame.get(frame.camera_id, -math.inf)
         self._last_frame[frame.camera_id] = t
         self._follow_swaps(live, dets, pairs, t, min(1.0, since / self.p.encounter_look_s) if self.p.encounter_look_s > 0 else 1.0)
@@ -369,7 +377,7 @@ class Tracker:
         for di, d in enumerate(dets):
             if di in used:
                 continue
-            if any(np.linalg.norm(tr.xy - d.head[:2]) < self.p.birth_clearance_m for tr in live):
+            if any(np.linalg.norm(tr.xy - d.head[:2]) < self.p.birth_clearance_m and not walking_in[i, di] for i, tr in enumerate(live)):
                 continue
             kf = make_filter(d.head[:2], self.p.meas_std_m, 0.8)
             crowded = any(tr.state == CONFIRMED and np.linalg.norm(tr.xy - d.head[:2]) < self.p.crowded_birth_m for tr in live)
@@ -382,9 +390,22 @@ class Tracker:
         self._age(t)
         self._record(t)
 
-    def _associate(self, live: list[_Track], dets: list[PersonDetection], t: float
+    def _walking_in(self, live: list[_Track], dets: list[PersonDetection]) -> np.ndarray:
+        """(track, detection): True where the track has left and the head is farther into the
+        store than it stood at its EXIT (by more than exited_inward_m): someone else, walking
+        in, whom the leaver's track neither takes nor keeps from a track of their own."""
+        out = np.zeros((len(live), len(dets)), dtype=bool)
+        for i, tr in enumerate(live):
+            if tr.exit is not None and dets:
+                gate, depth = tr.exit
+                inward = (np.array([d.head[:2] for d in dets]) - gate.center) @ gate.normal
+                out[i] = inward > max(depth, 0.0) + self.p.exited_inward_m
+        return out
+
+    def _associate(self, live: list[_Track], dets: list[PersonDetection], t: float, walking_in: np.ndarray
                    ) -> tuple[list[tuple[int, int]], dict[tuple[int, int], np.ndarray]]:
-        """Pairs (track, detection); and of those found again standing (_stood), the place."""
+        """Pairs (track, detection); and of those found again standing (_stood), the place.
+        `walking_in`: pairs never made (_walking_in)."""
         if not live or not dets:
             return [], {}
         meas = np.array([d.head[:2] for d in dets]).reshape(-1, 2)
@@ -405,7 +426,7 @@ class Tracker:
         dh = np.array([tr.height for tr in live])[:, None] - np.array([d.height_m for d in dets])[None, :]
         settled = np.array([tr.hits >= 5 for tr in live])[:, None]
         costs = d2 + np.where(settled, np.minimum((dh / self.p.height_std_m) ** 2, self.p.height_cost_cap), 0.0)
-        inside = d2 <= self.p.gate_chi2  # gate on position alone
+        inside = (d2 <= self.p.gate_chi2) & ~walking_in  # gate on position alone
         gate = self.p.gate_chi2 + self.p.height_cost_cap
         # A tentative track pays a little extra, so a spurious birth beside a person can't
         # pull that person's detections away; but it still competes, so an established
@@ -615,7 +636,8 @@ class Tracker:
         if self.p.merge_m > 0:
             self._merge_duplicates(t)
         self._bind_pending()
-        self.sessions.expire(t, self.p.binding_window_s)
+        for pend in self.sessions.expire(t, self.p.binding_window_s):
+            self._never_tracked(pend)
         for tr in self.tracks:
             if tr.state == CONFIRMED and not tr.token and t - tr.born < self.p.rebind_retry_s + self.p.binding_window_s:
                 self._try_rebind(tr, t)
@@ -768,6 +790,7 @@ class Tracker:
                 cands.append((d + penalty, tr))
         if leaving:
             cands = leaving
+        lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
         if not cands and recent:
             # The same person's EXIT twice, unless another was seen crossing out within the
             # bound of the last one: a late gate gave that EXIT to the later of two leaving
@@ -776,9 +799,15 @@ class Tracker:
             other = [(abs(out_at - previous), o) for out_at, o in crossed
                      if o.token and abs(out_at - previous) <= self._swap_s and out_at <= stamp]
             if not other:
-                return []
+                # ... or a session's shopper unseen near the line is the one who left (the
+                # contract has one EXIT per person). Two shoppers left 0.45 s apart: the first
+                # one's track had taken the second, whose own was unseen 0.5 s, 1.1 m from the
+                # line; the second EXIT, read as a duplicate, left that session open (`slow` 43010).
+                lost = [o for o in self.tracks if o.token and o.exited_at is None and o.state != TENTATIVE
+                        and self.now - o.last_seen >= self.p.exit_unseen_s and gate_distance(o.xy_at(stamp), gate, near_m) is not None]
+                if not lost:
+                    return []
             cands = other
-        lost = [o for o in self.tracks if o.state == LOST and o.token and o.exited_at is None]
         if not cands and lost:
             # Nobody tracked at the gate: the nearest LOST member of an open session left.
             member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - gate.center)))
@@ -793,7 +822,7 @@ class Tracker:
             # A split-off of a session's shopper, its head within merge_m of theirs at the
             # line (seen crossing while the shopper's own track was briefly unseen): one
             # person leaving, under the session's token.
-            self._mark_exited(tr, stamp)
+            self._mark_exited(tr, stamp, gate)
             tr = twin
         if not tr.token and (pend := self._entry_of(tr, stamp)) is not None:
             # In and out again before its ENTRY was bound (that waits for every crossing
@@ -809,9 +838,9 @@ class Tracker:
             member = min(lost, key=lambda o: float(np.linalg.norm(o.xy - tr.xy)))
             self.rebinds.append(Rebind(tr.id, member.id, member.token, 1.0 / len(lost), stamp))
             self._left_unseen_among(member, lost)
-            self._mark_exited(tr, stamp)
+            self._mark_exited(tr, stamp, gate)
             tr = member
-        self._mark_exited(tr, stamp)
+        self._mark_exited(tr, stamp, gate)
         if tr.token:
             closed += self.sessions.mark_exited(tr.id, tr.token, stamp)
         return closed
@@ -829,10 +858,10 @@ class Tracker:
                     and (out_at := tr.crossing_seen(gate, outward=True)) is not None and abs(out_at - stamp) <= self._swap_s]
             if fits:
                 tr = min(fits, key=lambda f: f[0])[1]
-                self._mark_exited(tr, stamp)
+                self._mark_exited(tr, stamp, gate)
                 self.sessions.mark_exited(tr.id, tr.token, stamp)
-            elif t - stamp <= self._swap_s:
-                keep.append((gate, stamp))
+            elif t - stamp <= self._swap_s or any(p.stamp <= stamp for p in self.sessions.pending):
+                keep.append((gate, stamp))  # (or until the ENTRYs then waiting find their tracks)
         self._spare_exits = keep
 
     def _bound_twin(self, tr: _Track, stamp: float) -> _Track | None:
@@ -862,22 +891,40 @@ class Tracker:
         it to review. (Not the unbound leaver itself: which session's shopper it was is a
         guess, and what it did unbound was billed to nobody.)"""
         if leaver is not None:
-            self._mark_exited(leaver, stamp)
+            self._mark_exited(leaver, stamp, gate)
         waiting = self.sessions.waiting()
         for token, ids in self.sessions.members.items():
             if not ids and self.sessions.is_open(token) and token not in waiting:
-                kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
-                stand_in = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp, token=token)
-                self.tracks.append(stand_in)
-                self.sessions.bind(token, stand_in.id)
-                self._mark_exited(stand_in, stamp)
-                if closed := self.sessions.mark_exited(stand_in.id, token, stamp):
+                if closed := self._stand_in_leaves(token, gate, stamp):
                     return closed
                 break
         # Closed nobody: still someone leaving, who may be a session's shopper crossing out
-        # within the contract's bound (_spend_spare_exits).
+        # within the contract's bound (_spend_spare_exits), or one whose ENTRY waits for a
+        # track it will never find (_never_tracked).
         self._spare_exits.append((gate, stamp))
         return []
+
+    def _stand_in_leaves(self, token: str, gate: Gate, stamp: float) -> list[SessionClosed]:
+        """A stand-in for a session's shopper never tracked leaves through `gate` at `stamp`."""
+        kf = make_filter(gate.center, self.p.meas_std_m, 0.8)
+        stand_in = _Track(self._new_id(), kf, stamp, stamp, 0.0, gate.center.copy(), last_seen=stamp, token=token)
+        self.tracks.append(stand_in)
+        self.sessions.bind(token, stand_in.id)
+        self._mark_exited(stand_in, stamp, gate)
+        return self.sessions.mark_exited(stand_in.id, token, stamp)
+
+    def _never_tracked(self, pend: PendingEntry) -> None:
+        """An ENTRY that found no track in time: its session's shopper was never tracked. An
+        EXIT that closed nobody while it waited, stamped after it (within the contract's
+        bound), is theirs: in and out while someone else's track took them, the session would
+        otherwise stay open (a stand-in leaves; the association, having seen nobody, sends
+        the receipt to review)."""
+        if self.sessions.members.get(pend.token) or not self.sessions.is_open(pend.token):
+            return
+        spare = [k for k, (_, stamp) in enumerate(self._spare_exits) if stamp >= pend.stamp - 2 * self.p.gate_stamp_error_s]
+        if spare:
+            gate, stamp = self._spare_exits.pop(min(spare, key=lambda k: self._spare_exits[k][1]))
+            self._stand_in_leaves(pend.token, gate, stamp)
 
     def _entry_of(self, tr: _Track, stamp: float) -> PendingEntry | None:
         """The waiting ENTRY, stamped before `stamp`, whose stamp fits `tr`'s own inward
@@ -888,10 +935,12 @@ class Tracker:
         fits = [(err, p) for err, p in fits if err <= self._swap_s]
         return min(fits, key=lambda f: f[0])[1] if fits else None
 
-    def _mark_exited(self, tr: _Track, stamp: float) -> None:
+    def _mark_exited(self, tr: _Track, stamp: float, gate: Gate | None = None) -> None:
         for key in [k for k in self._swaps if tr.id in k]:  # settled before the session may close
             self._settle_swap(key)
         tr.exited_at, tr.state = stamp, EXITED
+        if gate is not None:
+            tr.exit = (gate, float((tr.xy_at(stamp) - gate.center) @ gate.normal))
         tr.hands = []
         self.history.add(tr.snapshot(max(stamp, self.now)))
 
