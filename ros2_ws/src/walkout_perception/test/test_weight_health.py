@@ -8,7 +8,7 @@ import numpy as np
 from walkout_common.store import load_catalog, load_store
 from walkout_common.types import LoadCellBatch
 from walkout_perception.weight import WeightEventDetector
-from walkout_perception.weight_health import OK, STALE, WARN, lightest_products, plate_health
+from walkout_perception.weight_health import OK, STALE, WARN, ShelfClock, lightest_products, plate_health
 
 ROOT = Path(__file__).resolve().parents[4]
 STORE = load_store(ROOT / "calibration" / "nanostore" / "store.yaml")
@@ -48,3 +48,15 @@ def test_a_plate_never_read_is_stale():
     status = {s.plate_id: s for s in WeightEventDetector(STORE).status()}
     assert set(status) == {p.id for p in STORE.plates}
     assert plate_health(status[LIP], ("Lip balm", 8.0), 0.0, 10.0) == (STALE, "no readings yet")
+
+
+def test_plates_go_stale_when_every_shelf_falls_silent():
+    # The shelves' clock runs 1000 s ahead of the node's; the node's own clock moves it on.
+    status = {s.plate_id: s for s in fed(0.0, 1.0).status()}[LIP]
+    clock = ShelfClock()
+    assert clock.now(5.0) == 0.0  # nothing heard yet
+    clock.heard(39.9, 1039.9)
+    clock.heard(20.0, 1040.0)  # a late batch of another shelf: the newest stays
+    assert plate_health(status, None, clock.now(1041.0), 10.0)[0] == OK
+    level, message = plate_health(status, None, clock.now(1055.0), 10.0)
+    assert level == STALE and message == "no readings for 15 s"

@@ -96,14 +96,16 @@ def test_weight_node_publishes_a_settled_event_and_survives_bad_batches():
 
 def test_weight_node_reports_each_plates_health_on_diagnostics():
     # The lip balm plate reads in 5 g steps: the smallest change it shows is over 8 g, a
-    # warning naming the product; a plate read finely is OK; one never read is stale.
+    # warning naming the product; a plate read finely is OK; one never read is stale. When
+    # the shelf falls silent (the whole store's, here), its plates go stale too.
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 
     rclpy.init()
     try:
         catalog = STORE_FILE.parent / "catalog.yaml"
         node = WeightNode(parameter_overrides=[Parameter("store_file", value=str(STORE_FILE)), Parameter("catalog_file", value=str(catalog)),
-                                               Parameter("unsettled_period_s", value=0.0), Parameter("diagnostics_period_s", value=0.1)])
+                                               Parameter("unsettled_period_s", value=0.0), Parameter("diagnostics_period_s", value=0.1),
+                                               Parameter("diagnostics_stale_s", value=2.0)])
         probe = rclpy.create_node("probe")
         reports: list[DiagnosticArray] = []
         diag = probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
@@ -126,6 +128,8 @@ def test_weight_node_reports_each_plates_health_on_diagnostics():
         assert status["G2-S2-P4"].level == DiagnosticStatus.WARN and "Lip balm (8 g)" in status["G2-S2-P4"].message
         assert status["G2-S2-P3"].level == DiagnosticStatus.OK and {v.key for v in status["G2-S2-P3"].values} >= {"noise_g", "smallest_change_g"}
         assert status["G1A-S1-P1"].level == DiagnosticStatus.STALE
+        assert spin_until(ex, lambda: {s.hardware_id: s.level for s in reports[-1].status}["G2-S2-P3"] == DiagnosticStatus.STALE)
+        assert {s.hardware_id: s for s in reports[-1].status}["G2-S2-P4"].message.startswith("no readings for ")
     finally:
         rclpy.try_shutdown()
 

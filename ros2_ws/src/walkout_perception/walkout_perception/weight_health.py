@@ -20,6 +20,26 @@ def lightest_products(catalog: Catalog | None) -> dict[str, tuple[str, float]]:
     return out
 
 
+class ShelfClock:
+    """The shelves' time now, for staleness: their newest reading's stamp, moved on by the
+    node's own clock since it came. (The newest reading alone stands still when every
+    shelf falls silent, and an outage of the whole store went unflagged.) The shelves'
+    clock and the node's may differ by any offset; only the node clock's run counts."""
+
+    def __init__(self) -> None:
+        self._newest: tuple[float, float] | None = None  # (shelf stamp, node time it came)
+
+    def heard(self, stamp: float, arrival: float) -> None:
+        if self._newest is None or stamp >= self._newest[0]:
+            self._newest = (stamp, arrival)
+
+    def now(self, node_now: float) -> float:
+        if self._newest is None:
+            return 0.0
+        stamp, arrival = self._newest
+        return stamp + max(0.0, node_now - arrival)
+
+
 def plate_health(status: PlateStatus, lightest: tuple[str, float] | None, now: float, stale_s: float) -> tuple[int, str]:
     """(level, message) of one plate: stale with no reading for `stale_s`; a warning where
     its lightest product is under the smallest change it shows (a unit of it taken or put

@@ -14,7 +14,7 @@ from walkout_common.types import PlateEvent
 from walkout_msgs import msg as wm
 
 from .weight import WeightEventDetector, WeightParams
-from .weight_health import lightest_products, plate_health
+from .weight_health import ShelfClock, lightest_products, plate_health
 
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -29,6 +29,7 @@ class WeightNode(WarnOnce, Node):
         self.stale_s = float(self.declare_parameter("diagnostics_stale_s", 10.0).value)
         self.store = load_store(store_file)
         self.lightest = lightest_products(load_catalog(catalog_file, self.store) if catalog_file else None)
+        self.shelf_clock = ShelfClock()
         self.core = WeightEventDetector(self.store, declare(self, WeightParams))
         self.pub = self.create_publisher(wm.PlateEvent, "/perception/plate_events", EVENTS_QOS)
         sensor = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability, durability=qos_profile_sensor_data.durability)
@@ -51,6 +52,7 @@ class WeightNode(WarnOnce, Node):
         except Exception as exc:  # a bug must not take the store's shelves down with it
             self.warn_once(f"weight core failed on a batch of shelf '{batch.shelf_id}' ({type(exc).__name__}: {exc}); skipped")
             return
+        self.shelf_clock.heard(float(batch.sample_times()[-1]), self._clock_s())
         for reason in self.core.rejected:
             self.warn_once(f"skipped columns on /shelves/load_cells: {reason}")
         for ev in events:
@@ -66,7 +68,7 @@ class WeightNode(WarnOnce, Node):
         out = DiagnosticArray()
         out.header.stamp = self.get_clock().now().to_msg()
         status = self.core.status()
-        now = max((st.last_stamp for st in status if st.last_stamp is not None), default=0.0)  # the shelves' clock (a bag's in a replay)
+        now = self.shelf_clock.now(self._clock_s())
         for st in status:
             level, message = plate_health(st, self.lightest.get(st.plate_id), now, self.stale_s)
             values = [] if st.last_stamp is None else [
@@ -76,6 +78,9 @@ class WeightNode(WarnOnce, Node):
             out.status.append(DiagnosticStatus(level=bytes([level]), name=f"weight_node: {st.plate_id}", message=message,
                                                hardware_id=st.plate_id, values=values))
         self.diagnostics.publish(out)
+
+    def _clock_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
 
     def publish_unsettled(self) -> None:
         for ev in self.core.unsettled():
