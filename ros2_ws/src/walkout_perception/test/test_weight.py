@@ -207,6 +207,24 @@ def test_a_plate_whose_readings_are_not_independent(rate, phi):
     assert events(WeightParams(colored_sds=1e9, colored_first_samples=10**9)).count(0) >= 1  # counted as independent
 
 
+@pytest.mark.parametrize("rate", [30.0, 60.0])
+def test_a_filtered_plate_keeps_a_take_to_its_moment_from_its_first_seconds(rate):
+    # AR(1) 0.9, 3 g: judged by consecutive readings alone (0.6-1.3 g) the plate leaves its
+    # first level at once and can't settle again, and a take at 6 s became a change from
+    # 1-5 s (whoever came near meanwhile a taker; `multi` 43236), or none at all.
+    for seed in range(4):
+        rng = np.random.default_rng(20 + seed)
+        t = np.arange(0, 12.0, 1 / rate)
+        ar = np.zeros(t.size)
+        ar[0] = rng.normal(0, 3.0)
+        for k in range(1, t.size):
+            ar[k] = 0.9 * ar[k - 1] + rng.normal(0, 3.0 * np.sqrt(1 - 0.81))
+        colored = dict(zip(np.round(t, 6), ar, strict=True))
+        got = run(lambda ts, colored=colored: step(6.0, -270.0)(ts) + np.array([colored[round(x, 6)] for x in ts]), rate=rate,
+                  noise=0.2, dur=12.0, seed=seed)
+        assert [(round(e.delta_g / 270), e.start > 5.5, e.end < 6.5) for e in got] == [(-1, True, True)], seed
+
+
 @pytest.mark.parametrize("rate,noise", [(30.0, 5.0), (60.0, 5.0), (100.0, 1.0)])
 def test_a_take_right_after_a_lean_is_one_take(rate, noise):
     # The hand leans, then takes two units and leaves: the take, decided once the plate is

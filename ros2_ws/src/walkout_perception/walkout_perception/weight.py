@@ -701,8 +701,13 @@ class PlateDetector:
         p = self.params
         self._since_colored = 0
         rows = np.asarray(self.readings, float).reshape(-1, 2)
+        early = False
         if self.left_at is not None:  # disturbed: not the change under way (a ramp, the hands)
-            rows = rows[rows[:, 0] < self.left_at]
+            before = rows[rows[:, 0] < self.left_at]
+            # ... unless it left its level before it gave enough to learn from: then all it
+            # gave counts, its jumps left out (below).
+            early = len(before) < p.colored_first_samples
+            rows = rows if early else before
         if len(rows) < p.colored_first_samples:
             return
         ts, gs = rows.T
@@ -722,7 +727,16 @@ class PlateDetector:
         sds = p.colored_sds if len(rows) >= p.colored_min_samples else p.colored_first_sds
         white = 1.0 + sds * 3.0 / math.sqrt(len(rows))
         self.kappa = float(np.clip(2.0 * r2 - 1.0, 1.0, p.kappa_max)) if r2 >= white else 1.0
-        self.level_sd = sd_far if self.kappa > 1.0 and len(rows) >= p.colored_min_samples else 0.0
+        # The scatter too, once the correlation is past the firm bar, however few readings
+        # showed it (the bar counted on the far differences, fewer than the readings early
+        # on): a plate filtered AR(1) 0.9 that left its first level 1.2 s in, its noise
+        # judged from consecutive readings alone (0.6 g against a 2.4 g scatter), never
+        # settled again; its take at 12.3 s became a change from 1.2 s to 16.1 s, and whoever
+        # came near the plate meanwhile was a taker (`multi` 43236).
+        firm = 1.0 + p.colored_sds * 3.0 / math.sqrt(min(len(rows), far.size))
+        self.level_sd = sd_far if self.kappa > 1.0 and (len(rows) >= p.colored_min_samples or r2 >= firm) else 0.0
+        if early:  # the level being formed is judged by it at once (at its settle would be never)
+            self.noise = max(self.noise, min(self.level_sd, p.noise_max_g))
 
     def _noise_now(self) -> float:
         """The noise sd from the recent sample-to-sample differences (robust to the few
