@@ -803,7 +803,7 @@ class Tracker:
                 # contract has one EXIT per person). Two shoppers left 0.45 s apart: the first
                 # one's track had taken the second, whose own was unseen 0.5 s, 1.1 m from the
                 # line; the second EXIT, read as a duplicate, left that session open (`slow` 43010).
-                lost = [o for o in self.tracks if o.token and o.exited_at is None and o.state != TENTATIVE
+                lost = [o for o in self.tracks if o.token and o.exited_at is None and o.state != TENTATIVE  # LOST, or unseen a while
                         and self.now - o.last_seen >= self.p.exit_unseen_s and gate_distance(o.xy_at(stamp), gate, near_m) is not None]
                 if not lost:
                     return []
@@ -860,8 +860,8 @@ class Tracker:
                 tr = min(fits, key=lambda f: f[0])[1]
                 self._mark_exited(tr, stamp, gate)
                 self.sessions.mark_exited(tr.id, tr.token, stamp)
-            elif t - stamp <= self._swap_s or any(p.stamp <= stamp for p in self.sessions.pending):
-                keep.append((gate, stamp))  # (or until the ENTRYs then waiting find their tracks)
+            elif t - stamp <= self._swap_s or any(self._may_be_of(stamp, p) for p in self.sessions.pending):
+                keep.append((gate, stamp))  # (or until the ENTRYs it may be of find their tracks)
         self._spare_exits = keep
 
     def _bound_twin(self, tr: _Track, stamp: float) -> _Track | None:
@@ -921,10 +921,15 @@ class Tracker:
         the receipt to review)."""
         if self.sessions.members.get(pend.token) or not self.sessions.is_open(pend.token):
             return
-        spare = [k for k, (_, stamp) in enumerate(self._spare_exits) if stamp >= pend.stamp - 2 * self.p.gate_stamp_error_s]
+        spare = [k for k, (_, stamp) in enumerate(self._spare_exits) if self._may_be_of(stamp, pend)]
         if spare:
             gate, stamp = self._spare_exits.pop(min(spare, key=lambda k: self._spare_exits[k][1]))
             self._stand_in_leaves(pend.token, gate, stamp)
+
+    def _may_be_of(self, exit_stamp: float, pend: PendingEntry) -> bool:
+        """Whether an EXIT so stamped may be the shopper of that ENTRY's (each stamp within
+        the contract's bound of its crossing, the way out after the way in)."""
+        return exit_stamp >= pend.stamp - 2 * self.p.gate_stamp_error_s
 
     def _entry_of(self, tr: _Track, stamp: float) -> PendingEntry | None:
         """The waiting ENTRY, stamped before `stamp`, whose stamp fits `tr`'s own inward
