@@ -1424,3 +1424,24 @@ def test_a_shopper_busy_at_another_plate_meanwhile_is_less_likely_here(store, ca
     assert alone > 1e-3  # B stands near enough to be a real doubt
     assert together < 0.2 * alone
     assert water_doubt(0.1, 9.0) == pytest.approx(water_doubt(1.0, 9.0))  # one after the other: no bearing
+
+
+def test_an_arm_given_to_a_farther_shopper_over_a_nearer_ones_head_is_in_doubt(store):
+    # A stands 0.7 m from the water plate; B 0.29 m, on A's way to it. The camera gives the
+    # hand at the plate to A (a long arm hidden behind B's body fits by free space), and B
+    # shows none of its own. Such a hand was the nearer one's 4 times in 8 (`groups`
+    # 45354: B's take went to A at 0.99): neither is sure. With B beside A's way, 0.35 m
+    # off it, the hand stays A's.
+    from walkout_association.who import WhoParams, who_made
+
+    plate, tip = store.plates_by_id[WATER_PLATE], (1.95, 2.0, 1.0)
+
+    def probabilities(b_xy, params=WhoParams()) -> dict:
+        a = [snap("A", "tok-a", float(t), (1.95, 1.3), [tip] if 4.0 <= t <= 5.0 else []) for t in np.arange(3.0, 7.0, 0.1)]
+        b = [snap("B", "tok-b", float(t), b_xy) for t in np.arange(3.0, 7.0, 0.1)]
+        return {c.session_token: c.probability for c in who_made(plate, event(WATER_PLATE, 4.5, -521.0), {"A": a, "B": b}, params)}
+
+    over, beside, off = probabilities((2.0, 1.71)), probabilities((2.3, 1.71)), WhoParams(over_head_m=0.0)
+    assert over["tok-a"] < 0.8 and over["tok-b"] > 0.2
+    assert probabilities((2.0, 1.71), off)["tok-a"] > 0.95  # as before: B only by a hidden arm
+    assert beside == probabilities((2.3, 1.71), off) and beside["tok-a"] > 0.95
