@@ -1436,10 +1436,11 @@ def test_an_arm_given_to_a_farther_shopper_over_a_nearer_ones_head_is_in_doubt(s
 
     plate, tip = store.plates_by_id[WATER_PLATE], (1.95, 2.0, 1.0)
 
-    def probabilities(b_xy, params=WhoParams()) -> dict:
+    def probabilities(b_xy, params=None) -> dict:
         a = [snap("A", "tok-a", float(t), (1.95, 1.3), [tip] if 4.0 <= t <= 5.0 else []) for t in np.arange(3.0, 7.0, 0.1)]
         b = [snap("B", "tok-b", float(t), b_xy) for t in np.arange(3.0, 7.0, 0.1)]
-        return {c.session_token: c.probability for c in who_made(plate, event(WATER_PLATE, 4.5, -521.0), {"A": a, "B": b}, params)}
+        window = {"A": a, "B": b}
+        return {c.session_token: c.probability for c in who_made(plate, event(WATER_PLATE, 4.5, -521.0), window, params or WhoParams())}
 
     over, beside, off = probabilities((2.0, 1.71)), probabilities((2.3, 1.71)), WhoParams(over_head_m=0.0)
     assert over["tok-a"] < 0.8 and over["tok-b"] > 0.2
