@@ -380,12 +380,8 @@ def _arm_over(plate: Plate, x: np.ndarray, tip: np.ndarray, y: np.ndarray, withi
 def _passes_by(plate: Plate, x: np.ndarray, y: np.ndarray, within_m: float) -> bool:
     """Does the way from x's head to the plate's front pass within `within_m` of y's head,
     y nearer the plate?"""
-    if float(plate.distance_to_front(y)) >= float(plate.distance_to_front(x)):
-        return False
     front = plate.front_center[:2] + plate.along * np.clip((x - plate.front_center[:2]) @ plate.along, -plate.size[0] / 2, plate.size[0] / 2)
-    seg = front - x
-    u = float(np.clip((y - x) @ seg / max(float(seg @ seg), 1e-9), 0.0, 1.0))
-    return float(np.linalg.norm(x + u * seg - y)) <= within_m
+    return _arm_over(plate, x, front, y, within_m)
 
 
 def hidden_arm_share(head_m: float, p: WhoParams) -> float:
@@ -444,7 +440,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
             continue
         snaps = [s for s in window[f.track_id] if s.state != EXITED]
         during = [h for s in snaps if event.start - params.sync_s <= s.stamp <= event.end + params.sync_s for h in s.hands]
-        at = [h[:2] for h in during if float(plate.distance_to_front(h)) <= params.stray_range_m / 4]
+        at = [h[:2] for h in during if float(plate.distance_to_front(h)) <= params.stray_range_m / 4]  # its tips at the plate
         if at and any(g is not f and _arm_over(plate, f.head, np.mean(at, axis=0), g.head, params.over_head_m) for g in found):
             f.arm = arm_evidence(plate, event, snaps, params, above, beside, shared | frozenset(_tip_key(h) for h in during))
     # A shopper reaching past another may own the arm seen as the other's: as the one
