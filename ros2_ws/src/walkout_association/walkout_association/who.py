@@ -402,6 +402,7 @@ class _InReach:
     arm: ArmEvidence
     head: np.ndarray  # mean floor position during the change
     speed: float  # head speed during the change (head_speed)
+    snaps: list[TrackSnapshot]  # its snapshots in the window, not past its EXIT
 
 
 def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapshot]], params: WhoParams,
@@ -427,7 +428,7 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
         if reach <= 1e-9:
             continue
         found.append(_InReach(track_id, snaps[-1].session_token, reach, best_head, arm_evidence(plate, event, snaps, params, above, beside, shared),
-                              _head_during(event, snaps, params), head_speed(event, snaps, params)))
+                              _head_during(event, snaps, params), head_speed(event, snaps, params), snaps))
     # An arm the camera gave a farther shopper, its way to the plate right over a nearer
     # one's head, may be the nearer one's (hands go by free space: a long arm hidden behind
     # the nearer body is rarely seen through, and can fit better than the nearer one's own
@@ -438,11 +439,10 @@ def who_made(plate: Plate, event: PlateEvent, window: dict[str, list[TrackSnapsh
     for f in found:
         if not f.arm.near:
             continue
-        snaps = [s for s in window[f.track_id] if s.state != EXITED]
-        during = [h for s in snaps if event.start - params.sync_s <= s.stamp <= event.end + params.sync_s for h in s.hands]
+        during = [h for s in f.snaps if event.start - params.sync_s <= s.stamp <= event.end + params.sync_s for h in s.hands]
         at = [h[:2] for h in during if float(plate.distance_to_front(h)) <= params.stray_range_m / 4]  # its tips at the plate
         if at and any(g is not f and _arm_over(plate, f.head, np.mean(at, axis=0), g.head, params.over_head_m) for g in found):
-            f.arm = arm_evidence(plate, event, snaps, params, above, beside, shared | frozenset(_tip_key(h) for h in during))
+            f.arm = arm_evidence(plate, event, f.snaps, params, above, beside, shared | frozenset(_tip_key(h) for h in during))
     # A shopper reaching past another may own the arm seen as the other's: as the one
     # actor. Its case for a part beside another actor stays its own arm's (the share): one
     # arm seen is one hand, not two shoppers' at once.

@@ -725,7 +725,7 @@ class PlateDetector:
         # Till the plate has given colored_min_samples readings, a looser bar (a store's first
         # shoppers come in its first seconds; white noise pays a little sensitivity then)
         sds = p.colored_sds if len(rows) >= p.colored_min_samples else p.colored_first_sds
-        white = 1.0 + sds * 3.0 / math.sqrt(len(rows))
+        white = _white_r2(sds, len(rows))
         self.kappa = float(np.clip(2.0 * r2 - 1.0, 1.0, p.kappa_max)) if r2 >= white else 1.0
         # The scatter too, once the correlation is past the firm bar, however few readings
         # showed it (the bar counted on the far differences, fewer than the readings early
@@ -733,7 +733,7 @@ class PlateDetector:
         # judged from consecutive readings alone (0.6 g against a 2.4 g scatter), never
         # settled again; its take at 12.3 s became a change from 1.2 s to 16.1 s, and whoever
         # came near the plate meanwhile was a taker (`multi` 43236).
-        firm = 1.0 + p.colored_sds * 3.0 / math.sqrt(min(len(rows), far.size))
+        firm = _white_r2(p.colored_sds, min(len(rows), far.size))
         self.level_sd = sd_far if self.kappa > 1.0 and (len(rows) >= p.colored_min_samples or r2 >= firm) else 0.0
         if early:  # the level being formed is judged by it at once (at its settle would be never)
             self.noise = max(self.noise, min(self.level_sd, p.noise_max_g))
@@ -788,6 +788,12 @@ def _lagged(ts: np.ndarray, gs: np.ndarray, lag: float, jumps: np.ndarray | None
     if jumps is not None:
         keep &= jumps[i] == jumps[j]
     return gs[j[keep]] - gs[i[keep]]
+
+
+def _white_r2(sds: float, n: int) -> float:
+    """The bar r^2 must pass for n readings to be correlated: white noise samples r^2
+    about 1 with sd 3 / sqrt(n) (`colored_sds`)."""
+    return 1.0 + sds * 3.0 / math.sqrt(n)
 
 
 def _mad_sd(x: np.ndarray) -> float:
